@@ -1,0 +1,111 @@
+"""jupyter-tracker: a Jupyter-native experiment tracker.
+
+In a notebook::
+
+    %load_ext tracker
+    %tracker init --project mnist lr=0.01
+    tracker.log({"train/loss": loss})
+
+In a script::
+
+    import tracker
+    with tracker.init(project="mnist", config={"lr": 0.01}) as run:
+        run.log({"train/loss": loss})
+
+Importing is cheap: widgets, plotting and HTTP libraries load only when used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._version import __version__
+from .run import Run
+from .session import current, init
+
+__all__ = [
+    "__version__",
+    "init",
+    "log",
+    "finish",
+    "define_metric",
+    "save",
+    "config",
+    "summary",
+    "current",
+    "Run",
+    "Api",
+    "load_ipython_extension",
+    "unload_ipython_extension",
+]
+
+
+def _active(what: str) -> Any:
+    run = current()
+    if run is None:
+        raise RuntimeError(f"tracker.{what}: no active run; call tracker.init() (or %tracker init) first")
+    return run
+
+
+def log(data: dict[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+    """``log()`` on the current run; see :meth:`Run.log`."""
+    run = current()
+    if run is None:
+        _active("log()")
+    run.log(data, step, commit)
+
+
+def finish(exit_code: int = 0, quiet: bool | None = None) -> None:
+    """Finish the current run (no-op without one)."""
+    run = current()
+    if run is not None:
+        run.finish(exit_code=exit_code, quiet=quiet)
+
+
+def define_metric(name: str, step_metric: str | None = None, summary: str | None = None, hidden: bool = False) -> None:
+    """``define_metric()`` on the current run; see :meth:`Run.define_metric`."""
+    _active("define_metric()").define_metric(name, step_metric=step_metric, summary=summary, hidden=hidden)
+
+
+def save(glob_str: str, base_path: str | None = None, policy: str = "live") -> list[str]:
+    """``save()`` on the current run; see :meth:`Run.save`."""
+    return _active("save()").save(glob_str, base_path=base_path, policy=policy)
+
+
+class _Unbound:
+    """``tracker.config`` / ``tracker.summary`` before ``init()``: explains on use."""
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+
+    def _fail(self, *args: Any, **kwargs: Any) -> Any:
+        _active(self._what)
+
+    __getitem__ = __setitem__ = __iter__ = __len__ = update = _fail
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        _active(self._what)
+
+    def __repr__(self) -> str:
+        return f"<tracker.{self._what}: no active run>"
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("config", "summary"):
+        run = current()
+        return getattr(run, name) if run is not None else _Unbound(name)
+    if name == "Api":
+        from .api import Api
+
+        return Api
+    if name in ("load_ipython_extension", "unload_ipython_extension"):
+        from . import magic
+
+        return getattr(magic, name)
+    raise AttributeError(f"module 'tracker' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,115 @@
+"""``run.config``: the run's hyperparameters, a dict with attribute access."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from typing import Any
+
+import orjson
+
+from .records import jsonable
+
+__all__ = ["Config", "MAX_VALUE_BYTES", "as_mapping"]
+
+#: The largest encoded config value accepted (a config is not a place for data).
+MAX_VALUE_BYTES = 1 << 20
+
+
+def as_mapping(value: Any, what: str = "config") -> Mapping:
+    """A dict, an ``argparse.Namespace`` or ``None`` as a mapping."""
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return value
+    if hasattr(value, "__dict__") and type(value).__name__ == "Namespace":
+        return vars(value)
+    raise TypeError(f"{what} must be a dict (or argparse.Namespace), got {type(value).__name__}")
+
+
+class Config(MutableMapping):
+    """Dict-like config with attribute access.
+
+    Setting a key that already holds a *different* value raises ``ValueError``
+    unless ``update(..., allow_val_change=True)`` is used; setting the same
+    value again is a no-op, so re-running a notebook cell does not fail.
+    """
+
+    __slots__ = ("_data", "_emit")
+
+    def __init__(self, emit: Callable[[dict], None] | None = None) -> None:
+        object.__setattr__(self, "_data", {})
+        object.__setattr__(self, "_emit", emit)
+
+    # -- mapping --------------------------------------------------------------
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.update({key: value})
+
+    def __delitem__(self, key: str) -> None:
+        raise TypeError(f"config keys cannot be deleted (tried {key!r}); set a new value instead")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"Config({self._data!r})"
+
+    # -- attributes -----------------------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._data[name]
+        except KeyError:
+            raise AttributeError(f"config has no key {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self.update({name: value})
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(self._data))
+
+    # -- updates --------------------------------------------------------------
+    def update(self, d: Any = None, allow_val_change: bool = False, **kwargs: Any) -> None:  # type: ignore[override]
+        """Set several keys; ``allow_val_change=True`` lets existing keys change."""
+        items = dict(as_mapping(d))
+        items.update(kwargs)
+        changes: dict[str, Any] = {}
+        for key, value in items.items():
+            if not isinstance(key, str) or not key:
+                raise TypeError(f"config keys must be non-empty strings, got {key!r}")
+            clean = jsonable(value)
+            size = len(orjson.dumps(clean))
+            if size > MAX_VALUE_BYTES:
+                raise ValueError(
+                    f"config value {key!r} is {size / 1e6:.1f} MB encoded; the limit is "
+                    f"{MAX_VALUE_BYTES / 1e6:.0f} MB: save large objects with run.save() instead"
+                )
+            if key in self._data and self._data[key] != clean:
+                if not allow_val_change:
+                    raise ValueError(
+                        f"config key {key!r} already holds {self._data[key]!r}; use "
+                        f"config.update({{{key!r}: {value!r}}}, allow_val_change=True) to change it"
+                    )
+            elif key in self._data:
+                continue
+            changes[key] = clean
+        if changes:
+            self._data.update(changes)
+            if self._emit is not None:
+                self._emit(changes)
+
+    def setdefaults(self, d: Any) -> None:
+        """Set the keys of ``d`` that are not set yet."""
+        self.update({k: v for k, v in as_mapping(d).items() if k not in self._data})
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._data)
+
+    def _load(self, values: Mapping[str, Any]) -> None:
+        """Fill from a replayed log without emitting records."""
+        self._data.update(values)
+

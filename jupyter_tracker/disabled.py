@@ -1,0 +1,54 @@
+"""The run ``mode="disabled"`` returns: every call works and records nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .configs import Config
+from .names import new_id, random_name
+
+__all__ = ["DisabledRun"]
+
+
+class DisabledRun:
+    """Same surface as :class:`~jupyter_tracker.run.Run`; nothing is written anywhere."""
+
+    mode = "disabled"
+    state = "disabled"
+    dir = None
+    path = None
+
+    def __init__(self, project: str | None = None, name: str | None = None, config: Any = None) -> None:
+        self.id = new_id()
+        self.name = name or random_name()
+        self.project = project
+        self.tags: list[str] = []
+        self.notes = self.group = self.job_type = None
+        self.config = Config()
+        if config:
+            self.config.update(config)
+        self.summary: dict[str, Any] = {}
+        self.step = 0
+
+    def log(self, data: Any, step: int | None = None, commit: bool | None = None) -> None:
+        return None
+
+    def define_metric(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def save(self, *args: Any, **kwargs: Any) -> list[str]:
+        return []
+
+    def finish(self, exit_code: int = 0, quiet: bool | None = None) -> None:
+        from .session import _after_finish
+
+        _after_finish(self, "disabled")
+
+    def __enter__(self) -> DisabledRun:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.finish()
+
+    def __repr__(self) -> str:
+        return f"<DisabledRun {self.name!r}>"

@@ -1,0 +1,104 @@
+"""``run.save()``: copying files into the run's ``files/`` folder."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .run import Run
+
+__all__ = ["save", "POLICIES"]
+
+POLICIES = ("live", "now", "end")
+
+
+class _Watched:
+    """Files saved with ``policy="live"`` (copied again when they change) or ``"end"``."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.live: dict[Path, tuple[str, float]] = {}  # source -> (name, mtime copied)
+        self.end: list[tuple[str, str | None]] = []
+
+    def tick(self) -> None:
+        for source, (name, mtime) in list(self.live.items()):
+            try:
+                current = source.stat().st_mtime
+            except OSError:
+                continue
+            if current != mtime:
+                _copy(self.run, source, name)
+                self.live[source] = (name, current)
+
+    def at_finish(self, state: str) -> None:
+        self.tick()
+        for pattern, base in self.end:
+            for source, name in _matches(pattern, base):
+                _copy(self.run, source, name)
+                self.run._append([0, "f", time.time(), {"path": name, "policy": "end"}])
+
+
+def _watched(run: Run) -> _Watched:
+    watched = getattr(run, "_files", None)
+    if watched is None:
+        watched = _Watched(run)
+        run._files = watched
+        run._tick_hooks.append(watched.tick)
+        run._finish_hooks.insert(0, watched.at_finish)
+    return watched
+
+
+def _matches(pattern: str, base_path: str | None) -> list[tuple[Path, str]]:
+    paths = sorted(glob.glob(pattern, recursive=True))
+    out = []
+    for found in paths:
+        source = Path(found)
+        if not source.is_file():
+            continue
+        if base_path is not None:
+            name = os.path.relpath(source, base_path)
+        elif source.is_absolute():
+            name = source.name
+        else:
+            name = os.path.normpath(found)
+        if name.startswith(".."):
+            name = source.name
+        out.append((source, name))
+    return out
+
+
+def _copy(run: Run, source: Path, name: str) -> None:
+    target = run.path / "files" / name
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+    except OSError as exc:
+        run._warn(f"save(): cannot copy {str(source)!r} ({exc.strerror or exc})", f"save:{source}")
+
+
+def save(run: Run, glob_str: str, base_path: str | None, policy: str) -> list[str]:
+    if not isinstance(glob_str, (str, os.PathLike)):
+        raise TypeError(f"save() takes a path or glob string, got {type(glob_str).__name__}")
+    if policy not in POLICIES:
+        raise ValueError(f"save(policy={policy!r}): use one of {', '.join(POLICIES)}")
+    pattern = os.fspath(glob_str)
+    watched = _watched(run)
+    if policy == "end":
+        watched.end.append((pattern, base_path))
+        return []
+    saved = []
+    for source, name in _matches(pattern, base_path):
+        _copy(run, source, name)
+        if policy == "live":
+            try:
+                watched.live[source] = (name, source.stat().st_mtime)
+            except OSError:
+                pass
+        run._emit("f", {"path": name, "policy": policy})
+        saved.append(name)
+    return saved

@@ -1,0 +1,321 @@
+"""The record schema and its line format, shared by every process.
+
+A log file (``events.log``, ``system.log``) is a sequence of lines, one record
+per line::
+
+    <json array>\\t<crc32 of the json bytes, 8 lowercase hex digits>\\n
+
+The JSON array always starts with the record's sequence number and kind:
+
+============  ===================================================================
+kind          array
+============  ===================================================================
+``h``         ``[seq, "h", step, ts, {metric: value}]`` one ``log()`` call
+``c``         ``[seq, "c", ts, {key: value}]`` config keys set or changed
+``s``         ``[seq, "s", ts, {"set": {key: value}, "del": [key]}]`` summary overrides
+``m``         ``[seq, "m", ts, {"name", "step_metric", "summary"}]`` define_metric
+``meta``      ``[seq, "meta", ts, {...}]`` run identity changes (name, tags, notes,
+              git SHA, notebook path)
+``f``         ``[seq, "f", ts, {"path", "policy"}]`` a file saved into ``files/``
+``start``     ``[seq, "start", ts, {...}]`` a process started (or resumed) the run
+``state``     ``[seq, "state", ts, {"state", "exit_code", "reason"}]``
+``sys``       ``[seq, "sys", ts, {metric: value}]`` system metrics (``system.log``)
+============  ===================================================================
+
+``ts`` is seconds since the epoch. Floats that JSON cannot hold (NaN, ±inf)
+are written as ``{"$float": "NaN" | "Infinity" | "-Infinity"}``. See
+``docs/format.md``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+__all__ = [
+    "HISTORY",
+    "CONFIG",
+    "SUMMARY",
+    "METRIC",
+    "META",
+    "FILE",
+    "START",
+    "STATE",
+    "SYSTEM",
+    "encode",
+    "encode_items",
+    "decode_line",
+    "read_log",
+    "ReadReport",
+    "jsonable",
+    "to_float",
+    "restore_floats",
+    "append_records",
+    "last_seq",
+]
+
+HISTORY = "h"
+CONFIG = "c"
+SUMMARY = "s"
+METRIC = "m"
+META = "meta"
+FILE = "f"
+START = "start"
+STATE = "state"
+SYSTEM = "sys"
+
+#: The most records one line (frame) holds: what a corrupt line can cost.
+FRAME_RECORDS = 256
+
+_dumps = orjson.dumps
+_loads = orjson.loads
+_crc = zlib.crc32
+_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def _float_tag(value: float) -> Any:
+    if value != value:
+        return {"$float": "NaN"}
+    if value in (math.inf, -math.inf):
+        return {"$float": "Infinity" if value > 0 else "-Infinity"}
+    return value
+
+
+def to_float(value: Any) -> float | None:
+    """A metric value as a float, or ``None`` when it is not a number.
+
+    Accepts int, float, bool, numpy scalars and 0-d arrays or tensors (anything
+    with ``shape == ()`` or ``ndim == 0`` that converts with ``float()``).
+    Strings, bytes, lists and other objects give ``None``.
+    """
+    if isinstance(value, (str, bytes, bytearray)):
+        return None
+    if isinstance(value, (bool, int, float)):
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf if value > 0 else -math.inf
+    if getattr(value, "ndim", None) == 0 or getattr(value, "shape", None) in ((), []):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return None
+    # Objects that are plain numbers in disguise (numbers.Real, Decimal, Fraction).
+    try:
+        import numbers
+
+        if isinstance(value, numbers.Real):
+            return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return None
+
+
+def jsonable(value: Any, _depth: int = 0) -> Any:
+    """``value`` made of JSON types only, with non-finite floats tagged.
+
+    Used for config, summary overrides and metadata (not on the hot path).
+    Tuples and sets become lists, numpy scalars and arrays plain Python values,
+    mappings get string keys, and other objects their ``str()``.
+    """
+    if _depth > 64:
+        return str(value)
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**64 else float(value)
+    if isinstance(value, float):
+        return _float_tag(value)
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v, _depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
+        return [jsonable(v, _depth + 1) for v in items]
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist) and hasattr(value, "dtype"):
+        try:
+            return jsonable(tolist(), _depth + 1)
+        except Exception:  # noqa: BLE001 - an odd array type: fall back to str
+            return str(value)
+    number = to_float(value)
+    if number is not None:
+        return _float_tag(number)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return str(value)
+
+
+def restore_floats(value: Any) -> Any:
+    """Undo the ``{"$float": ...}`` tags of :func:`jsonable` (in place for containers)."""
+    if isinstance(value, dict):
+        if len(value) == 1 and "$float" in value:
+            return _NONFINITE.get(value["$float"], math.nan)
+        for key, item in value.items():
+            if isinstance(item, (dict, list)):
+                value[key] = restore_floats(item)
+        return value
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, (dict, list)):
+                value[i] = restore_floats(item)
+    return value
+
+
+def _frame(payload: bytes) -> bytes:
+    return payload + b"\t%08x\n" % _crc(payload)
+
+
+def _jsonable_record(record: list) -> list:
+    return [record[0], record[1], *[jsonable(v) for v in record[2:]]]
+
+
+def encode(records_: list[list]) -> bytes:
+    """Records as one frame line (slow path: any kind, any value)."""
+    return _frame(_dumps([_jsonable_record(r) for r in records_]))
+
+
+def encode_items(items: list[list], seq: int, out: list[bytes]) -> int:
+    """Number queued records and encode them as frames; return the last seq used.
+
+    ``items`` are lists whose first element is a placeholder for the sequence
+    number. A frame holds at most :data:`FRAME_RECORDS` records. History
+    records built by ``Run.log`` hold only numbers, so a frame goes through
+    orjson in one call; a NaN/inf (which orjson writes as ``null``) or a value
+    orjson cannot hold sends that frame to the slow path.
+    """
+    for number, item in enumerate(items, seq + 1):
+        item[0] = number
+    for start in range(0, len(items), FRAME_RECORDS):
+        chunk = items[start : start + FRAME_RECORDS]
+        try:
+            payload = _dumps(chunk)
+        except (TypeError, orjson.JSONEncodeError):
+            out.append(encode(chunk))
+            continue
+        if b"null" in payload:  # NaN/inf (or a key with "null" in it: slow but right)
+            out.append(encode(chunk))
+        else:
+            out.append(payload + b"\t%08x\n" % _crc(payload))
+    return seq + len(items)
+
+
+def decode_line(line: bytes) -> list | None:
+    """The records of one frame line (without its newline), or ``None`` if corrupt."""
+    cut = len(line) - 9
+    if cut < 2 or line[cut] != 0x09:  # \t
+        return None
+    payload = line[:cut]
+    try:
+        if int(line[cut + 1 :], 16) != _crc(payload):
+            return None
+        frame = _loads(payload)
+    except ValueError:
+        return None
+    if type(frame) is not list:
+        return None
+    for record in frame:
+        if type(record) is not list or len(record) < 3 or type(record[0]) is not int:
+            return None
+    if b'"$float"' in payload:
+        restore_floats(frame)
+    return frame
+
+
+@dataclass
+class ReadReport:
+    """What a reader found besides the good records."""
+
+    records: int = 0
+    corrupt: int = 0
+    torn_tail: bool = False
+    bytes_read: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def skipped(self) -> int:
+        return self.corrupt + (1 if self.torn_tail else 0)
+
+
+def read_log(path: str | os.PathLike, report: ReadReport | None = None, offset: int = 0) -> Iterator[list]:
+    """Yield the good records of a log file, in file order.
+
+    A last line without its newline (the record being written when the process
+    was killed) is a torn tail; lines whose checksum or JSON do not hold are
+    corrupt. Both are skipped and counted in ``report``; the rest of the file
+    is always read. A missing file yields nothing.
+    """
+    if report is None:
+        report = ReadReport()
+    try:
+        with open(path, "rb") as handle:
+            if offset:
+                handle.seek(offset)
+            data = handle.read()
+    except FileNotFoundError:
+        return
+    report.bytes_read = offset + len(data)
+    lines = data.split(b"\n")
+    tail = lines.pop()  # b"" when the file ends with a newline
+    number = 0
+    for number, line in enumerate(lines, 1):
+        if not line:
+            continue
+        frame = decode_line(line)
+        if frame is None:
+            report.corrupt += 1
+            report.problems.append(f"line {number}: corrupt frame skipped")
+            continue
+        report.records += len(frame)
+        yield from frame
+    if tail:
+        report.torn_tail = True
+        report.problems.append(f"line {number + 1}: torn last record skipped")
+
+
+def last_seq(path: str | os.PathLike) -> int:
+    """The highest sequence number in a log file (0 when empty or missing)."""
+    highest = 0
+    for record in read_log(path):
+        if record[0] > highest:
+            highest = record[0]
+    return highest
+
+
+def append_records(path: str | os.PathLike, records: list[list], seq: int | None = None) -> int:
+    """Append records to a log another process may have left torn; return the last seq.
+
+    Used by a process that takes over a log after its writer is gone (the
+    service marking a run crashed, a resumed run). A torn tail is closed with a
+    newline first so that the new records start on lines of their own.
+    """
+    if seq is None:
+        seq = last_seq(path)
+    numbered = [[seq + i, *record[1:]] for i, record in enumerate(records, 1)]
+    seq += len(numbered)
+    out = [encode(numbered)]
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        if size:
+            with open(path, "rb") as handle:
+                handle.seek(size - 1)
+                if handle.read(1) != b"\n":
+                    out.insert(0, b"\n")
+        write_all(fd, b"".join(out))
+    finally:
+        os.close(fd)
+    return seq
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """``os.write`` until every byte is written."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]

@@ -1,0 +1,434 @@
+"""``Run``: one experiment being recorded from this process.
+
+The hot path is :meth:`Run.log`: it checks the call, copies the row and
+appends one record to the writer's queue; everything else (numbering,
+encoding, writing, summaries, the live panel) happens on the writer thread.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator, MutableMapping
+from pathlib import Path
+from typing import Any
+
+from . import records
+from .configs import Config
+from .datastore import Writer
+from .notices import Notices
+from .summaries import SUMMARY_KINDS, SummaryState, check_metric_name
+
+__all__ = ["Run", "Summary", "MAX_KEY_LENGTH", "RESERVED_KEYS"]
+
+#: Longest metric key accepted by ``log()``.
+MAX_KEY_LENGTH = 256
+#: Keys every history row gets from the tracker itself.
+RESERVED_KEYS = frozenset({"_step", "_timestamp", "_runtime"})
+
+_time = time.time
+
+
+class Summary(MutableMapping):
+    """``run.summary``: the last value of each metric, unless rules or you say otherwise."""
+
+    def __init__(self, run: Run) -> None:
+        self._run = run
+
+    def _state(self) -> SummaryState:
+        self._run._sync()
+        return self._run._summary_state
+
+    def __getitem__(self, key: str) -> Any:
+        return self._state().value(key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.update({key: value})
+
+    def __delitem__(self, key: str) -> None:
+        state = self._state()
+        if key not in state.as_dict():
+            raise KeyError(key)
+        self._run._emit("s", {"del": [key]})
+
+    def update(self, values: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
+        values = dict(values or {}, **kwargs)
+        for key in values:
+            if not isinstance(key, str) or not key:
+                raise TypeError(f"summary keys must be non-empty strings, got {key!r}")
+        self._run._emit("s", {"set": {k: records.jsonable(v) for k, v in values.items()}})
+        self._run._sync()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._state().as_dict())
+
+    def __len__(self) -> int:
+        return len(self._state().as_dict())
+
+    def __repr__(self) -> str:
+        return f"Summary({self._state().as_dict()!r})"
+
+    def as_dict(self) -> dict[str, Any]:
+        return self._state().as_dict()
+
+
+class Run:
+    """A run recording into its own directory. Create it with :func:`tracker.init`.
+
+    Attributes
+    ----------
+    id, project, dir
+        Fixed for the run's life.
+    name, tags, notes, group, job_type
+        Settable; changes are recorded.
+    config, summary
+        See :class:`~jupyter_tracker.config.Config` and :class:`Summary`.
+    """
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        path: Path,
+        info: dict[str, Any],
+        notices: Notices,
+        seq: int = 0,
+        step: int = 0,
+        summary_state: SummaryState | None = None,
+        config: dict[str, Any] | None = None,
+    ) -> None:
+        self.id = run_id
+        self.path = Path(path)
+        self._info = info
+        self._notices = notices
+        self._summary_state = summary_state or SummaryState()
+        self._step = step
+        self._known: set[str] = set()  # top-level keys last logged as numbers (fast path)
+        self._logged: set[str] = set(self._summary_state.last)  # every flat key logged
+        self._finished = False
+        self._lock = threading.Lock()
+        self._writer = Writer(
+            self.path / "events.log",
+            self._summary_state,
+            install=self._set_append,
+            seq=seq,
+            notify=self._warn,
+            tick=self._tick,
+        )
+        self._tick_hooks: list = []
+        self._finish_hooks: list = []
+        self.config = Config(emit=lambda changes: self._emit("c", changes))
+        if config:
+            self.config._load(config)
+        self.summary = Summary(self)
+        self._pid = os.getpid()
+
+    # -- identity -------------------------------------------------------------
+    @property
+    def dir(self) -> str:
+        return str(self.path)
+
+    @property
+    def project(self) -> str:
+        return self._info["project"]
+
+    @property
+    def mode(self) -> str:
+        return self._info["mode"]
+
+    @property
+    def state(self) -> str:
+        return self._info.get("state", "running")
+
+    @property
+    def step(self) -> int:
+        """The step the next ``log()`` without ``step=`` writes to."""
+        return self._step
+
+    def _meta_property(key: str):  # noqa: N805 - a small property factory
+        def getter(self: Run) -> Any:
+            return self._info.get(key)
+
+        def setter(self: Run, value: Any) -> None:
+            if key == "tags":
+                value = [str(t) for t in (value or [])]
+            elif value is not None:
+                value = str(value)
+            self._info[key] = value
+            self._emit("meta", {key: value})
+            self._save_info()
+
+        return property(getter, setter)
+
+    name = _meta_property("name")
+    tags = _meta_property("tags")
+    notes = _meta_property("notes")
+    group = _meta_property("group")
+    job_type = _meta_property("job_type")
+    del _meta_property
+
+    def __repr__(self) -> str:
+        return f"<Run {self.name!r} id={self.id} project={self.project!r} state={self.state} dir={self.dir!r}>"
+
+    # -- the hot path ---------------------------------------------------------
+    def log(self, data: dict[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+        """Record one row of metrics.
+
+        Parameters
+        ----------
+        data
+            ``{name: number}``; nested dicts flatten to ``"a/b"``. Numbers are
+            int, float, bool, numpy scalars and 0-d arrays/tensors; NaN and inf
+            are kept. A key whose value is not a number is dropped with a message
+            and the other keys are logged.
+        step
+            The step of this row. Without it, each committed call is one step.
+            A step lower than the current one is not written.
+        commit
+            ``False`` keeps adding to the current step. Defaults to ``True``
+            without ``step`` and to ``False`` with it (the row is complete when a
+            higher step arrives), as in wandb.
+
+        Raises
+        ------
+        TypeError, ValueError
+            For a non-dict, a non-string or reserved key, a bad step, or a call
+            after ``finish()``; nothing is logged by that call.
+        """
+        kind = "h"
+        if type(data) is dict and self._known.issuperset(data):
+            row = data.copy()
+            for value in row.values():
+                value_type = type(value)
+                if value_type is not float and value_type is not int:
+                    row, kind = self._clean(row)
+                    break
+        else:
+            row, kind = self._clean(self._check_keys(data))
+        current = self._step
+        if step is None:
+            if commit is not False:
+                self._step = current + 1
+        elif type(step) is int and step >= current:
+            current = step
+            self._step = step + 1 if commit else step
+        else:
+            current = self._check_step(step, row, commit)
+            if current is None:
+                return
+        if row:
+            self._append([0, kind, current, _time(), row])
+
+    def _check_keys(self, data: Any) -> dict:
+        if self._finished:
+            raise ValueError(f"log() called after run {self.id} finished; call tracker.init() for a new run")
+        if not isinstance(data, dict):
+            if hasattr(data, "keys") and hasattr(data, "__getitem__"):
+                data = {k: data[k] for k in data.keys()}
+            else:
+                raise TypeError(f"log() takes a dict of metrics, got {type(data).__name__}")
+        for key in data:
+            if key not in self._known:
+                self._check_key(key)
+        return data
+
+    def _check_key(self, key: Any, prefix: str = "") -> str:
+        if not isinstance(key, str):
+            raise TypeError(f"log(): metric keys must be strings, got {prefix}{key!r} ({type(key).__name__})")
+        full = prefix + key
+        if not key:
+            raise ValueError(f"log(): empty metric key{' under ' + repr(prefix) if prefix else ''}")
+        if full in RESERVED_KEYS:
+            raise ValueError(f"log(): key {full!r} is reserved for the tracker; choose another name")
+        if len(full) > MAX_KEY_LENGTH:
+            raise ValueError(f"log(): key {full[:40]!r}... is {len(full)} characters; the limit is {MAX_KEY_LENGTH}")
+        return full
+
+    def _clean(self, row: dict) -> tuple[dict, str]:
+        """The slow path: flatten dicts, convert scalars, drop non-numbers with a message.
+
+        Returns the row and its record kind: ``"H"`` when it holds a key never
+        logged before (the writer then registers it), else ``"h"``.
+        """
+        out: dict[str, float] = {}
+        self._flatten(row, "", out)
+        for key, value in row.items():
+            if key in out:  # a number: later calls with numbers only take the fast path
+                self._known.add(key)
+        if self._logged.issuperset(out):
+            return out, "h"
+        self._logged.update(out)
+        return out, "H"
+
+    def _flatten(self, row: dict, prefix: str, out: dict) -> None:
+        for key, value in row.items():
+            full = self._check_key(key, prefix) if prefix else key
+            value_type = type(value)
+            if value_type is float or value_type is int:
+                out[full] = value
+            elif isinstance(value, dict):
+                self._flatten(value, full + "/", out)
+            else:
+                number = records.to_float(value)
+                if number is None:
+                    self._warn(
+                        f"log(): {full!r} is a {type(value).__name__}, not a number; that key was not logged",
+                        f"bad-value:{full}:{type(value).__name__}",
+                    )
+                else:
+                    out[full] = number
+
+    def _check_step(self, step: Any, row: dict, commit: bool | None) -> int | None:
+        if self._finished:
+            raise ValueError(f"log() called after run {self.id} finished; call tracker.init() for a new run")
+        if isinstance(step, bool) or not hasattr(step, "__index__"):
+            raise TypeError(f"log(step=...) must be an integer, got {step!r}")
+        step = step.__index__()
+        if step < 0:
+            raise ValueError(f"log(step={step}): steps start at 0")
+        current = self._step
+        if step < current:
+            for key in row:
+                self._warn(
+                    f"log(step={step}) is lower than the current step {current}: {key!r} was not "
+                    "written (steps only go forward)",
+                    f"step-back:{key}",
+                )
+            return None
+        self._step = step + 1 if commit else step
+        return step
+
+    def _set_append(self, append: Any) -> None:
+        """Called by the writer: where ``log()`` queues records from now on."""
+        with self._lock:
+            if not self._finished:
+                self._append = append
+
+    # -- other records --------------------------------------------------------
+    def _emit(self, kind: str, payload: Any) -> None:
+        if self._finished:
+            raise ValueError(f"run {self.id} is finished; call tracker.init() for a new run")
+        self._append([0, kind, _time(), payload])
+
+    def _sync(self) -> None:
+        """Make everything logged so far visible to summaries (and on disk)."""
+        if not self._finished:
+            self._writer.drain()
+
+    def define_metric(
+        self,
+        name: str,
+        step_metric: str | None = None,
+        summary: str | None = None,
+        hidden: bool = False,
+    ) -> None:
+        """Say how a metric (or a ``"prefix/*"`` glob) is plotted and summarised.
+
+        ``step_metric`` names the metric used as its x axis (e.g. ``"epoch"``);
+        ``summary`` is one of min, max, mean, last, first, none.
+        """
+        check_metric_name(name)
+        if step_metric is not None:
+            check_metric_name(step_metric, "step_metric")
+            if step_metric.endswith("*"):
+                raise ValueError(f"step_metric={step_metric!r} must name one metric, not a glob")
+        if summary is not None:
+            kinds = [s.strip() for s in str(summary).split(",")]
+            bad = [s for s in kinds if s not in SUMMARY_KINDS]
+            if bad or len(kinds) != 1:
+                raise ValueError(
+                    f"define_metric({name!r}, summary={summary!r}): use one of {', '.join(SUMMARY_KINDS)}"
+                )
+            summary = kinds[0]
+        spec = {"name": name, "step_metric": step_metric, "summary": summary, "hidden": bool(hidden)}
+        self._emit("m", spec)
+
+    def save(self, glob_str: str, base_path: str | None = None, policy: str = "live") -> list[str]:
+        """Copy files matching ``glob_str`` into the run's ``files/`` folder.
+
+        ``policy``: ``"now"`` copies once now, ``"end"`` at finish, ``"live"``
+        now and again whenever the file changes while the run lives.
+        Returns the paths saved now (relative to ``files/``).
+        """
+        from .files import save
+
+        if self._finished:
+            raise ValueError(f"run {self.id} is finished; save() needs a live run")
+        return save(self, glob_str, base_path, policy)
+
+    # -- housekeeping on the writer thread ------------------------------------
+    def _warn(self, message: str, key: str | None = None) -> None:
+        self._notices.warn(message, key)
+
+    def _tick(self) -> None:
+        for hook in list(self._tick_hooks):
+            try:
+                hook()
+            except Exception as exc:  # noqa: BLE001
+                self._notices.debug(f"housekeeping failed: {exc!r}")
+
+    def _save_info(self) -> None:
+        from .rundir import write_info
+
+        self._info["updated_at"] = time.time()
+        try:
+            write_info(self.path, self._info)
+        except OSError as exc:
+            self._warn(f"cannot write run.json ({exc.strerror or exc})", "run-json")
+
+    # -- finishing ------------------------------------------------------------
+    def finish(self, exit_code: int = 0, quiet: bool | None = None) -> None:
+        """End the run: write everything, mark it finished (or failed) and stop its service.
+
+        Returns within about half a second; from then on every process reads
+        the run as finished.
+        """
+        with self._lock:
+            if self._finished:
+                return
+            state = "finished" if not exit_code else "failed"
+            self._append([0, "state", _time(), {"state": state, "exit_code": exit_code}])
+            self._finished = True
+            self._append = self._closed_append
+        for hook in list(self._finish_hooks):
+            try:
+                hook(state)
+            except Exception as exc:  # noqa: BLE001 - finishing must complete
+                self._notices.debug(f"finish step failed: {exc!r}")
+        complete = self._writer.close()
+        if not complete:
+            self._warn(
+                f"{self._writer.unwritten} bytes could not be written to events.log at finish",
+                "finish-unwritten",
+            )
+        self._info.update(state=state, exit_code=exit_code, finished_at=time.time())
+        self._info["steps"] = self._summary_state.last_step
+        self._save_info()
+        from .rundir import SUMMARY_JSON
+
+        _write_summary(self.path / SUMMARY_JSON, self._summary_state)
+        from .session import _after_finish
+
+        _after_finish(self, state)
+
+    def _closed_append(self, item: Any) -> None:
+        raise ValueError(f"run {self.id} is finished; call tracker.init() for a new run")
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.finish(exit_code=1 if exc_type is not None else 0)
+
+
+def _write_summary(path: Path, state: SummaryState) -> None:
+    import orjson
+
+    data = {"summary": records.jsonable(state.as_dict()), "_step": state.last_step, "_rows": state.rows}
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_bytes(orjson.dumps(data))
+        os.replace(tmp, path)
+    except OSError:
+        pass

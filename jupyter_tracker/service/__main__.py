@@ -1,0 +1,109 @@
+"""``python -m jupyter_tracker.service RUN_DIR --pid PID``: the run's service process.
+
+Loop: every sampling interval take a system sample; every window write the
+means to ``system.log``; at every tick check that the kernel lives. It exits
+when the kernel finishes the run (SIGTERM, or ``run.json`` says so) after
+writing the last partial window, or, when the kernel died without finishing,
+after marking the run crashed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from .. import records, rundir, settings
+from .sampler import Sampler, Window
+from .watchdog import KernelWatch, mark_crashed
+
+log = logging.getLogger("jupyter_tracker.service")
+
+
+class Service:
+    def __init__(self, run_dir: Path, pid: int) -> None:
+        self.run_dir = run_dir
+        self.kernel = KernelWatch(pid)
+        self.stop = threading.Event()
+        self.interval = settings.stats_interval()
+        self.window = Window(settings.stats_window())
+        self.sampler = Sampler(pid, str(run_dir))
+        self.system_log = run_dir / rundir.SYSTEM
+        self.seq = records.last_seq(self.system_log)
+        self.tick = min(self.interval, 0.5)
+
+    def write_window(self) -> None:
+        means = self.window.take()
+        if means is None:
+            return
+        line_items: list = [[0, "sys", time.time(), means]]
+        out: list[bytes] = []
+        self.seq = records.encode_items(line_items, self.seq, out)
+        fd = os.open(self.system_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            records.write_all(fd, b"".join(out))
+        finally:
+            os.close(fd)
+
+    def finished_by_kernel(self) -> bool:
+        info = rundir.read_info(self.run_dir) or {}
+        return info.get("state") in rundir.TERMINAL_STATES
+
+    def run(self) -> int:
+        log.info("service for %s: kernel pid %s, sampling every %ss, window %ss",
+                 self.run_dir.name, self.kernel.pid, self.interval, self.window.seconds)
+        next_sample = time.monotonic()
+        next_state_check = time.monotonic() + 1.0
+        while not self.stop.is_set():
+            now = time.monotonic()
+            if now >= next_sample:
+                next_sample = now + self.interval
+                try:
+                    self.window.add(self.sampler.sample())
+                except Exception:  # noqa: BLE001 - keep watching the kernel
+                    log.exception("sampling failed")
+                if self.window.due():
+                    self.write_window()
+            if not self.kernel.alive():
+                if self.finished_by_kernel():
+                    break
+                self.write_window()
+                if mark_crashed(self.run_dir, "the kernel process ended without finishing the run"):
+                    log.warning("kernel %s is gone: run marked crashed", self.kernel.pid)
+                return 0
+            if now >= next_state_check:
+                next_state_check = now + 1.0
+                if self.finished_by_kernel():
+                    break
+            self.stop.wait(max(0.0, min(self.tick, next_sample - time.monotonic())))
+        self.write_window()
+        self.sampler.gpus.close()
+        log.info("service for %s: run ended, exiting", self.run_dir.name)
+        return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jupyter_tracker.service")
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--pid", type=int, required=True, help="the kernel process to watch")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
+    )
+    service = Service(args.run_dir, args.pid)
+    signal.signal(signal.SIGTERM, lambda *_: service.stop.set())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return service.run()
+    except Exception:  # noqa: BLE001
+        log.exception("service failed")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

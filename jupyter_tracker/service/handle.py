@@ -1,0 +1,83 @@
+"""The kernel's side of the service process: start, watch, stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+__all__ = ["ServiceHandle"]
+
+
+class ServiceHandle:
+    """A started service process for the run in ``run_dir``.
+
+    The process runs in its own session (a kill of the kernel's process group
+    spares it), with stdin closed and stdout/stderr going to
+    ``logs/service.log``, never to the notebook.
+    """
+
+    def __init__(self, run_dir: Path, kernel_pid: int | None = None) -> None:
+        self.run_dir = Path(run_dir)
+        self.stopping = False
+        self.reported = False
+        log_path = self.run_dir / "logs" / "service.log"
+        with open(log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "jupyter_tracker.service",
+                    str(self.run_dir),
+                    "--pid",
+                    str(kernel_pid or os.getpid()),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+                cwd=os.getcwd(),
+                env=_service_env(),
+            )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def exited(self) -> int | None:
+        """The exit code when the process has ended (and was reaped), else ``None``."""
+        return self.proc.poll()
+
+    def stop(self, wait: float = 0.0) -> None:
+        """Ask the service to finish (SIGTERM); wait at most ``wait`` seconds."""
+        self.stopping = True
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(signal.SIGTERM)
+            except OSError:
+                return
+        if wait > 0:
+            deadline = time.monotonic() + wait
+            while self.proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+
+
+def _service_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # The package must be importable by the child exactly as it is here.
+    here = str(Path(__file__).resolve().parents[2])
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    installed = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    if here not in paths and here not in installed:
+        paths.insert(0, here)
+        env["PYTHONPATH"] = os.pathsep.join(paths)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    # A kernel's matplotlib backend or IPython settings mean nothing to the service.
+    env.pop("MPLBACKEND", None)
+    return env
+

@@ -1,0 +1,286 @@
+"""``init()`` and the current run of this process.
+
+In a notebook, calling ``init`` again (re-running the init cell) finishes the
+previous run first. The module-level ``tracker.log`` & co. act on the current
+run.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import platform
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import rundir, settings
+from ._version import __version__
+from .configs import as_mapping
+from .disabled import DisabledRun
+from .names import check_id, new_id, random_name
+from .notices import Notices, in_kernel
+from .replay import replay
+from .run import Run
+
+__all__ = ["init", "current", "RESUME_CHOICES"]
+
+RESUME_CHOICES = ("allow", "must", "never")
+
+_current: Run | DisabledRun | None = None
+_atexit_registered = False
+
+
+def current() -> Run | DisabledRun | None:
+    """The run ``tracker.log`` & co. act on, or ``None``."""
+    return _current
+
+
+def _normalize_resume(resume: Any) -> str | None:
+    if resume is None or resume is False:
+        return None
+    if resume is True:
+        return "allow"
+    if isinstance(resume, str) and resume.lower() in RESUME_CHOICES:
+        return resume.lower()
+    raise ValueError(f"resume={resume!r}: use 'allow', 'must', 'never' or True (meaning 'allow')")
+
+
+def _check_text(name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"init({name}=...) must be a string, got {type(value).__name__}")
+    return value
+
+
+def init(
+    project: str | None = None,
+    name: str | None = None,
+    config: Any = None,
+    group: str | None = None,
+    job_type: str | None = None,
+    tags: Any = None,
+    notes: str | None = None,
+    mode: str | None = None,
+    dir: str | os.PathLike | None = None,  # noqa: A002 - the wandb name
+    id: str | None = None,  # noqa: A002 - the wandb name
+    resume: Any = None,
+) -> Run | DisabledRun:
+    """Start a run (finishing the current one, if any) and return it.
+
+    Parameters
+    ----------
+    project, name, group, job_type, notes
+        Strings; ``name`` defaults to a readable random one.
+    config
+        Dict (or ``argparse.Namespace``) of hyperparameters.
+    tags
+        A list of strings.
+    mode
+        ``"online"``, ``"offline"`` (or ``"dryrun"``) or ``"disabled"``;
+        default from ``TRACKER_MODE`` or the settings files. Online needs a
+        server and token; without them runs are offline.
+    dir
+        Folder of the run directories (default ``$TRACKER_DIR`` or ``./tracker``).
+    id, resume
+        ``resume="allow"`` (or ``True``) continues run ``id`` if it exists,
+        ``"must"`` requires it to exist, ``"never"`` requires it not to.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For bad arguments (an unknown mode, a bad id, a non-dict config).
+    OSError
+        When the run directory cannot be written (before any training starts).
+    """
+    global _current
+    started = time.monotonic()
+    project = _check_text("project", project) or os.environ.get("TRACKER_PROJECT") or "uncategorized"
+    name = _check_text("name", name)
+    group = _check_text("group", group)
+    job_type = _check_text("job_type", job_type)
+    notes = _check_text("notes", notes)
+    if tags is not None:
+        if isinstance(tags, str) or not all(isinstance(t, str) for t in tags):
+            raise TypeError("init(tags=...) must be a list of strings")
+        tags = list(tags)
+    config = dict(as_mapping(config, "init(config=...)"))
+    mode = settings.mode(mode)
+    resume = _normalize_resume(resume)
+    if id is not None:
+        check_id(id)
+    elif resume == "must":
+        raise ValueError("init(resume='must') needs the id= of the run to resume")
+
+    if _current is not None:
+        _current.finish()
+
+    if mode == "disabled":
+        run: Run | DisabledRun = DisabledRun(project, name, config)
+        _current = run
+        return run
+
+    base = Path(dir) if dir is not None else settings.tracker_dir()
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise type(exc)(
+            exc.errno,
+            f"tracker cannot create its folder {str(base)!r} ({exc.strerror}); "
+            "set TRACKER_DIR or pass dir= to a writable folder",
+        ) from None
+
+    existing = rundir.find_by_id(base, id) if id is not None else None
+    if existing is not None and resume in (None, "never"):
+        raise ValueError(
+            f"a run with id {id!r} exists already ({existing.name}); pass resume='allow' to continue it"
+        )
+    if existing is None and resume == "must":
+        raise ValueError(f"init(id={id!r}, resume='must'): no run with that id under {str(base)!r}")
+
+    now = time.time()
+    if existing is not None:
+        run = _resume(existing, project, name, config, group, job_type, tags, notes, mode, now)
+    else:
+        run_id = id or new_id()
+        path = rundir.create(base, run_id, offline=(mode != "online"))
+        if name is None:
+            name = random_name(len(rundir.list_run_dirs(base)))
+        info = _new_info(run_id, name, project, group, job_type, tags, notes, mode, now)
+        rundir.write_info(path, info)
+        notices = Notices(path, run_id)
+        run = Run(run_id=run_id, path=path, info=info, notices=notices)
+        run._emit("start", {"pid": os.getpid(), "host": info["host"], "resumed": False})
+        if config:
+            run.config.update(config)
+    _start_companions(run)
+    _current = run
+    _register_atexit()
+    elapsed = time.monotonic() - started
+    run._notices.debug(f"init took {elapsed * 1000:.0f} ms")
+    run._notices.banner(_banner(run))
+    return run
+
+
+def _new_info(run_id, name, project, group, job_type, tags, notes, mode, now) -> dict[str, Any]:
+    return {
+        "id": run_id,
+        "name": name,
+        "project": project,
+        "group": group,
+        "job_type": job_type,
+        "tags": tags or [],
+        "notes": notes,
+        "mode": mode,
+        "state": "running",
+        "created_at": now,
+        "updated_at": now,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "tracker_version": __version__,
+        "cwd": os.getcwd(),
+    }
+
+
+def _resume(path, project, name, config, group, job_type, tags, notes, mode, now) -> Run:
+    log = replay(path / rundir.EVENTS, keep_rows=False)
+    info = rundir.read_info(path) or {}
+    run_id = info.get("id") or path.name.rsplit("-", 1)[-1]
+    info.update({k: v for k, v in log.meta.items() if k in ("name", "tags", "notes", "group", "job_type")})
+    for key, value in (("name", name), ("group", group), ("job_type", job_type), ("tags", tags), ("notes", notes)):
+        if value is not None:
+            info[key] = value
+    info.setdefault("project", project)
+    info.setdefault("name", random_name())
+    info.update(
+        mode=mode, state="running", pid=os.getpid(), host=socket.gethostname(),
+        resumed_at=now, updated_at=now, resumes=int(info.get("resumes", 0)) + 1,
+    )
+    info.pop("finished_at", None)
+    info.pop("exit_code", None)
+    rundir.write_info(path, info)
+    notices = Notices(path, run_id)
+    if log.report.skipped:
+        notices.debug(f"resume: skipped {log.report.skipped} damaged records of events.log")
+    run = Run(
+        run_id=run_id, path=path, info=info, notices=notices, seq=log.last_seq,
+        step=log.next_step, summary_state=log.summary, config=log.config,
+    )
+    run._emit("start", {"pid": os.getpid(), "host": info["host"], "resumed": True})
+    if config:
+        run.config.update(config, allow_val_change=True)
+    return run
+
+
+def _start_companions(run: Run) -> None:
+    """The service process and code capture; neither delays ``init``."""
+    from . import capture
+    from .service.handle import ServiceHandle
+
+    try:
+        service = ServiceHandle(run.path)
+    except OSError as exc:
+        run._warn(f"cannot start the service process ({exc}); logging goes on without it", "service-start")
+        service = None
+    run._service = service
+    if service is not None:
+        def watch_service() -> None:
+            code = service.exited()
+            if code is not None and not service.stopping and not service.reported:
+                service.reported = True
+                run._info["state"] = "service-stopped"
+                run._info["service_exit_code"] = code
+                run._emit("state", {"state": "service-stopped", "exit_code": code})
+                run._save_info()
+                run._warn(
+                    f"the tracker's service process stopped (exit code {code}); logging goes on "
+                    "and is safe on disk, but system metrics are paused",
+                    "service-stopped",
+                )
+
+        run._tick_hooks.append(watch_service)
+        run._finish_hooks.append(lambda state: service.stop())
+    capture.start(run)
+
+
+def _banner(run: Run) -> str:
+    where = run.dir
+    try:
+        where = os.path.relpath(run.dir)
+    except ValueError:
+        pass
+    return f"run {run.name} ({run.id}) · project {run.project} · {run.mode} · {where}"
+
+
+def _after_finish(run: Any, state: str) -> None:
+    """Called by ``finish()``: say so, and forget the run if it is the current one."""
+    global _current
+    notices = getattr(run, "_notices", None)
+    if notices is not None:
+        notices.update_banner(f"{_banner(run)} · {state}")
+        notices.close()
+    if _current is run:
+        _current = None
+
+
+def _register_atexit() -> None:
+    global _atexit_registered
+    if not _atexit_registered:
+        _atexit_registered = True
+        atexit.register(_finish_at_exit)
+
+
+def _finish_at_exit() -> None:
+    run = _current
+    if run is None:
+        return
+    failed = not in_kernel() and getattr(sys, "last_type", None) is not None
+    try:
+        run.finish(exit_code=1 if failed else 0)
+    except Exception:  # noqa: BLE001 - at exit there is no one left to tell
+        pass

@@ -1,0 +1,204 @@
+"""Summary rules: the value of each metric that stands for the whole run.
+
+One :class:`SummaryState` is fed the history rows and the ``define_metric`` /
+manual override records in log order. The kernel's writer thread feeds it as it
+writes, and a reader replaying ``events.log`` feeds it the same records, so the
+summary a finished run shows is the same in every process.
+
+By default a metric's summary is its last value. ``define_metric(name,
+summary="min|max|mean|first|last|none")`` changes that for the values logged
+from then on; NaN values are ignored by min, max and mean. Manual values
+(``run.summary[k] = v``) override the rules until deleted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["SUMMARY_KINDS", "MetricSpec", "SummaryState", "check_metric_name", "match"]
+
+SUMMARY_KINDS = ("min", "max", "mean", "last", "first", "none")
+
+
+def check_metric_name(name: Any, what: str = "metric name") -> str:
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"{what} must be a non-empty string, got {name!r}")
+    if "*" in name[:-1]:
+        raise ValueError(f"{what} {name!r}: '*' is only allowed at the end (a prefix glob)")
+    return name
+
+
+def match(pattern: str, key: str) -> bool:
+    """Trailing-``*`` glob: ``"val/*"`` matches ``"val/loss"``; no star means equality."""
+    if pattern.endswith("*"):
+        return key.startswith(pattern[:-1])
+    return key == pattern
+
+
+class MetricSpec(dict):
+    """One ``define_metric`` call: ``name``, ``step_metric``, ``summary`` (a dict)."""
+
+
+class SummaryState:
+    """Summary values computed incrementally from rows and records."""
+
+    __slots__ = ("last", "first", "stats", "rules", "specs", "overrides", "deleted", "_seen", "rows", "last_step")
+
+    def __init__(self) -> None:
+        self.last: dict[str, Any] = {}
+        self.first: dict[str, Any] = {}
+        # key -> [min, max, sum, count] for keys whose rule needs it
+        self.stats: dict[str, list[float]] = {}
+        self.rules: dict[str, str] = {}  # key -> summary kind other than "last"
+        self.specs: list[dict] = []  # define_metric calls in order
+        self.overrides: dict[str, Any] = {}
+        self.deleted: set[str] = set()
+        self._seen: set[str] = set()
+        self.rows = 0
+        self.last_step: int | None = None
+
+    # -- feeding --------------------------------------------------------------
+    def add_row(self, row: dict[str, Any], step: int | None = None) -> None:
+        """One history record (several records of the same step are fine)."""
+        self.add_rows([row], step, check_new=True)
+
+    def add_rows(self, rows: list[dict[str, Any]], step: int | None = None, check_new: bool = True) -> None:
+        """History records in log order; ``step`` is the step of the last one.
+
+        ``check_new=False`` promises that every key of ``rows`` was seen
+        before (the writer knows: ``Run.log`` marks rows with new keys), which
+        lets the last values be found by walking back from the newest row and
+        stopping as soon as every known key has its value: usually one row.
+        """
+        if not rows:
+            return
+        self.rows += len(rows)
+        if step is not None:
+            self.last_step = step
+        if check_new:
+            self._new_keys(rows)
+        last = self.last
+        wanted = len(self._seen)
+        covered: set[str] = set()
+        for row in reversed(rows):
+            if covered.issuperset(row):
+                continue
+            for key in row.keys() - covered:
+                last[key] = row[key]
+            covered.update(row)
+            if len(covered) >= wanted:
+                break
+        if self.rules:
+            tracked = self.rules.keys()
+            for row in rows:
+                if not tracked.isdisjoint(row):
+                    for key in tracked & row.keys():
+                        self._accumulate(key, row[key])
+
+    def _new_keys(self, rows: list[dict[str, Any]]) -> None:
+        seen = self._seen
+        for row in rows:
+            if seen.issuperset(row):
+                continue
+            for key in [k for k in row if k not in seen]:
+                seen.add(key)
+                self.first[key] = self.last[key] = row[key]  # first-seen order for display
+                self._resolve(key)
+
+    def _accumulate(self, key: str, value: Any) -> None:
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            return
+        if value != value:  # NaN never poisons min/max/mean
+            return
+        stats = self.stats.get(key)
+        if stats is None:
+            self.stats[key] = [value, value, value, 1.0]
+            return
+        if value < stats[0]:
+            stats[0] = value
+        if value > stats[1]:
+            stats[1] = value
+        stats[2] += value
+        stats[3] += 1.0
+
+    def _resolve(self, key: str) -> None:
+        kind = None
+        for spec in self.specs:
+            if spec.get("summary") and match(spec["name"], key):
+                kind = spec["summary"]  # the latest matching definition wins
+        if kind and kind != "last":
+            self.rules[key] = kind
+        else:
+            self.rules.pop(key, None)
+
+    def define(self, spec: dict) -> None:
+        """Apply a ``define_metric`` record to keys seen so far and to come."""
+        self.specs.append(dict(spec))
+        if spec.get("summary"):
+            for key in self._seen:
+                if match(spec["name"], key):
+                    self._resolve(key)
+
+    def set_manual(self, values: dict[str, Any]) -> None:
+        for key, value in values.items():
+            self.overrides[key] = value
+            self.deleted.discard(key)
+
+    def delete_manual(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self.overrides.pop(key, None)
+            self.deleted.add(key)
+
+    def apply(self, kind: str, payload: Any) -> None:
+        """Feed a non-history record (``m`` or ``s``)."""
+        if kind == "m":
+            self.define(payload)
+        elif kind == "s":
+            self.set_manual(payload.get("set") or {})
+            self.delete_manual(payload.get("del") or [])
+
+    # -- reading --------------------------------------------------------------
+    def value(self, key: str) -> Any:
+        """The summary value of ``key``; ``KeyError`` when it has none."""
+        if key in self.overrides:
+            return self.overrides[key]
+        if key in self.deleted or key not in self.last:
+            raise KeyError(key)
+        kind = self.rules.get(key, "last")
+        if kind == "last":
+            return self.last[key]
+        if kind == "first":
+            return self.first[key]
+        if kind == "none":
+            raise KeyError(key)
+        stats = self.stats.get(key)
+        if stats is None:  # only NaN logged since the rule was set
+            return math.nan
+        if kind == "min":
+            return stats[0]
+        if kind == "max":
+            return stats[1]
+        return stats[2] / stats[3]  # mean
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key in self.last:
+            try:
+                out[key] = self.value(key)
+            except KeyError:
+                pass
+        out.update(self.overrides)
+        return out
+
+    def step_metrics(self) -> dict[str, str]:
+        """Metric key -> its step metric, for keys seen so far (latest definition wins)."""
+        out: dict[str, str] = {}
+        for key in self._seen:
+            for spec in self.specs:
+                if spec.get("step_metric") and match(spec["name"], key):
+                    out[key] = spec["step_metric"]
+        return out
