@@ -13,7 +13,8 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.utils.process import arg_split
 
 __all__ = ["TrackerMagics", "load_ipython_extension", "unload_ipython_extension", "parse_params"]
 
@@ -63,7 +64,8 @@ class TrackerMagics(Magics):
         %tracker off | on                                         default mode offline / online
         """
         try:
-            args = parse_argstring(self.tracker, line)
+            # options and key=value words may come in any order
+            args = self.tracker.parser.parse_intermixed_args(arg_split(line, strict=True))
         except UsageError as exc:
             raise UsageError(f"%tracker: {exc}; see %tracker?") from None
         except ValueError as exc:  # shlex: unbalanced quotes

@@ -233,6 +233,8 @@ class ReadReport:
 
     records: int = 0
     corrupt: int = 0
+    #: Records lost in corrupt frames (from the gaps they leave in the sequence numbers).
+    missing: int = 0
     torn_tail: bool = False
     bytes_read: int = 0
     problems: list[str] = field(default_factory=list)
@@ -263,6 +265,7 @@ def read_log(path: str | os.PathLike, report: ReadReport | None = None, offset: 
     lines = data.split(b"\n")
     tail = lines.pop()  # b"" when the file ends with a newline
     number = 0
+    previous = None
     for number, line in enumerate(lines, 1):
         if not line:
             continue
@@ -271,6 +274,10 @@ def read_log(path: str | os.PathLike, report: ReadReport | None = None, offset: 
             report.corrupt += 1
             report.problems.append(f"line {number}: corrupt frame skipped")
             continue
+        first = frame[0][0]
+        if previous is not None and first > previous + 1:
+            report.missing += first - previous - 1
+        previous = frame[-1][0]
         report.records += len(frame)
         yield from frame
     if tail:

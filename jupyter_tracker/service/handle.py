@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import sysconfig
+import threading
 import time
 from pathlib import Path
 
@@ -65,6 +66,9 @@ class ServiceHandle:
             deadline = time.monotonic() + wait
             while self.proc.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.01)
+        if self.proc.poll() is None:
+            # Reap it when it exits (no zombie), without making finish() wait.
+            threading.Thread(target=self.proc.wait, name="tracker-service-reaper", daemon=True).start()
 
 
 def _service_env() -> dict[str, str]:

@@ -1,0 +1,43 @@
+"""Fixtures shared by every test: an isolated TRACKER_DIR and fast service intervals."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The service process and kernels started by tests must import this checkout.
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if str(ROOT) not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *paths])
+
+
+@pytest.fixture(autouse=True)
+def tracker_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own run folder, settings folder and quick system sampling."""
+    home = tmp_path / "tracker"
+    monkeypatch.setenv("TRACKER_DIR", str(home))
+    monkeypatch.setenv("TRACKER_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("TRACKER_STATS_INTERVAL", "0.2")
+    monkeypatch.setenv("TRACKER_STATS_WINDOW", "0.6")
+    for name in ("TRACKER_SILENT", "TRACKER_MODE", "TRACKER_HOST", "TRACKER_API_KEY", "TRACKER_PROJECT",
+                 "TRACKER_DISABLE_CODE", "TRACKER_IGNORE_GLOBS"):
+        monkeypatch.delenv(name, raising=False)
+    yield home
+    import jupyter_tracker
+
+    run = jupyter_tracker.current()
+    if run is not None:
+        run.finish()
+
+
+@pytest.fixture
+def python() -> str:
+    return sys.executable

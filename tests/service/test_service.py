@@ -1,0 +1,134 @@
+"""The real service process: system records, kernel death, its own death, isolation."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import jupyter_tracker as tracker
+from jupyter_tracker import rundir
+
+FAKE_NVML = Path(__file__).parent / "fake_nvml"
+
+
+def wait_for(predicate, timeout=15.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met in time")
+
+
+def test_service_writes_window_means_and_is_isolated(tracker_env):
+    run = tracker.init()
+    service = run._service
+    pid = service.pid
+    # its own session, stdin closed, output to logs/service.log, not to ours
+    assert os.getsid(pid) != os.getsid(0)
+    assert os.readlink(f"/proc/{pid}/fd/1") == str(run.path / "logs" / "service.log")
+    assert os.readlink(f"/proc/{pid}/fd/2") == str(run.path / "logs" / "service.log")
+    assert os.readlink(f"/proc/{pid}/fd/0") == "/dev/null"
+    wait_for(lambda: tracker.Api().run(run.id).system(), timeout=10)
+    run.finish()
+    rows = tracker.Api().run(run.id).system()
+    assert rows and {"proc/cpu_percent", "proc/rss_mb", "host/memory_percent", "_timestamp"} <= set(rows[0])
+    assert rows[0]["proc/rss_mb"] > 10  # the kernel's (this process's) memory
+    wait_for(lambda: service.exited() is not None, timeout=5)
+    assert "run ended, exiting" in (run.path / "logs" / "service.log").read_text()
+
+
+def test_finish_does_not_wait_for_the_service(tracker_env, monkeypatch):
+    monkeypatch.setenv("TRACKER_STATS_INTERVAL", "30")
+    run = tracker.init()
+    time.sleep(1.0)  # the service is asleep in a 30 s interval
+    started = time.monotonic()
+    run.finish()
+    assert time.monotonic() - started < 0.5
+    assert rundir.read_info(run.path)["state"] == "finished"
+
+
+def test_gpu_metrics_reach_system_log_with_a_fake_nvml(tracker_env, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(FAKE_NVML), os.environ["PYTHONPATH"]]))
+    run = tracker.init()
+    wait_for(lambda: tracker.Api().run(run.id).system(), timeout=10)
+    run.finish()
+    row = tracker.Api().run(run.id).system()[0]
+    assert row["gpu/0/util_percent"] == 40 and row["gpu/1/temp_c"] == 61
+
+
+KERNEL_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    import tracker
+    run = tracker.init(project="crash", config={"a": 1})
+    print(run.dir, flush=True)
+    step = 0
+    while True:
+        run.log({"x": float(step)})
+        step += 1
+        if step % 500 == 0:
+            time.sleep(0.25)  # > the flush interval: everything so far is on disk
+            print(step, flush=True)
+    """
+)
+
+
+def test_kill_9_of_the_process_group_marks_the_run_crashed_and_keeps_flushed_rows(tracker_env):
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KERNEL_SCRIPT],
+        stdout=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    run_dir = Path(proc.stdout.readline().strip())
+    flushed = 0
+    while flushed < 2000:
+        flushed = int(proc.stdout.readline())
+    info = rundir.read_info(run_dir)
+    service_pid = int(wait_for(lambda: _service_pid(run_dir)))
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole group of the "kernel"
+    proc.wait()
+    proc.stdout.close()
+    killed_at = time.monotonic()
+    # the service was spared (own session) and marks the run crashed within seconds
+    state = wait_for(lambda: rundir.read_info(run_dir)["state"] == "crashed" and "crashed", timeout=10)
+    assert state == "crashed" and time.monotonic() - killed_at < 5
+    assert info["pid"] == proc.pid
+    run = tracker.Api().run(info["id"])
+    rows = run.history()
+    assert len(rows) >= flushed
+    assert [r["x"] for r in rows] == [float(i) for i in range(len(rows))]
+    assert run.state == "crashed" and run.config == {"a": 1}
+    wait_for(lambda: not rundir.pid_alive(service_pid), timeout=5)
+
+
+def _service_pid(run_dir: Path):
+    import psutil
+
+    for proc in psutil.process_iter(["cmdline"]):
+        cmd = proc.info["cmdline"] or []
+        if "jupyter_tracker.service" in cmd and str(run_dir) in cmd:
+            return proc.pid
+    return None
+
+
+def test_kill_9_of_the_service_leaves_training_untouched(tracker_env):
+    run = tracker.init()
+    run.log({"x": 0.0})
+    os.kill(run._service.pid, signal.SIGKILL)
+    for i in range(1, 3000):
+        run.log({"x": float(i)})
+        if i % 1000 == 0:
+            time.sleep(0.6)  # the writer's housekeeping notices within a second
+    wait_for(lambda: rundir.read_info(run.path)["state"] == "service-stopped", timeout=5)
+    assert run.state == "service-stopped"
+    assert "service process stopped" in (run.path / "logs" / "debug.log").read_text()
+    run.finish()
+    back = tracker.Api().run(run.id)
+    assert back.state == "finished"
+    assert [r["x"] for r in back.history()] == [float(i) for i in range(3000)]

@@ -1,0 +1,119 @@
+import math
+import os
+
+import orjson
+import pytest
+
+from jupyter_tracker import records
+
+
+def _lines(items, seq=0):
+    out = []
+    last = records.encode_items(items, seq, out)
+    return b"".join(out), last
+
+
+def test_frames_number_records_and_round_trip(tmp_path):
+    items = [[0, "h", i, 1.5 + i, {"a": float(i), "b": i}] for i in range(600)]
+    data, last = _lines(items, seq=10)
+    assert last == 610
+    path = tmp_path / "events.log"
+    path.write_bytes(data)
+    report = records.ReadReport()
+    got = list(records.read_log(path, report))
+    assert [r[0] for r in got] == list(range(11, 611))
+    assert got[5] == [16, "h", 5, 6.5, {"a": 5.0, "b": 5}]
+    assert report.records == 600 and report.skipped == 0
+    # frames are bounded so a corrupt line costs at most FRAME_RECORDS records
+    assert data.count(b"\n") == math.ceil(600 / records.FRAME_RECORDS)
+
+
+def test_every_line_carries_a_crc_of_its_json(tmp_path):
+    data, _ = _lines([[0, "h", 0, 1.0, {"x": 1.0}]])
+    payload, crc = data.rstrip(b"\n").rsplit(b"\t", 1)
+    import zlib
+
+    assert int(crc, 16) == zlib.crc32(payload)
+    assert orjson.loads(payload) == [[1, "h", 0, 1.0, {"x": 1.0}]]
+
+
+def test_nan_and_inf_round_trip_everywhere(tmp_path):
+    items = [
+        [0, "h", 0, 1.0, {"nan": math.nan, "inf": math.inf, "ninf": -math.inf, "ok": 2.0}],
+        [0, "c", 1.0, {"lr": math.nan, "nested": {"x": [math.inf]}}],
+    ]
+    data, _ = _lines(items)
+    path = tmp_path / "e.log"
+    path.write_bytes(data)
+    (h, c) = list(records.read_log(path))
+    assert math.isnan(h[4]["nan"]) and h[4]["inf"] == math.inf and h[4]["ninf"] == -math.inf
+    assert h[4]["ok"] == 2.0
+    assert math.isnan(c[3]["lr"]) and c[3]["nested"]["x"] == [math.inf]
+
+
+def test_huge_int_and_odd_values_take_the_slow_path(tmp_path):
+    data, _ = _lines([[0, "h", 0, 1.0, {"big": 10**30}], [0, "meta", 1.0, {"path": tmp_path, "t": (1, 2)}]])
+    path = tmp_path / "e.log"
+    path.write_bytes(data)
+    h, meta = list(records.read_log(path))
+    assert h[4]["big"] == pytest.approx(1e30)
+    assert meta[3] == {"path": str(tmp_path), "t": [1, 2]}
+
+
+def test_reader_skips_torn_tail_and_reports_it(tmp_path):
+    good, _ = _lines([[0, "h", i, 1.0, {"a": 1.0}] for i in range(3)])
+    torn, _ = _lines([[0, "h", 3, 1.0, {"a": 1.0}]], seq=3)
+    path = tmp_path / "e.log"
+    path.write_bytes(good + torn[: len(torn) // 2])
+    report = records.ReadReport()
+    got = list(records.read_log(path, report))
+    assert [r[0] for r in got] == [1, 2, 3]
+    assert report.torn_tail and report.skipped == 1 and report.corrupt == 0
+
+
+def test_reader_skips_corrupt_frames_keeps_the_rest_and_counts_lost_records(tmp_path):
+    frames = []
+    seq = 0
+    for start in range(0, 30, 10):
+        out = []
+        seq = records.encode_items([[0, "h", i, 1.0, {"a": float(i)}] for i in range(start, start + 10)], seq, out)
+        frames.append(out[0])
+    # flip a byte inside the middle frame's JSON: its checksum no longer holds
+    middle = bytearray(frames[1])
+    middle[20] = ord("7") if middle[20] != ord("7") else ord("8")
+    path = tmp_path / "e.log"
+    path.write_bytes(frames[0] + bytes(middle) + b"garbage without checksum\n" + frames[2])
+    report = records.ReadReport()
+    got = list(records.read_log(path, report))
+    assert [r[0] for r in got] == list(range(1, 11)) + list(range(21, 31))
+    assert report.corrupt == 2
+    assert report.missing == 10  # records lost, from the gap in sequence numbers
+    assert any("corrupt" in p for p in report.problems)
+
+
+def test_append_records_closes_a_torn_tail_first(tmp_path):
+    good, last = _lines([[0, "h", 0, 1.0, {"a": 1.0}]])
+    path = tmp_path / "e.log"
+    path.write_bytes(good + b'[[2,"h",1,1.0,{"a"')
+    seq = records.append_records(path, [[0, "state", 2.0, {"state": "crashed"}]])
+    assert seq == 2
+    report = records.ReadReport()
+    got = list(records.read_log(path, report))
+    assert [r[1] for r in got] == ["h", "state"]
+    assert report.corrupt == 1 and not report.torn_tail
+
+
+def test_missing_file_reads_as_empty(tmp_path):
+    assert list(records.read_log(tmp_path / "nope.log")) == []
+    assert records.last_seq(tmp_path / "nope.log") == 0
+
+
+def test_to_float_accepts_numbers_and_0d_arrays_only():
+    import numpy as np
+
+    assert records.to_float(True) == 1.0
+    assert records.to_float(np.float32(1.5)) == 1.5
+    assert records.to_float(np.array(2.5)) == 2.5
+    assert records.to_float(np.int64(3)) == 3.0
+    for bad in ("1.5", b"x", [1.0], np.array([1.0, 2.0]), None, object()):
+        assert records.to_float(bad) is None
