@@ -30,6 +30,7 @@ __all__ = [
     "finish",
     "define_metric",
     "save",
+    "panel",
     "config",
     "summary",
     "current",
@@ -70,6 +71,31 @@ def define_metric(name: str, step_metric: str | None = None, summary: str | None
 def save(glob_str: str, base_path: str | None = None, policy: str = "live") -> list[str]:
     """``save()`` on the current run; see :meth:`Run.save`."""
     return _active("save()").save(glob_str, base_path=base_path, policy=policy)
+
+
+def panel() -> None:
+    """Show the current run's live panel in this cell (also in silent mode).
+
+    Raises
+    ------
+    RuntimeError
+        Outside a Jupyter kernel (a plain terminal or script has no widgets).
+    ImportError
+        When ipywidgets or bqplot is missing, saying what to install.
+    """
+    from .notices import in_kernel
+    from .session import open_panel
+
+    run = _active("panel()")
+    if not in_kernel():
+        raise RuntimeError(
+            "tracker.panel() needs a Jupyter kernel with a widget frontend (JupyterLab, Notebook 7, "
+            "VS Code) and ipywidgets + bqplot installed (pip install ipywidgets bqplot); "
+            "here, read the run with tracker.Api() instead"
+        )
+    if getattr(run, "_panel", None) is None and getattr(run, "mode", None) == "disabled":
+        raise RuntimeError("tracker.panel(): the run is disabled (mode='disabled'), nothing to show")
+    open_panel(run)
 
 
 class _Unbound:

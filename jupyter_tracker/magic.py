@@ -18,7 +18,7 @@ from IPython.utils.process import arg_split
 
 __all__ = ["TrackerMagics", "load_ipython_extension", "unload_ipython_extension", "parse_params"]
 
-COMMANDS = ("init", "finish", "status", "config", "off", "on")
+COMMANDS = ("init", "finish", "status", "config", "off", "on", "panel")
 _KEY = re.compile(r"^[A-Za-z_][\w./-]*$")
 _INIT_ONLY = ("project", "name", "group", "job_type", "tags", "notes", "mode", "id", "resume", "dir")
 
@@ -62,6 +62,7 @@ class TrackerMagics(Magics):
         %tracker status                                           show the current run
         %tracker config key=value ...                             set config keys
         %tracker off | on                                         default mode offline / online
+        %tracker panel                                            show the live panel here
         """
         try:
             # options and key=value words may come in any order
@@ -111,6 +112,11 @@ class TrackerMagics(Magics):
                 run.config.update(parse_params(args.params))
             except (ValueError, TypeError) as exc:
                 raise UsageError(f"%tracker config: {exc}") from None
+        elif args.command == "panel":
+            try:
+                tracker.panel()
+            except (RuntimeError, ImportError) as exc:
+                raise UsageError(f"%tracker panel: {exc}") from None
         elif args.command in ("off", "on"):
             from .cli import set_mode
 

@@ -27,6 +27,7 @@ __all__ = [
     "EVENTS",
     "SYSTEM",
     "SUMMARY_JSON",
+    "SYSTEM_LIVE",
     "TERMINAL_STATES",
     "create",
     "read_info",
@@ -41,6 +42,8 @@ RUN_JSON = "run.json"
 EVENTS = "events.log"
 SYSTEM = "system.log"
 SUMMARY_JSON = "summary.json"
+#: The service's latest system sample (JSON, replaced at every sample) for the live panel.
+SYSTEM_LIVE = "system-live.json"
 #: States after which nothing more is logged (``running`` and ``service-stopped`` are live).
 TERMINAL_STATES = ("finished", "failed", "crashed")
 

@@ -25,7 +25,7 @@ from .notices import Notices, in_kernel
 from .replay import replay
 from .run import Run
 
-__all__ = ["init", "current", "RESUME_CHOICES"]
+__all__ = ["init", "current", "open_panel", "RESUME_CHOICES"]
 
 RESUME_CHOICES = ("allow", "must", "never")
 
@@ -161,8 +161,43 @@ def init(
     _register_atexit()
     elapsed = time.monotonic() - started
     run._notices.debug(f"init took {elapsed * 1000:.0f} ms")
-    run._notices.banner(_banner(run))
+    panel = None
+    if in_kernel() and not settings.silent():
+        try:
+            panel = open_panel(run, quiet=True)
+        except Exception as exc:  # noqa: BLE001 - a panel bug must not stop the run
+            run._notices.debug(f"the live panel failed to open: {exc!r}")
+    if panel is not None:
+        run._notices.debug(_banner(run))  # the panel shows it; the banner line is not printed
+    else:
+        run._notices.banner(_banner(run))
     return run
+
+
+def open_panel(run: Run, quiet: bool = False) -> Any:
+    """Show the run's live panel in the current cell (creating it on first use).
+
+    With ``quiet``, a missing widget library is not an error: ``None`` is
+    returned and the caller falls back to the one-line banner.
+    """
+    panel = getattr(run, "_panel", None)
+    if panel is None:
+        import importlib.util
+
+        # bqplot (and the pandas it imports) loads on the panel's thread when the
+        # first chart is drawn, so that init stays fast; only check it is there.
+        missing = [m for m in ("ipywidgets", "bqplot") if importlib.util.find_spec(m) is None]
+        if missing:
+            if quiet:
+                return None
+            raise ImportError(f"the live panel needs {' and '.join(missing)}: pip install ipywidgets bqplot")
+        from .livepanel import Panel
+
+        panel = Panel(run)
+        run._panel = panel
+        run._notices.sink = panel.set_status
+    panel.show()
+    return panel
 
 
 def _new_info(run_id, name, project, group, job_type, tags, notes, mode, now) -> dict[str, Any]:
@@ -261,6 +296,12 @@ def _after_finish(run: Any, state: str) -> None:
     """Called by ``finish()``: say so, and forget the run if it is the current one."""
     global _current
     notices = getattr(run, "_notices", None)
+    panel = getattr(run, "_panel", None)
+    if panel is not None:
+        try:
+            panel.finish(state)
+        except Exception as exc:  # noqa: BLE001 - finishing must complete
+            notices.debug(f"panel finish failed: {exc!r}")
     if notices is not None:
         notices.update_banner(f"{_banner(run)} · {state}")
         notices.close()

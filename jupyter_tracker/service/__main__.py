@@ -18,6 +18,8 @@ import threading
 import time
 from pathlib import Path
 
+import orjson
+
 from .. import records, rundir, settings
 from .sampler import Sampler, Window
 from .watchdog import KernelWatch, mark_crashed
@@ -36,6 +38,7 @@ class Service:
         self.system_log = run_dir / rundir.SYSTEM
         self.seq = records.last_seq(self.system_log)
         self.tick = min(self.interval, 0.5)
+        self.live_seq = 0
 
     def write_window(self) -> None:
         means = self.window.take()
@@ -49,6 +52,13 @@ class Service:
             records.write_all(fd, b"".join(out))
         finally:
             os.close(fd)
+
+    def write_live(self, sample: dict[str, float]) -> None:
+        """The latest sample, for the live panel (replaced atomically at every sample)."""
+        self.live_seq += 1
+        tmp = self.run_dir / f".{rundir.SYSTEM_LIVE}.tmp"
+        tmp.write_bytes(orjson.dumps({"seq": self.live_seq, "ts": time.time(), "sample": sample}))
+        os.replace(tmp, self.run_dir / rundir.SYSTEM_LIVE)
 
     def finished_by_kernel(self) -> bool:
         info = rundir.read_info(self.run_dir) or {}
@@ -64,7 +74,9 @@ class Service:
             if now >= next_sample:
                 next_sample = now + self.interval
                 try:
-                    self.window.add(self.sampler.sample())
+                    sample = self.sampler.sample()
+                    self.window.add(sample)
+                    self.write_live(sample)
                 except Exception:  # noqa: BLE001 - keep watching the kernel
                     log.exception("sampling failed")
                 if self.window.due():

@@ -126,7 +126,10 @@ def start_kernel(cwd: Path) -> KernelManager:
 def run_cell(client, code: str, wait: bool = True) -> str:
     msg_id = client.execute(code)
     if wait:
-        reply = client.get_shell_msg(timeout=60)
+        while True:  # skip replies to other requests (wait_for_ready may ask more than once)
+            reply = client.get_shell_msg(timeout=60)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
         assert reply["content"]["status"] == "ok", reply["content"]
     return msg_id
 
@@ -170,5 +173,5 @@ def test_kill_9_of_the_service_mid_run_keeps_the_loop_going(tmp_path, tracker_en
         client.stop_channels()
         km.shutdown_kernel(now=True)
     run = tracker.Api().runs(project="svc")[0]
-    assert run.state == "finished"
+    assert run.state == "finished", (run.info, (Path(run.dir) / "logs" / "debug.log").read_text())
     assert [r["x"] for r in run.history()] == [float(i) for i in range(10000)]
