@@ -75,7 +75,21 @@ FRAME_RECORDS = 256
 
 _dumps = orjson.dumps
 _loads = orjson.loads
-_crc = zlib.crc32
+_zlib_crc = zlib.crc32
+# zlib releases the GIL for buffers over 5 KiB; on the writer thread that would hand
+# the GIL to a training loop for a whole switch interval (5 ms) at every frame.
+_CRC_PIECE = 5 * 1024
+
+
+def _crc(payload: bytes) -> int:
+    """CRC-32 of ``payload``, computed in pieces small enough to keep the GIL."""
+    if len(payload) <= _CRC_PIECE:
+        return _zlib_crc(payload)
+    view = memoryview(payload)
+    crc = 0
+    for start in range(0, len(payload), _CRC_PIECE):
+        crc = _zlib_crc(view[start : start + _CRC_PIECE], crc)
+    return crc
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
