@@ -41,10 +41,14 @@ BENCHES = [
         "what": "cost of log() per call against wandb (offline), trackio, MLflow, Aim and two baselines",
         "passes_peers_python": True,
     },
+    {
+        "name": "server_ingest",
+        "script": "server_ingest.py",
+        "what": "server ingest points/s (SQLite, PostgreSQL; 1 and 8 clients) and downsampled history reads",
+    },
     # Planned (issue 5 and later); each writes results/<name>.json:
     # {"name": "panel_cost", "script": "panel_cost.py", "what": "cost of the live notebook panel while logging"},
     # {"name": "service_overhead", "script": "service_overhead.py", "what": "overhead of the background service"},
-    # {"name": "server_ingest", "script": "server_ingest.py", "what": "points/s the server ingests"},
 ]
 
 

@@ -1,0 +1,208 @@
+"""The API's endpoints (``/api/v1/...``), one handler class per route."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._version import __version__
+from . import schema
+from .batches import STATES, parse_batch
+from .database import reading
+from .errors import BadRequest
+from .files import Upload, clean_path, list_files, stored_file
+from .handlers import BaseHandler
+from .history import read_history
+from .ingest import ingest
+from .payloads import loads, loads_column
+from .runs import find_run_pk, get_run, heartbeat, list_projects, list_runs, upsert_run
+
+__all__ = ["ROUTES"]
+
+_READ_CHUNK = 1024 * 1024
+
+
+class HealthHandler(BaseHandler):
+    auth = False
+
+    async def do_get(self) -> Any:
+        return {"ok": True, "version": __version__}
+
+
+class OpenApiHandler(BaseHandler):
+    auth = False
+
+    async def do_get(self) -> Any:
+        from .openapi import document_bytes
+
+        return document_bytes()
+
+
+class ProjectsHandler(BaseHandler):
+    async def do_get(self) -> Any:
+        return await self.context.call(list_projects, self.context.engine)
+
+
+class RunsHandler(BaseHandler):
+    async def do_get(self) -> Any:
+        state = self.get_query_argument("state", None) or None
+        if state is not None and state not in STATES:
+            raise BadRequest(f"state must be one of {', '.join(STATES)}")
+        project = self.get_query_argument("project", None) or None
+        limit = self.int_argument("limit", 100, 1, 1000)
+        offset = self.int_argument("offset", 0, 0, 2**31)
+        return await self.context.call(
+            list_runs, self.context.engine, self.settings_.heartbeat_timeout, self.now(),
+            project=project, state=state, limit=limit, offset=offset,
+        )
+
+
+class RunHandler(BaseHandler):
+    async def do_get(self, run_id: str) -> Any:
+        run_id = self.run_id(run_id)
+        return await self.context.call(get_run, self.context.engine, run_id, self.settings_.heartbeat_timeout, self.now())
+
+    async def do_put(self, run_id: str) -> Any:
+        run_id = self.run_id(run_id)
+        body = await self.json_body()
+        return await self.context.call(upsert_run, self.context.engine, run_id, body, self.now())
+
+
+class RecordsHandler(BaseHandler):
+    async def do_post(self, run_id: str) -> Any:
+        run_id = self.run_id(run_id)
+        data = self.body_bytes()
+        if not data.strip():
+            raise BadRequest("the request needs a JSON body")
+        return await self.context.call(self._ingest, run_id, data)
+
+    def _ingest(self, run_id: str, data: bytes) -> dict[str, int]:
+        max_keys = self.settings_.max_keys
+        batch = parse_batch(loads(data), max_keys)
+        return ingest(self.context.engine, run_id, batch, max_keys, self.now())
+
+
+class HistoryHandler(BaseHandler):
+    async def do_get(self, run_id: str) -> Any:
+        run_id = self.run_id(run_id)
+        keys: list[str] | None = None
+        if "keys" in self.request.query_arguments or "key" in self.request.query_arguments:
+            keys = [k for raw in self.get_query_arguments("keys") for k in raw.split(",") if k]
+            keys += [k for k in self.get_query_arguments("key") if k]
+        samples = self.int_argument("samples", None, 1, 10_000_000)
+        min_step = self.int_argument("min_step", None)
+        max_step = self.int_argument("max_step", None)
+        return await self.context.call(self._read, run_id, keys, samples, min_step, max_step)
+
+    def _read(self, run_id: str, keys: list[str] | None, samples: int | None, lo: int | None, hi: int | None) -> Any:
+        with reading(self.context.engine) as conn:
+            run_pk = find_run_pk(conn, run_id)
+            return read_history(conn, run_pk, keys, min_step=lo, max_step=hi, samples=samples)
+
+
+class SystemHandler(BaseHandler):
+    async def do_get(self, run_id: str) -> Any:
+        run_id = self.run_id(run_id)
+        return await self.context.call(self._read, run_id)
+
+    def _read(self, run_id: str) -> list[dict[str, Any]]:
+        table = schema.system_records
+        with reading(self.context.engine) as conn:
+            run_pk = find_run_pk(conn, run_id)
+            rows = conn.execute(
+                table.select().where(table.c.run_pk == run_pk).order_by(table.c.seq)
+            ).all()
+        return [{"_timestamp": row.ts, **loads_column(row.data, {})} for row in rows]
+
+
+class HeartbeatHandler(BaseHandler):
+    async def do_post(self, run_id: str) -> Any:
+        run_id = self.run_id(run_id)
+        self.body_bytes()  # any body is ignored
+        return await self.context.call(heartbeat, self.context.engine, run_id, self.now())
+
+
+class FilesHandler(BaseHandler):
+    async def do_get(self, run_id: str) -> Any:
+        run_id = self.run_id(run_id)
+        return await self.context.call(list_files, self.context.engine, run_id)
+
+
+class FileHandler(BaseHandler):
+    """``PUT`` uploads raw bytes (streamed to disk), ``GET`` downloads them."""
+
+    limit = "max_file"
+    upload: Upload | None = None
+
+    def _target(self, run_id: str, path: str) -> tuple[str, str]:
+        run_id = self.run_id(run_id)
+        try:
+            return run_id, clean_path(path)
+        except ValueError as exc:
+            raise BadRequest(f"bad file path: {exc}") from None
+
+    async def before_body(self, run_id: str, path: str) -> None:
+        if self.request.method != "PUT":
+            return
+        run_id, path = self._target(run_id, path)
+        await self.context.call(self._check_run, run_id)
+        self.upload = Upload(self.settings_.files_dir, run_id, path)
+
+    def _check_run(self, run_id: str) -> None:
+        with reading(self.context.engine) as conn:
+            find_run_pk(conn, run_id)
+
+    def receive(self, chunk: bytes) -> None:
+        if self.upload is not None:
+            self.upload.write(chunk)
+
+    def drop_body(self) -> None:
+        super().drop_body()
+        if self.upload is not None:
+            self.upload.abort()
+            self.upload = None
+
+    async def do_put(self, run_id: str, path: str) -> Any:
+        upload, self.upload = self.upload, None
+        if upload is None:
+            raise BadRequest("the upload was not started")
+        try:
+            return await self.context.call(upload.finish, self.context.engine)
+        except BaseException:
+            upload.abort()
+            raise
+
+    async def do_get(self, run_id: str, path: str) -> Any:
+        run_id, path = self._target(run_id, path)
+        location, size = await self.context.call(
+            stored_file, self.context.engine, self.settings_.files_dir, run_id, path
+        )
+        self.set_header("Content-Type", "application/octet-stream")
+        self.set_header("Content-Length", str(size))
+        with open(location, "rb") as handle:
+            sent = 0
+            while sent < size:
+                chunk = handle.read(min(_READ_CHUNK, size - sent))
+                if not chunk:
+                    break
+                sent += len(chunk)
+                self.write(chunk)
+                await self.flush()
+        self.finish()
+        return None
+
+
+_RUN = r"/api/v1/runs/([^/]+)"
+
+ROUTES: list[tuple[str, type[BaseHandler]]] = [
+    (r"/api/v1/health", HealthHandler),
+    (r"/api/v1/openapi\.json", OpenApiHandler),
+    (r"/api/v1/projects", ProjectsHandler),
+    (r"/api/v1/runs", RunsHandler),
+    (_RUN, RunHandler),
+    (_RUN + r"/records", RecordsHandler),
+    (_RUN + r"/history", HistoryHandler),
+    (_RUN + r"/system", SystemHandler),
+    (_RUN + r"/heartbeat", HeartbeatHandler),
+    (_RUN + r"/files", FilesHandler),
+    (_RUN + r"/files/(.+)", FileHandler),
+]

@@ -1,0 +1,339 @@
+"""The OpenAPI 3 document of the API, served at ``/api/v1/openapi.json``.
+
+``docs/openapi.json`` is a copy (``python -m jupyter_tracker.server openapi >
+docs/openapi.json``); a test checks that the two are the same.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import orjson
+
+from .._version import __version__
+from .batches import LOGS, MAX_KEY_LENGTH, STATES
+
+__all__ = ["document", "document_bytes"]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json(_ref("Error"), description)
+
+
+_RUN_ID = {
+    "name": "run_id",
+    "in": "path",
+    "required": True,
+    "description": "The run id: 1 to 128 letters, digits, `_`, `-` or `.` (not first).",
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$"},
+}
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+def _operation(
+    summary: str,
+    ok: dict[str, Any],
+    *,
+    params: list[dict[str, Any]] | None = None,
+    body: dict[str, Any] | None = None,
+    auth: bool = True,
+    errors: tuple[int, ...] = (),
+    operation_id: str,
+) -> dict[str, Any]:
+    responses: dict[str, Any] = {"200": ok}
+    descriptions = {
+        400: "Malformed request (the message says what is wrong).",
+        401: "Missing, wrong or revoked token.",
+        404: "No such run (or file).",
+        409: "Conflict: a gap in the sequence numbers (`expected` says where to resume) or a file path clash.",
+        413: "The body is larger than the server's limit.",
+    }
+    for status in ((401,) if auth else ()) + errors:
+        responses[str(status)] = _error(descriptions[status])
+    out: dict[str, Any] = {"operationId": operation_id, "summary": summary, "responses": responses}
+    if params:
+        out["parameters"] = params
+    if body is not None:
+        out["requestBody"] = body
+    if not auth:
+        out["security"] = []
+    return out
+
+
+_FLOAT = {
+    "oneOf": [
+        {"type": "number"},
+        _ref("TaggedFloat"),
+    ]
+}
+
+_SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"type": "string"}, "expected": {"type": "integer"}},
+    },
+    "TaggedFloat": {
+        "type": "object",
+        "description": "A float JSON cannot hold, in requests and responses alike.",
+        "required": ["$float"],
+        "properties": {"$float": {"type": "string", "enum": ["NaN", "Infinity", "-Infinity"]}},
+        "additionalProperties": False,
+    },
+    "Health": {
+        "type": "object",
+        "required": ["ok", "version"],
+        "properties": {"ok": {"type": "boolean"}, "version": {"type": "string"}},
+    },
+    "RunInfo": {
+        "type": "object",
+        "description": "The run's run.json (docs/format.md); other keys are kept in `info`.",
+        "properties": {
+            "id": {"type": "string"},
+            "project": {"type": "string", "maxLength": 256},
+            "name": {"type": "string", "nullable": True},
+            "group": {"type": "string", "nullable": True},
+            "job_type": {"type": "string", "nullable": True},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "notes": {"type": "string", "nullable": True},
+            "state": {"type": "string", "enum": list(STATES)},
+            "created_at": {"type": "number"},
+        },
+        "additionalProperties": True,
+    },
+    "Run": {
+        "type": "object",
+        "required": ["id", "project", "state", "hwm", "summary", "config"],
+        "properties": {
+            "id": {"type": "string"},
+            "project": {"type": "string"},
+            "name": {"type": "string", "nullable": True},
+            "group": {"type": "string", "nullable": True},
+            "job_type": {"type": "string", "nullable": True},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "notes": {"type": "string", "nullable": True},
+            "state": {"type": "string", "enum": list(STATES)},
+            "exit_code": {"type": "integer", "nullable": True},
+            "created_at": {"type": "number"},
+            "updated_at": {"type": "number"},
+            "heartbeat_at": {"type": "number"},
+            "last_step": {"type": "integer", "nullable": True},
+            "hwm": {
+                "type": "object",
+                "description": "The last sequence number applied, per log.",
+                "properties": {"events": {"type": "integer"}, "system": {"type": "integer"}},
+            },
+            "summary": {"type": "object", "additionalProperties": True},
+            "config": {"type": "object", "additionalProperties": True},
+            "info": {"type": "object", "additionalProperties": True, "description": "Only on GET /runs/{run_id}."},
+            "metrics": {"type": "array", "items": {"type": "object"}, "description": "define_metric records."},
+        },
+    },
+    "Project": {
+        "type": "object",
+        "required": ["name", "runs"],
+        "properties": {"name": {"type": "string"}, "runs": {"type": "integer"}},
+    },
+    "Batch": {
+        "type": "object",
+        "required": ["log", "first_seq", "last_seq", "records"],
+        "properties": {
+            "log": {"type": "string", "enum": list(LOGS)},
+            "first_seq": {"type": "integer", "minimum": 1},
+            "last_seq": {"type": "integer", "minimum": 1},
+            "records": {
+                "type": "array",
+                "description": "Records as in docs/format.md, numbered first_seq..last_seq without gaps, e.g. "
+                "`[7, \"h\", 3, 1795311223.5, {\"loss\": 0.9}]`.",
+                "items": {"type": "array", "minItems": 3},
+            },
+        },
+    },
+    "Ack": {
+        "type": "object",
+        "required": ["acked"],
+        "properties": {"acked": {"type": "integer", "description": "Every record up to this seq is applied."}},
+    },
+    "Series": {
+        "type": "object",
+        "required": ["step", "timestamp", "value"],
+        "properties": {
+            "step": {"type": "array", "items": {"type": "integer"}},
+            "timestamp": {"type": "array", "items": _FLOAT},
+            "value": {"type": "array", "items": _FLOAT},
+        },
+    },
+    "Heartbeat": {
+        "type": "object",
+        "required": ["state", "heartbeat_at"],
+        "properties": {"state": {"type": "string"}, "heartbeat_at": {"type": "number"}},
+    },
+    "File": {
+        "type": "object",
+        "required": ["path", "uploaded"],
+        "properties": {
+            "path": {"type": "string"},
+            "size": {"type": "integer", "nullable": True},
+            "sha256": {"type": "string", "nullable": True},
+            "policy": {"type": "string", "nullable": True},
+            "logged_at": {"type": "number", "nullable": True},
+            "uploaded_at": {"type": "number", "nullable": True},
+            "uploaded": {"type": "boolean"},
+        },
+    },
+}
+
+
+def _paths() -> dict[str, Any]:
+    runs = {"type": "array", "items": _ref("Run")}
+    step = {"type": "integer", "minimum": 0}
+    return {
+        "/api/v1/health": {
+            "get": _operation("Liveness and version", _json(_ref("Health"), "The server is up."),
+                              auth=False, operation_id="health")
+        },
+        "/api/v1/openapi.json": {
+            "get": _operation("This document", _json({"type": "object"}, "The OpenAPI document."),
+                              auth=False, operation_id="openapi")
+        },
+        "/api/v1/projects": {
+            "get": _operation("Projects and their number of runs",
+                              _json({"type": "array", "items": _ref("Project")}, "Projects by name."),
+                              operation_id="listProjects")
+        },
+        "/api/v1/runs": {
+            "get": _operation(
+                "Runs, newest first",
+                _json(runs, "Runs (without info and metrics)."),
+                params=[
+                    _query("project", {"type": "string"}, "Only runs of this project."),
+                    _query("state", {"type": "string", "enum": list(STATES)}, "Only runs in this state."),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}, "At most this many."),
+                    _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "Skip this many."),
+                ],
+                errors=(400,),
+                operation_id="listRuns",
+            )
+        },
+        "/api/v1/runs/{run_id}": {
+            "parameters": [_RUN_ID],
+            "get": _operation("One run: identity, state, config, summary, hwm, info",
+                              _json(_ref("Run"), "The run."), errors=(400, 404), operation_id="getRun"),
+            "put": _operation(
+                "Create or update a run from its run.json",
+                _json(_ref("Run"), "The run as stored."),
+                body={"required": True, "content": {"application/json": {"schema": _ref("RunInfo")}}},
+                errors=(400, 413),
+                operation_id="putRun",
+            ),
+        },
+        "/api/v1/runs/{run_id}/records": {
+            "parameters": [_RUN_ID],
+            "post": _operation(
+                "Append records (idempotent; resend from hwm + 1 after any failure)",
+                _json(_ref("Ack"), "Applied (or already applied) up to `acked`."),
+                body={"required": True, "content": {"application/json": {"schema": _ref("Batch")}}},
+                errors=(400, 404, 409, 413),
+                operation_id="postRecords",
+            ),
+        },
+        "/api/v1/runs/{run_id}/history": {
+            "parameters": [_RUN_ID],
+            "get": _operation(
+                "History of some or all metrics, optionally downsampled",
+                _json({"type": "object", "additionalProperties": _ref("Series")}, "One series per metric."),
+                params=[
+                    _query("keys", {"type": "string"}, "Comma-separated metric names (default: all)."),
+                    _query("key", {"type": "string"}, "One metric name (repeatable; for names with commas)."),
+                    _query("samples", {"type": "integer", "minimum": 1}, "At most this many points per metric "
+                           "(at least 4): per bucket of consecutive points its finite min and max and one "
+                           "non-finite point, and both ends."),
+                    _query("min_step", step, "First step (inclusive)."),
+                    _query("max_step", step, "Last step (inclusive)."),
+                ],
+                errors=(400, 404),
+                operation_id="getHistory",
+            ),
+        },
+        "/api/v1/runs/{run_id}/system": {
+            "parameters": [_RUN_ID],
+            "get": _operation(
+                "System-metric records, oldest first",
+                _json({"type": "array", "items": {"type": "object", "required": ["_timestamp"]}},
+                      "`_timestamp` and the metrics of each record."),
+                errors=(400, 404),
+                operation_id="getSystem",
+            ),
+        },
+        "/api/v1/runs/{run_id}/heartbeat": {
+            "parameters": [_RUN_ID],
+            "post": _operation("The run's process is alive", _json(_ref("Heartbeat"), "Recorded."),
+                               errors=(400, 404), operation_id="postHeartbeat"),
+        },
+        "/api/v1/runs/{run_id}/files": {
+            "parameters": [_RUN_ID],
+            "get": _operation("The run's files", _json({"type": "array", "items": _ref("File")}, "By path."),
+                              errors=(400, 404), operation_id="listFiles"),
+        },
+        "/api/v1/runs/{run_id}/files/{path}": {
+            "parameters": [
+                _RUN_ID,
+                {"name": "path", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1},
+                 "description": "Relative path (may hold `/`); no `..`, no absolute paths, no NUL."},
+            ],
+            "get": _operation(
+                "Download a file",
+                {"description": "The bytes.", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+                errors=(400, 404),
+                operation_id="getFile",
+            ),
+            "put": _operation(
+                "Upload a file (raw bytes; replaces an earlier upload)",
+                _json(_ref("File"), "Stored."),
+                body={"required": True, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+                errors=(400, 404, 409, 413),
+                operation_id="putFile",
+            ),
+        },
+    }
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI 3.0 document."""
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "jupyter-tracker server",
+            "version": __version__,
+            "description": "Runs, records, history, system metrics and files of jupyter-tracker. "
+            "Every request but health and this document needs `Authorization: Bearer <token>` "
+            "(reads do not when the server runs with --public). Errors are `{\"error\": message}`. "
+            "Non-finite floats are written `{\"$float\": \"NaN\" | \"Infinity\" | \"-Infinity\"}` both ways. "
+            f"Metric keys are at most {MAX_KEY_LENGTH} characters. See docs/api.md.",
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearerAuth": []}],
+        "paths": _paths(),
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "schemas": _SCHEMAS,
+        },
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def document_bytes() -> bytes:
+    """The document as indented JSON (what the server sends and docs/openapi.json holds)."""
+    return orjson.dumps(document(), option=orjson.OPT_INDENT_2)

@@ -1,0 +1,66 @@
+"""JSON in and out of the server, with NaN and infinities kept.
+
+JSON has no NaN or infinity, so the wire format (like the events log) writes
+them as ``{"$float": "NaN" | "Infinity" | "-Infinity"}`` in both directions.
+The same text is what the JSON columns of the database hold.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import orjson
+
+from ..records import jsonable, restore_floats
+from .errors import BadRequest
+
+__all__ = ["ParseError", "loads", "dumps", "dumps_column", "loads_column", "float_list"]
+
+_TAGS = {math.inf: {"$float": "Infinity"}, -math.inf: {"$float": "-Infinity"}}
+
+
+class ParseError(BadRequest):
+    """A request body that is not valid JSON (400)."""
+
+
+def loads(body: bytes) -> Any:
+    """Parse a request body; tagged non-finite floats become floats again."""
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ParseError(f"malformed JSON: {exc}") from None
+    if b'"$float"' in body:
+        value = restore_floats(value)
+    return value
+
+
+def dumps(value: Any) -> bytes:
+    """``value`` as JSON with non-finite floats tagged (any JSON-like value)."""
+    return orjson.dumps(jsonable(value))
+
+
+def dumps_column(value: Any) -> str:
+    """Text for a JSON column."""
+    return orjson.dumps(jsonable(value)).decode()
+
+
+def loads_column(text: str | None, default: Any = None) -> Any:
+    """The value of a JSON column (``default`` when it is NULL)."""
+    if text is None:
+        return default
+    value = orjson.loads(text)
+    if '"$float"' in text:
+        value = restore_floats(value)
+    return value
+
+
+def float_list(values: np.ndarray) -> list:
+    """A float array as a JSON-ready list, non-finite values tagged."""
+    out = values.tolist()
+    if values.size and not np.isfinite(values).all():
+        for i in np.flatnonzero(~np.isfinite(values)).tolist():
+            value = out[i]
+            out[i] = {"$float": "NaN"} if value != value else _TAGS[value]
+    return out

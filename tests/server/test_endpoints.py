@@ -1,0 +1,206 @@
+"""The REST API over HTTP, against one real server per backend."""
+
+from __future__ import annotations
+
+import math
+
+import orjson
+import pytest
+
+from jupyter_tracker.records import jsonable, restore_floats
+
+from .processes import Client, TrackerServer, history_records
+
+
+@pytest.fixture
+def client(server: TrackerServer) -> Client:
+    return server.client()
+
+
+def test_health_needs_no_token(server: TrackerServer) -> None:
+    response = server.client(token="").get("/health")
+    assert response.status_code == 200
+    from jupyter_tracker import __version__
+
+    assert response.json() == {"ok": True, "version": __version__}
+
+
+def test_run_upsert_get_list_projects(client: Client) -> None:
+    run_id = client.new_run(project="proj-a", name="first", group="g", job_type="train", tags=["x"], notes="n",
+                            host="node1", created_at=1000.0)
+    run = client.get(f"/runs/{run_id}").json()
+    assert run["id"] == run_id and run["project"] == "proj-a" and run["name"] == "first"
+    assert (run["group"], run["job_type"], run["tags"], run["notes"]) == ("g", "train", ["x"], "n")
+    assert run["state"] == "running" and run["hwm"] == {"events": 0, "system": 0}
+    assert run["info"]["host"] == "node1" and run["created_at"] == 1000.0
+    # an update keeps what it does not say
+    response = client.put(f"/runs/{run_id}", json={"name": "renamed", "state": "finished"})
+    assert response.status_code == 200
+    run = response.json()
+    assert run["name"] == "renamed" and run["project"] == "proj-a" and run["state"] == "finished"
+    assert run["info"]["host"] == "node1"
+    second = client.new_run(project="proj-a", created_at=2000.0)
+    client.new_run(project="proj-b", created_at=3000.0)
+    listed = client.get("/runs", params={"project": "proj-a"}).json()
+    assert [r["id"] for r in listed] == [second, run_id]  # newest first
+    assert [r["id"] for r in client.get("/runs", params={"project": "proj-a", "limit": 1, "offset": 1}).json()] == [run_id]
+    finished = client.get("/runs", params={"project": "proj-a", "state": "finished"}).json()
+    assert [r["id"] for r in finished] == [run_id]
+    projects = {p["name"]: p["runs"] for p in client.get("/projects").json()}
+    assert projects["proj-a"] == 2 and projects["proj-b"] == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params"),
+    [("GET", "/runs", {"limit": "x"}), ("GET", "/runs", {"limit": "0"}), ("GET", "/runs", {"state": "odd"}),
+     ("GET", "/runs/bad%20id", {}), ("GET", "/runs/..", {})],
+)
+def test_bad_queries_are_400(client: Client, method: str, path: str, params: dict) -> None:
+    response = client.request(method, path, params=params)
+    assert response.status_code in (400, 404), response.text
+    assert "error" in response.json()
+
+
+@pytest.mark.parametrize(
+    "path", ["/runs/nope0000", "/runs/nope0000/history", "/runs/nope0000/system", "/runs/nope0000/files",
+             "/runs/nope0000/files/a.txt"],
+)
+def test_unknown_run_is_404(client: Client, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.json() == {"error": "no run 'nope0000'"} or "nope0000" in response.json()["error"]
+
+
+def test_writes_to_an_unknown_run_are_404(client: Client) -> None:
+    assert client.send("nope0001", history_records(1, [0])).status_code == 404
+    assert client.post("/runs/nope0001/heartbeat").status_code == 404
+    assert client.put("/runs/nope0001/files/a.txt", data=b"x").status_code == 404
+    assert client.get("/nowhere").status_code == 404
+
+
+@pytest.mark.parametrize("body", [b"{bad", b"[1, 2", b"", b"\xff\xfe", b"nan"])
+def test_malformed_json_is_400_with_a_message(client: Client, body: bytes) -> None:
+    run_id = client.new_run()
+    for method, path in (("POST", f"/runs/{run_id}/records"), ("PUT", f"/runs/{run_id}")):
+        response = client.request(method, path, data=body)
+        assert response.status_code == 400
+        assert response.json()["error"]
+
+
+def test_wrongly_shaped_bodies_are_400(client: Client) -> None:
+    run_id = client.new_run()
+    assert client.put(f"/runs/{run_id}", json=[1]).status_code == 400
+    assert client.put(f"/runs/{run_id}", json={"tags": "x"}).status_code == 400
+    assert client.put(f"/runs/{run_id}", json={"state": "sleeping"}).status_code == 400
+    assert client.put(f"/runs/{run_id}", json={"id": "other"}).status_code == 400
+    response = client.post(f"/runs/{run_id}/records", json={"log": "events"})
+    assert response.status_code == 400 and "first_seq" in response.json()["error"]
+
+
+def test_idempotent_ingest_over_http(client: Client) -> None:
+    run_id = client.new_run()
+    batch = history_records(1, range(10))
+    assert client.send(run_id, batch).json() == {"acked": 10}
+    assert client.send(run_id, batch).json() == {"acked": 10}
+    assert client.send(run_id, history_records(6, range(5, 20))).json() == {"acked": 20}
+    response = client.send(run_id, history_records(25, range(30, 32)))
+    assert response.status_code == 409
+    assert response.json() == {"error": "gap", "expected": 21}
+    history = client.history(run_id)
+    assert history["a"]["step"] == list(range(20)) and history["b"]["value"][:2] == [0.1, 1.1]
+    assert client.get(f"/runs/{run_id}").json()["hwm"]["events"] == 20
+
+
+def test_nan_and_infinities_round_trip(client: Client) -> None:
+    nan, inf = math.nan, math.inf
+    run_id = client.new_run(extra={"x": nan})
+    records = [
+        [1, "c", 1.0, {"lr": inf, "nested": {"low": -inf, "bad": nan}}],
+        [2, "h", 0, 2.0, {"a": nan, "b": inf, "c": -inf}],
+        [3, "s", 2.0, {"set": {"manual": -inf}}],
+    ]
+    assert client.send(run_id, records).status_code == 200
+    raw = client.get(f"/runs/{run_id}").content
+    assert b'{"$float":"NaN"}' in raw and b'{"$float":"-Infinity"}' in raw
+    run = restore_floats(orjson.loads(raw))
+    assert run["config"]["lr"] == inf and run["config"]["nested"]["low"] == -inf
+    assert math.isnan(run["config"]["nested"]["bad"]) and math.isnan(run["info"]["extra"]["x"])
+    assert math.isnan(run["summary"]["a"]) and run["summary"]["b"] == inf and run["summary"]["manual"] == -inf
+    history = restore_floats(client.history(run_id))
+    assert math.isnan(history["a"]["value"][0]) and history["b"]["value"] == [inf] and history["c"]["value"] == [-inf]
+    assert jsonable(history["a"]["value"]) == [{"$float": "NaN"}]
+
+
+def test_history_keys_ranges_and_samples(client: Client) -> None:
+    run_id = client.new_run()
+    records = [[i + 1, "h", i, 100.0 + i, {"loss": float((i * 37) % 101), "acc,odd": float(i)}] for i in range(3000)]
+    records[1500][4]["loss"] = 1000.0
+    assert client.send(run_id, records).status_code == 200
+    both = client.history(run_id)
+    assert set(both) == {"loss", "acc,odd"} and len(both["loss"]["step"]) == 3000
+    only = client.history(run_id, keys="loss")
+    assert list(only) == ["loss"]
+    odd = client.history(run_id, key="acc,odd", min_step=10, max_step=19)
+    assert odd["acc,odd"]["step"] == list(range(10, 20))
+    few = client.history(run_id, keys="loss", samples=50)["loss"]
+    assert len(few["step"]) <= 50 and few["step"][0] == 0 and few["step"][-1] == 2999
+    assert 1000.0 in few["value"] and 0.0 in few["value"]
+    assert client.history(run_id, keys="missing") == {"missing": {"step": [], "timestamp": [], "value": []}}
+
+
+def test_system_records(client: Client) -> None:
+    run_id = client.new_run()
+    records = [[1, "sys", 30.0, {"host/cpu_percent": 12.5, "_samples": 15, "_window_s": 30.0}],
+               [2, "sys", 60.0, {"host/cpu_percent": math.nan, "_samples": 15, "_window_s": 30.0}]]
+    assert client.send(run_id, records, log="system").json() == {"acked": 2}
+    system = restore_floats(client.get(f"/runs/{run_id}/system").json())
+    assert system[0] == {"_timestamp": 30.0, "host/cpu_percent": 12.5, "_samples": 15, "_window_s": 30.0}
+    assert math.isnan(system[1]["host/cpu_percent"])
+    assert client.get(f"/runs/{run_id}").json()["hwm"] == {"events": 0, "system": 2}
+
+
+def test_files_upload_download_list(client: Client) -> None:
+    run_id = client.new_run()
+    client.send(run_id, [[1, "f", 1.0, {"path": "code/cells.py", "policy": "now"}]])
+    data = bytes(range(256)) * 1000
+    response = client.put(f"/runs/{run_id}/files/code/cells.py", data=data)
+    assert response.status_code == 200 and response.json()["size"] == len(data)
+    assert client.put(f"/runs/{run_id}/files/out/model%20v1.bin", data=b"weights").status_code == 200
+    assert client.get(f"/runs/{run_id}/files/code/cells.py").content == data
+    assert client.get(f"/runs/{run_id}/files/out/model v1.bin").content == b"weights"
+    listed = {f["path"]: f for f in client.get(f"/runs/{run_id}/files").json()}
+    assert listed["code/cells.py"]["policy"] == "now" and listed["code/cells.py"]["uploaded"] is True
+    assert listed["out/model v1.bin"]["size"] == 7
+    assert client.get(f"/runs/{run_id}/files/absent.txt").status_code == 404
+    # a newer upload replaces the file
+    client.put(f"/runs/{run_id}/files/code/cells.py", data=b"v2")
+    assert client.get(f"/runs/{run_id}/files/code/cells.py").content == b"v2"
+    # a file cannot also be a directory
+    assert client.put(f"/runs/{run_id}/files/code/cells.py/inner", data=b"x").status_code == 409
+    assert client.put(f"/runs/{run_id}/files/code", data=b"x").status_code == 409
+
+
+@pytest.mark.parametrize(
+    "path", ["..%2Fescape", "a%2F..%2F..%2Fescape", "%2Fetc%2Fpasswd", "a%00b", "a%5Cb", "%2e%2e/x", "..", "a/../../x"],
+)
+def test_file_paths_that_escape_are_400(server: TrackerServer, client: Client, path: str) -> None:
+    import http.client
+
+    run_id = client.new_run()
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.request("PUT", f"/api/v1/runs/{run_id}/files/{path}", body=b"x",
+                       headers={"Authorization": f"Bearer {server.token}"})
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    assert response.status == 400, body
+    assert "path" in orjson.loads(body)["error"]
+    assert not any(p.name == "escape" for p in server.data_dir.rglob("escape"))
+
+
+def test_heartbeat(client: Client) -> None:
+    run_id = client.new_run()
+    before = client.get(f"/runs/{run_id}").json()["heartbeat_at"]
+    beat = client.post(f"/runs/{run_id}/heartbeat")
+    assert beat.status_code == 200 and beat.json()["state"] == "running"
+    assert client.get(f"/runs/{run_id}").json()["heartbeat_at"] >= before
