@@ -60,10 +60,77 @@ def cmd_mode(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sync(args: argparse.Namespace) -> int:
+    from .client import ServerClient
+    from .rundir import list_run_dirs
+    from .service.sync import Uploader
+
+    host = args.host or settings.host()
+    if not host:
+        print("tracker sync: no server configured: pass --host or run `tracker login`", file=sys.stderr)
+        return 2
+    paths = [Path(p) for p in args.paths]
+    if args.all:
+        paths += list_run_dirs(args.dir or settings.tracker_dir())
+    paths = [p for p in dict.fromkeys(paths)]
+    if not paths:
+        print("tracker sync: no run directories given (pass paths, or --all)", file=sys.stderr)
+        return 2
+    client = ServerClient(host, settings.api_key())
+    failed = 0
+    for path in paths:
+        if not (path / "run.json").is_file():
+            print(f"{path}: not a run directory", file=sys.stderr)
+            failed += 1
+            continue
+        uploader = Uploader(path, client)
+        ok = uploader.run_until(done=lambda: True, interval=0.0, give_up=args.retry_for, heartbeat_every=1e9)
+        sent = uploader.sent
+        what = (f"{sent['events']} events, {sent['system']} system records, {sent['files']} files"
+                if any(sent.values()) else "nothing new")
+        if ok:
+            print(f"{path.name}: synced ({what}) to {host}")
+        else:
+            failed += 1
+            print(f"{path.name}: not synced ({uploader.status}: {uploader.message}); {what} sent so far",
+                  file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    import getpass
+
+    from .client import Refused, Retryable, ServerClient
+
+    host = (args.host or settings.host() or "").rstrip("/")
+    if not host:
+        print("tracker login: pass --host URL", file=sys.stderr)
+        return 2
+    if args.key_stdin or not sys.stdin.isatty():
+        key = sys.stdin.readline().strip()
+    else:
+        key = getpass.getpass(f"token for {host}: ").strip()
+    if not key:
+        print("tracker login: no token given", file=sys.stderr)
+        return 2
+    try:
+        ServerClient(host, key).list_runs(limit=1)
+    except Refused as exc:
+        print(f"tracker login: {exc}", file=sys.stderr)
+        return 1
+    except Retryable as exc:
+        print(f"tracker login: {exc}", file=sys.stderr)
+        return 1
+    path = settings.user_settings_path()
+    settings.write_file(path, {"host": host, "api_key": key}, private=True)
+    print(f"tracker: logged in to {host}; token stored in {path} (mode 0600)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tracker",
-        description="jupyter-tracker: list local runs, set the default mode.",
+        description="jupyter-tracker: list local runs, set the default mode, sync runs to a server, run one.",
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -76,10 +143,28 @@ def build_parser() -> argparse.ArgumentParser:
         mode = sub.add_parser(name, help=text)
         mode.add_argument("--dir", type=Path, help="folder of the run directories (default $TRACKER_DIR or ./tracker)")
         mode.set_defaults(func=cmd_mode)
+    sync = sub.add_parser("sync", help="upload offline or interrupted runs to the server")
+    sync.add_argument("paths", nargs="*", help="run directories (e.g. tracker/offline-run-*)")
+    sync.add_argument("--all", action="store_true", help="every run under --dir / $TRACKER_DIR")
+    sync.add_argument("--dir", type=Path, help="folder of the run directories (default $TRACKER_DIR or ./tracker)")
+    sync.add_argument("--host", help="server URL (default $TRACKER_HOST or the one from `tracker login`)")
+    sync.add_argument("--retry-for", type=float, default=60.0, metavar="SECONDS",
+                      help="how long to keep retrying an unreachable server (default 60)")
+    sync.set_defaults(func=cmd_sync)
+    login = sub.add_parser("login", help="store a server URL and token (asked for, or read from stdin)")
+    login.add_argument("--host", help="server URL, e.g. http://127.0.0.1:8765")
+    login.add_argument("--key-stdin", action="store_true", help="read the token from stdin")
+    login.set_defaults(func=cmd_login)
+    sub.add_parser("server", help="run the tracking server (see `tracker server --help`)", add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["server"]:
+        from .server.commands import main as server_main
+
+        return server_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:

@@ -58,6 +58,8 @@ __all__ = [
     "restore_floats",
     "append_records",
     "last_seq",
+    "Frame",
+    "read_frames",
 ]
 
 HISTORY = "h"
@@ -297,6 +299,48 @@ def read_log(path: str | os.PathLike, report: ReadReport | None = None, offset: 
     if tail:
         report.torn_tail = True
         report.problems.append(f"line {number + 1}: torn last record skipped")
+
+
+@dataclass
+class Frame:
+    """One good line of a log, as its raw JSON (for forwarding without re-encoding)."""
+
+    first: int
+    last: int
+    payload: bytes  # the JSON array of records, exactly as written
+    end: int  # byte offset just after the line
+
+
+def read_frames(path: str | os.PathLike, offset: int = 0, limit: int = 64 << 20) -> tuple[list[Frame], int, int]:
+    """Complete, good frames from ``offset`` on (at most about ``limit`` bytes).
+
+    Returns the frames, the offset after the last complete line read, and the
+    number of corrupt lines skipped. An incomplete last line (still being
+    written, or torn) is left for the next call.
+    """
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read(limit)
+    except FileNotFoundError:
+        return [], offset, 0
+    frames: list[Frame] = []
+    corrupt = 0
+    position = 0
+    while True:
+        newline = data.find(b"\n", position)
+        if newline < 0:
+            break
+        line = data[position:newline]
+        position = newline + 1
+        if not line:
+            continue
+        frame = decode_line(line)
+        if frame is None:
+            corrupt += 1
+            continue
+        frames.append(Frame(frame[0][0], frame[-1][0], line[: len(line) - 9], offset + position))
+    return frames, offset + position, corrupt
 
 
 def last_seq(path: str | os.PathLike) -> int:

@@ -396,7 +396,9 @@ class Run:
                 hook(state)
             except Exception as exc:  # noqa: BLE001 - finishing must complete
                 self._notices.debug(f"finish step failed: {exc!r}")
-        complete = self._writer.close()
+        # the service makes the log durable (fsync) after we return; without one, we do
+        service = getattr(self, "_service", None)
+        complete = self._writer.close(fsync=service is None or service.exited() is not None)
         if not complete:
             self._warn(
                 f"{self._writer.unwritten} bytes could not be written to events.log at finish",

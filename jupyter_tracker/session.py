@@ -279,7 +279,6 @@ def _start_companions(run: Run) -> None:
                 )
 
         run._tick_hooks.append(watch_service)
-        run._finish_hooks.append(lambda state: service.stop())
     capture.start(run)
 
 
@@ -295,6 +294,9 @@ def _banner(run: Run) -> str:
 def _after_finish(run: Any, state: str) -> None:
     """Called by ``finish()``: say so, and forget the run if it is the current one."""
     global _current
+    service = getattr(run, "_service", None)
+    if service is not None:
+        service.stop()  # after every record is written: it uploads the rest, then exits
     notices = getattr(run, "_notices", None)
     panel = getattr(run, "_panel", None)
     if panel is not None:

@@ -208,7 +208,7 @@ class Panel:
         end = info.get("finished_at") if state in ("finished", "failed", "crashed") else None
         elapsed = _elapsed((end or time.time()) - self.start_time)
         step = self.store.last_step
-        sync = "local only" if run.mode != "online" else "online"
+        sync = self._sync_status()
         text = (
             f"<b>{html.escape(str(run.name))}</b> · {html.escape(str(run.project))} · <b>{state}</b> · "
             f"step {'–' if step is None else step} · {elapsed} · {sync}"
@@ -219,6 +219,21 @@ class Panel:
         status = f"<span style='color:#a60'>{html.escape(self._status)}</span>" if self._status else ""
         if self.status.value != status:
             self.status.value = status
+
+    def _sync_status(self) -> str:
+        """Where the data goes: local only, or the server and how the upload goes."""
+        if self.run.mode != "online":
+            return "local only"
+        from ..service.sync import read_status
+
+        status = read_status(self.run.path)
+        state, message = status.get("status", "pending"), status.get("message", "")
+        acked = (status.get("events") or {}).get("acked", 0)
+        if state in ("stopped", "retrying") and message:
+            self._status = f"sync {state}: {message}"
+        if state in ("ok", "done"):
+            return f"synced to server ({acked} records)"
+        return f"sync {state}" + (f" ({acked} records)" if acked else "")
 
     def _summary(self) -> None:
         rows = self.store.summary_rows()

@@ -2,8 +2,8 @@
 
 Loop: every sampling interval take a system sample; every window write the
 means to ``system.log``; at every tick check that the kernel lives. It exits
-when the kernel finishes the run (SIGTERM, or ``run.json`` says so) after
-writing the last partial window, or, when the kernel died without finishing,
+when the kernel finishes the run (``run.json`` says so; SIGTERM also ends it)
+after writing the last partial window, or, when the kernel died without finishing,
 after marking the run crashed.
 """
 
@@ -39,6 +39,31 @@ class Service:
         self.seq = records.last_seq(self.system_log)
         self.tick = min(self.interval, 0.5)
         self.live_seq = 0
+        self.run_over = False
+        self.sync_thread: threading.Thread | None = None
+
+    def start_sync(self) -> None:
+        """Stream the run to the server from a thread of its own (online runs only)."""
+        info = rundir.read_info(self.run_dir) or {}
+        host, key = settings.host(), settings.api_key()
+        self.sync_thread = None
+        if info.get("mode") != "online" or not host:
+            return
+        from ..client import ServerClient
+        from .sync import Uploader
+
+        debug = logging.getLogger("jupyter_tracker.sync")
+        try:
+            handler = logging.FileHandler(self.run_dir / "logs" / "debug.log", encoding="utf-8")
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s sync: %(message)s"))
+            debug.addHandler(handler)
+        except OSError:
+            pass
+        self.uploader = Uploader(self.run_dir, ServerClient(host, key), debug)
+        self.sync_thread = threading.Thread(
+            target=self.uploader.run_until, kwargs={"done": lambda: self.run_over}, name="sync", daemon=True
+        )
+        self.sync_thread.start()
 
     def write_window(self) -> None:
         means = self.window.take()
@@ -65,10 +90,19 @@ class Service:
         return info.get("state") in rundir.TERMINAL_STATES
 
     def run(self) -> int:
+        code = self.watch()
+        self.run_over = True
+        if self.sync_thread is not None:
+            log.info("run over: finishing the upload")
+            self.sync_thread.join()  # for as long as it takes; the user may stop this process
+            log.info("upload %s: %s", self.uploader.status, self.uploader.sent)
+        return code
+
+    def watch(self) -> int:
         log.info("service for %s: kernel pid %s, sampling every %ss, window %ss",
                  self.run_dir.name, self.kernel.pid, self.interval, self.window.seconds)
         next_sample = time.monotonic()
-        next_state_check = time.monotonic() + 1.0
+        next_state_check = time.monotonic()
         while not self.stop.is_set():
             now = time.monotonic()
             if now >= next_sample:
@@ -87,16 +121,32 @@ class Service:
                 self.write_window()
                 if mark_crashed(self.run_dir, "the kernel process ended without finishing the run"):
                     log.warning("kernel %s is gone: run marked crashed", self.kernel.pid)
+                self._fsync_logs()
                 return 0
             if now >= next_state_check:
-                next_state_check = now + 1.0
+                next_state_check = now + self.tick
                 if self.finished_by_kernel():
                     break
             self.stop.wait(max(0.0, min(self.tick, next_sample - time.monotonic())))
         self.write_window()
         self.sampler.gpus.close()
+        self._fsync_logs()
         log.info("service for %s: run ended, exiting", self.run_dir.name)
         return 0
+
+    def _fsync_logs(self) -> None:
+        """Make the logs durable against a machine crash (finish() does not wait for it)."""
+        for name in (rundir.EVENTS, rundir.SYSTEM):
+            try:
+                fd = os.open(self.run_dir / name, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                os.fsync(fd)
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,7 +158,13 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )
     service = Service(args.run_dir, args.pid)
-    signal.signal(signal.SIGTERM, lambda *_: service.stop.set())
+    def on_term(*_: object) -> None:
+        if service.stop.is_set():  # asked twice: the user ends a lingering upload
+            os._exit(0)
+        service.stop.set()
+
+    signal.signal(signal.SIGTERM, on_term)
+    service.start_sync()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         return service.run()

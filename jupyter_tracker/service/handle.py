@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import sysconfig
@@ -55,13 +54,14 @@ class ServiceHandle:
         return self.proc.poll()
 
     def stop(self, wait: float = 0.0) -> None:
-        """Ask the service to finish (SIGTERM); wait at most ``wait`` seconds."""
+        """The run ended: the service sees it in ``run.json`` within half a second,
+        writes its last system window, uploads what is left, and exits.
+
+        No signal is sent: one arriving while the service is still starting
+        (a run finished right after init) would kill it before it uploads.
+        Waits at most ``wait`` seconds for it, then reaps it in the background.
+        """
         self.stopping = True
-        if self.proc.poll() is None:
-            try:
-                self.proc.send_signal(signal.SIGTERM)
-            except OSError:
-                return
         if wait > 0:
             deadline = time.monotonic() + wait
             while self.proc.poll() is None and time.monotonic() < deadline:

@@ -1,0 +1,199 @@
+"""HTTP client of a tracking server, shared by the service's sync, ``tracker
+sync``, ``tracker login`` and ``tracker.Api(host=...)``.
+
+Errors are sorted into the two kinds the callers act on: :class:`Retryable`
+(connection errors, timeouts, 5xx, 408, 429: try again later, honouring
+``Retry-After``) and :class:`Refused` (any other 4xx, or a certificate the
+machine does not trust: retrying will not help). The token travels in the
+``Authorization`` header only, never in a URL, and never appears in a message.
+``requests`` honours ``REQUESTS_CA_BUNDLE``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+
+from . import records
+
+__all__ = ["ServerClient", "ServerError", "Retryable", "Refused", "Gap", "encode_json"]
+
+
+class ServerError(Exception):
+    """A request that did not succeed; ``status`` is the HTTP status (0 without one)."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Retryable(ServerError):
+    """Try again later; ``retry_after`` is the server's wish in seconds, if it said."""
+
+    def __init__(self, message: str, status: int = 0, retry_after: float | None = None) -> None:
+        super().__init__(message, status)
+        self.retry_after = retry_after
+
+
+class Refused(ServerError):
+    """The server (or TLS) refused the request: retrying will not help."""
+
+
+class Gap(ServerError):
+    """409: the server expects records from ``expected`` on."""
+
+    def __init__(self, expected: int) -> None:
+        super().__init__(f"the server expects records from sequence number {expected}", 409)
+        self.expected = expected
+
+
+def encode_json(value: Any) -> bytes:
+    """JSON with non-finite floats tagged as in the record format."""
+    return orjson.dumps(records.jsonable(value))
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class ServerClient:
+    """Requests to one tracking server with one token.
+
+    Parameters
+    ----------
+    host
+        Base URL, e.g. ``http://127.0.0.1:8765``.
+    api_key
+        The bearer token (``None`` for a ``--public`` server's reads).
+    timeout
+        Seconds for connecting and for each read.
+    """
+
+    def __init__(self, host: str, api_key: str | None, timeout: float = 10.0) -> None:
+        import requests
+
+        self.host = host.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = "jupyter-tracker"
+        if api_key:
+            self.session.headers["Authorization"] = f"Bearer {api_key}"
+
+    def url(self, path: str) -> str:
+        return f"{self.host}/api/v1/{path.lstrip('/')}"
+
+    def request(self, method: str, path: str, body: bytes | None = None, params: dict | None = None,
+                content_type: str = "application/json", raw: bool = False) -> Any:
+        """One request; the decoded JSON answer (or bytes with ``raw``)."""
+        import requests
+
+        headers = {"Content-Type": content_type} if body is not None else {}
+        try:
+            response = self.session.request(method, self.url(path), data=body, params=params,
+                                            headers=headers, timeout=self.timeout)
+        except requests.exceptions.SSLError as exc:
+            raise Refused(
+                f"TLS certificate of {self.host} not trusted ({_reason(exc)}); point REQUESTS_CA_BUNDLE "
+                "at the certificate authority's bundle"
+            ) from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                requests.exceptions.ChunkedEncodingError) as exc:
+            raise Retryable(f"cannot reach {self.host} ({_reason(exc)})") from None
+        status = response.status_code
+        if status < 300:
+            if raw:
+                return response.content
+            if not response.content:
+                return None
+            try:
+                return records.restore_floats(orjson.loads(response.content))
+            except ValueError:
+                raise Retryable(f"{self.host} answered {status} with something that is not JSON", status) from None
+        message = _error_text(response)
+        if status == 409:
+            try:
+                expected = int(orjson.loads(response.content).get("expected"))
+            except (ValueError, TypeError, AttributeError):
+                raise Refused(f"{method} {path}: 409 {message}", status) from None
+            raise Gap(expected)
+        if status >= 500 or status in (408, 429):
+            raise Retryable(f"{self.host} answered {status} ({message})", status,
+                            _retry_after(response.headers.get("Retry-After")))
+        if status == 401:
+            raise Refused(f"{self.host} refused the token (401): check TRACKER_API_KEY or run `tracker login`", status)
+        raise Refused(f"{method} {path}: {status} {message}", status)
+
+    # -- the API ----------------------------------------------------------------
+    def health(self) -> dict:
+        return self.request("GET", "health")
+
+    def put_run(self, run_id: str, info: dict) -> dict:
+        return self.request("PUT", f"runs/{quote(run_id, safe='')}", encode_json(info))
+
+    def get_run(self, run_id: str) -> dict:
+        return self.request("GET", f"runs/{quote(run_id, safe='')}")
+
+    def list_runs(self, project: str | None = None, state: str | None = None, limit: int = 1000) -> list[dict]:
+        params = {k: v for k, v in (("project", project), ("state", state)) if v}
+        params["limit"] = str(limit)
+        return self.request("GET", "runs", params=params)
+
+    def post_records(self, run_id: str, body: bytes) -> int:
+        """Send one batch (already encoded); the acknowledged sequence number."""
+        answer = self.request("POST", f"runs/{quote(run_id, safe='')}/records", body)
+        return int(answer["acked"])
+
+    def heartbeat(self, run_id: str) -> None:
+        self.request("POST", f"runs/{quote(run_id, safe='')}/heartbeat", b"{}")
+
+    def put_file(self, run_id: str, path: str, data: bytes) -> None:
+        self.request("PUT", f"runs/{quote(run_id, safe='')}/files/{quote(path)}", data,
+                     content_type="application/octet-stream")
+
+    def history(self, run_id: str, keys: list[str] | None = None, samples: int | None = None) -> dict:
+        params: dict[str, str] = {}
+        if keys is not None:
+            params["keys"] = ",".join(keys)
+        if samples is not None:
+            params["samples"] = str(samples)
+        return self.request("GET", f"runs/{quote(run_id, safe='')}/history", params=params)
+
+    def system(self, run_id: str) -> list[dict]:
+        return self.request("GET", f"runs/{quote(run_id, safe='')}/system")
+
+    def files(self, run_id: str) -> list[dict]:
+        return self.request("GET", f"runs/{quote(run_id, safe='')}/files")
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _reason(exc: BaseException) -> str:
+    """A short reason without URLs' query strings or headers."""
+    text = str(exc)
+    for cut in (" (Caused by", "(Caused by"):
+        if cut in text:
+            inner = text.split(cut, 1)[1]
+            text = inner.split(":", 1)[-1].strip(" )'\"") or text
+    return text[:200]
+
+
+def _error_text(response: Any) -> str:
+    try:
+        return str(orjson.loads(response.content).get("error", ""))[:300]
+    except (ValueError, AttributeError):
+        return (response.text or "")[:200]

@@ -1,0 +1,5 @@
+"""The service tests that sync use the server tests' real-server fixtures."""
+
+from tests.server.conftest import backend, databases, pytest_collection_modifyitems, server, spawn, spawn_module  # noqa: F401
+
+__all__ = ["backend", "databases", "server", "spawn", "spawn_module"]
