@@ -253,7 +253,7 @@ class Run:
         """
         out: dict[str, float] = {}
         self._flatten(row, "", out)
-        for key, value in row.items():
+        for key in row:
             if key in out:  # a number: later calls with numbers only take the fast path
                 self._known.add(key)
         if self._logged.issuperset(out):

@@ -41,22 +41,19 @@ class Gpus:
         if nvml is None:
             return
         for index, handle in enumerate(self.handles):
-            prefix = f"gpu/{index}/"
-            _try(out, prefix + "util_percent", lambda: nvml.nvmlDeviceGetUtilizationRates(handle).gpu)
+            self._sample_one(nvml, index, handle, out)
 
-            def memory() -> Any:
-                return nvml.nvmlDeviceGetMemoryInfo(handle)
-
-            info = _call(memory)
-            if info is not None and getattr(info, "total", 0):
-                out[prefix + "memory_used_mb"] = float(info.used) / _MB
-                out[prefix + "memory_percent"] = 100.0 * float(info.used) / float(info.total)
-            _try(
-                out,
-                prefix + "temp_c",
-                lambda: nvml.nvmlDeviceGetTemperature(handle, getattr(nvml, "NVML_TEMPERATURE_GPU", 0)),
-            )
-            _try(out, prefix + "power_w", lambda: nvml.nvmlDeviceGetPowerUsage(handle) / 1000.0)
+    @staticmethod
+    def _sample_one(nvml: Any, index: int, handle: Any, out: dict[str, float]) -> None:
+        prefix = f"gpu/{index}/"
+        _try(out, prefix + "util_percent", lambda: nvml.nvmlDeviceGetUtilizationRates(handle).gpu)
+        info = _call(lambda: nvml.nvmlDeviceGetMemoryInfo(handle))
+        if info is not None and getattr(info, "total", 0):
+            out[prefix + "memory_used_mb"] = float(info.used) / _MB
+            out[prefix + "memory_percent"] = 100.0 * float(info.used) / float(info.total)
+        sensor = getattr(nvml, "NVML_TEMPERATURE_GPU", 0)
+        _try(out, prefix + "temp_c", lambda: nvml.nvmlDeviceGetTemperature(handle, sensor))
+        _try(out, prefix + "power_w", lambda: nvml.nvmlDeviceGetPowerUsage(handle) / 1000.0)
 
     def close(self) -> None:
         if self.nvml is not None:

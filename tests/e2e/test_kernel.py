@@ -5,7 +5,6 @@ These run ipykernel through nbclient / jupyter_client; no browser (see test_lab.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time

@@ -8,7 +8,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
 
 import jupyter_tracker as tracker
 from jupyter_tracker import rundir
