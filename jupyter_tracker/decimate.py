@@ -17,22 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arrays import as_pair, as_series
+
 __all__ = ["MinMaxIndex", "lttb", "minmax"]
-
-
-def _series(values: object, name: str) -> np.ndarray:
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
-    return arr
-
-
-def _pair(x: object, y: object) -> tuple[np.ndarray, np.ndarray]:
-    xa = _series(x, "x")
-    ya = _series(y, "y")
-    if xa.shape != ya.shape:
-        raise ValueError(f"x and y must have the same length, got {xa.size} and {ya.size}")
-    return xa, ya
 
 
 def _integer(value: object, name: str, minimum: int) -> int:
@@ -160,7 +147,7 @@ def minmax(x: object, y: object, n: int = 2000) -> tuple[np.ndarray, np.ndarray]
     ValueError
         If ``n`` is not an integer ``>= 4`` or the lengths differ.
     """
-    xs, ys = _pair(x, y)
+    xs, ys = as_pair(x, y)
     limit = _integer(n, "n", 4)
     total = ys.size
     if total <= limit:
@@ -207,7 +194,7 @@ def lttb(x: object, y: object, n: int = 2000) -> tuple[np.ndarray, np.ndarray]:
     ValueError
         If ``n`` is not an integer ``>= 3`` or the lengths differ.
     """
-    xs, ys = _pair(x, y)
+    xs, ys = as_pair(x, y)
     limit = _integer(n, "n", 3)
     finite = np.isfinite(xs) & np.isfinite(ys)
     if not bool(finite.all()):
@@ -327,7 +314,7 @@ class MinMaxIndex:
             smaller one re-reads from the start of its bucket. A series
             shorter than before starts the index over.
         """
-        y = _series(y_all, "y_all")
+        y = as_series(y_all, "y_all")
         first = _integer(start, "start", 0)
         total = y.size
         if total < self._n:

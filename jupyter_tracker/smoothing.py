@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arrays import as_pair, as_series
+
 from .kernel_smoothing import fast_median, gaussian_sorted
 from .recurrence import MAX_STEP_DECAY, linear_recurrence
 
@@ -48,21 +50,6 @@ _DEBIAS_LOG = 37.5
 
 
 # --------------------------------------------------------------------------- checks
-
-
-def _series(values: object, name: str) -> np.ndarray:
-    arr = np.asarray(values, dtype=np.float64)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
-    return arr
-
-
-def _pair(x: object, y: object) -> tuple[np.ndarray, np.ndarray]:
-    xa = _series(x, "x")
-    ya = _series(y, "y")
-    if xa.shape != ya.shape:
-        raise ValueError(f"x and y must have the same length, got {xa.size} and {ya.size}")
-    return xa, ya
 
 
 def _number(value: object, name: str, expected: str) -> float:
@@ -141,7 +128,7 @@ def ema(y: object, weight: float = 0.6) -> np.ndarray:
     matches the loop above to rounding (relative differences around 1e-13).
     """
     w = _check_weight(weight, "weight")
-    values = _series(y, "y")
+    values = as_series(y, "y")
     if w == 0.0 or values.size == 0:
         return values.copy()
     finite = np.isfinite(values)
@@ -207,7 +194,7 @@ def time_weighted_ema(x: object, y: object, weight: float = 0.6, unit: float | N
     ``exp(-60)``: the state it carries is below float64 rounding anyway.
     """
     w = _check_weight(weight, "weight")
-    xs, values = _pair(x, y)
+    xs, values = as_pair(x, y)
     if w == 0.0 or values.size == 0:
         return values.copy()
     valid = np.isfinite(values) & np.isfinite(xs)
@@ -281,7 +268,7 @@ def running_average(y: object, window: int = 10) -> np.ndarray:
     the whole series.
     """
     size = _check_window(window, "window")
-    values = _series(y, "y")
+    values = as_series(y, "y")
     if size == 1 or values.size == 0:
         return values.copy()
     finite = np.isfinite(values)
@@ -368,7 +355,7 @@ def gaussian(x: object, y: object, sigma: float) -> np.ndarray:
     Gaps wider than the kernel are shortened before gridding, so far-apart
     clusters cost nothing.
     """
-    xs, values = _pair(x, y)
+    xs, values = as_pair(x, y)
     s = _check_sigma(sigma, "sigma")
     if s <= 0 or values.size < 2:
         return values.copy()
@@ -428,13 +415,13 @@ def smooth(kind: str, x: object, y: object, amount: float) -> np.ndarray:
         If ``kind`` is unknown or ``amount`` is out of range for it.
     """
     if kind == "none":
-        return _series(y, "y").copy()
+        return as_series(y, "y").copy()
     if kind == "ema":
         return ema(y, _check_weight(amount, "amount"))
     if kind == "average":
         return running_average(y, _check_window(amount, "amount"))
     if kind in ("time-ema", "gaussian"):
-        values = _series(y, "y")
+        values = as_series(y, "y")
         xs = np.arange(values.size, dtype=np.float64) if x is None else x
         if kind == "time-ema":
             return time_weighted_ema(xs, values, _check_weight(amount, "amount"))

@@ -16,20 +16,11 @@ from jupyter_client import KernelManager
 
 import jupyter_tracker as tracker
 from jupyter_tracker import rundir
+from tests.waiting import wait_for
 
 from .kernels import NOTEBOOKS, execute, new_notebook, outputs, text_of
 
 pytestmark = pytest.mark.kernel
-
-
-def wait_for(predicate, timeout=20.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.name)

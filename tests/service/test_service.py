@@ -8,21 +8,11 @@ import textwrap
 import time
 from pathlib import Path
 
-
 import jupyter_tracker as tracker
 from jupyter_tracker import rundir
+from tests.waiting import wait_for
 
 FAKE_NVML = Path(__file__).parent / "fake_nvml"
-
-
-def wait_for(predicate, timeout=15.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
 
 
 def test_service_writes_window_means_and_is_isolated(tracker_env):

@@ -21,21 +21,11 @@ import jupyter_tracker as tracker
 from jupyter_tracker import rundir
 from jupyter_tracker.client import ServerClient
 from jupyter_tracker.service.sync import Backoff, read_status
+from tests.waiting import wait_for
 
 from .faultproxy import Fault, FaultProxy
 
 pytestmark = pytest.mark.server
-
-
-def wait_for(predicate, timeout=30.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"condition not met in {timeout} s (last: {last!r})")
 
 
 @pytest.fixture
