@@ -208,3 +208,33 @@ def test_panel_renders_and_updates_live(lab, tracker_env: Path, tmp_path: Path):
     run = jupyter_tracker.Api().runs(project="lab")[0]  # the kernel really recorded the run
     assert run.state == "finished"
     assert len(run.history(keys=["loss"])) == LOG_STEPS
+
+
+def test_quickstart_notebook_in_lab(lab, tracker_env: Path, tmp_path: Path):
+    """The README's main job: the quickstart runs top to bottom in JupyterLab, its panel renders
+    in the init cell with a chart per metric and the system strip, and nothing goes wrong."""
+    import json
+
+    quickstart = Path(__file__).resolve().parents[2] / "notebooks" / "quickstart.ipynb"
+    nb = json.loads(quickstart.read_text())
+    env = {"TRACKER_DIR": str(tracker_env), "TRACKER_CONFIG_DIR": str(tmp_path / "config"),
+           "TRACKER_STATS_INTERVAL": "0.5", "TRACKER_STATS_WINDOW": "2"}
+    with lab.open(nb, name="quickstart", kernel_env=env) as page:
+        res = page.run_all(selectors=SELECTORS, timeout=120)
+        page.screenshot("page")
+        if res.counts[PANEL]:
+            page.screenshot("panel", PANEL)
+    problems = []
+    if res.cells_matching(PANEL) != [1]:
+        problems.append(f"{PANEL} in code cells {res.cells_matching(PANEL)}, expected [1] (the init cell)")
+    if res.counts[CHART] < 3 or res.counts[LINE] < 3:  # train/loss, train/acc, val/acc
+        problems.append(f"{res.counts[CHART]} charts, {res.counts[LINE]} lines")
+    if res.counts[SYSTEM] < 1:
+        problems.append("no system strip")
+    problems += res.widget_errors
+    problems += [f"cell {c.index} raised {e}" for c in res.cells for e in c.errors]
+    if res.external_requests:
+        problems.append(f"requests left 127.0.0.1: {res.external_requests}")
+    if res.run_error:
+        problems.append(f"run-all failed: {res.run_error}")
+    assert not problems, f"{problems}\n{res.describe()}"
