@@ -34,6 +34,8 @@ __all__ = ["Panel", "Redrawer", "MAX_RATE"]
 
 #: Redraws per second, at most.
 MAX_RATE = 5.0
+#: The share of one core the panel may use: with many charts it redraws less often.
+CPU_BUDGET = 0.05
 _SMOOTHERS = (("EMA (TensorBoard)", "ema"), ("time-weighted EMA", "time-ema"), ("running average", "average"),
               ("Gaussian", "gaussian"), ("none", "none"))
 _AXES = (("step", "step"), ("wall time", "wall"), ("relative time", "relative"))
@@ -46,8 +48,9 @@ class Redrawer:
     wins); with nothing new it still redraws once a second (elapsed time).
     """
 
-    def __init__(self, redraw: Any, rate: float = MAX_RATE, on_error: Any = None) -> None:
+    def __init__(self, redraw: Any, rate: float = MAX_RATE, on_error: Any = None, warmup: Any = None) -> None:
         self._redraw = redraw
+        self._warmup = warmup
         self._period = 1.0 / rate
         self._on_error = on_error
         self._wake = threading.Event()
@@ -59,18 +62,27 @@ class Redrawer:
         self._wake.set()
 
     def _run(self) -> None:
+        if self._warmup is not None:  # one-off work (reading a long log) outside the budget
+            try:
+                self._warmup()
+            except Exception as exc:  # noqa: BLE001
+                if self._on_error is not None:
+                    self._on_error(exc)
         while not self._stop:
             started = time.monotonic()
             self._wake.wait(1.0)
             self._wake.clear()
             if self._stop:
                 return
+            began = time.thread_time()
             try:
                 self._redraw()
             except Exception as exc:  # noqa: BLE001 - the panel must never break the run
                 if self._on_error is not None:
                     self._on_error(exc)
-            rest = self._period - (time.monotonic() - started)
+            spent = time.thread_time() - began
+            # at most MAX_RATE redraws a second, and no more than CPU_BUDGET of a core
+            rest = min(max(self._period, spent / CPU_BUDGET), 5.0) - (time.monotonic() - started)
             if rest > 0:
                 time.sleep(rest)
 
@@ -136,21 +148,39 @@ class Panel:
         )
         self.root.add_class("tracker-panel")
 
-        # data from the writer thread from now on, and what the log holds already
+        # Data from the writer thread from now on; what the log holds already is read
+        # on the panel's thread (a long run's log takes seconds), and the records
+        # that arrive meanwhile wait in `_early` so that none is missed or doubled.
         writer = run._writer
+        self._early: list[list] | None = []
+        self._early_lock = threading.Lock()
         with writer._lock:
-            self.store.backfill(run.path / "events.log")
+            self._backfill_upto = writer.seq  # every record up to here is in the file
             writer.listeners.append(self._on_items)
         self._header()
         # charts and sparklines (bqplot, and the pandas it imports) are built on the
         # panel's thread, so that init returns at once
-        self.redrawer = Redrawer(self.redraw, on_error=self._error)
+        self.redrawer = Redrawer(self.redraw, on_error=self._error, warmup=self._catch_up)
         self.redrawer.wake()
 
     # -- inputs -------------------------------------------------------------------
     def _on_items(self, items: list[list]) -> None:
+        with self._early_lock:
+            if self._early is not None:
+                self._early.extend(items)
+                return
         self.store.on_items(items)
         self.redrawer.wake()
+
+    def _catch_up(self) -> None:
+        """Read the events log up to where the writer was when the panel opened."""
+        if self._early is None:
+            return
+        if self._backfill_upto:
+            self.store.backfill(self.run.path / "events.log", upto=self._backfill_upto)
+        with self._early_lock:
+            early, self._early = self._early, None
+        self.store.on_items([item for item in early if item[0] > self._backfill_upto])
 
     def set_status(self, message: str) -> None:
         """The run's warnings (any thread): shown at the next redraw."""
@@ -171,6 +201,7 @@ class Panel:
 
     # -- drawing ------------------------------------------------------------------
     def redraw(self) -> None:
+        self._catch_up()
         with self._lock:
             self._header()
             view = self.view()

@@ -183,9 +183,9 @@ class SeriesStore:
         for name, cols in pending.items():
             self.series[name].append(*cols)
 
-    def backfill(self, events: Path) -> None:
-        """Load what the events log holds so far (a panel opened after logging began)."""
-        items = [r for r in records.read_log(events) if r[1] in ("h", "m")]
+    def backfill(self, events: Path, upto: int | None = None) -> None:
+        """Load what the events log holds (up to sequence number ``upto``)."""
+        items = [r for r in records.read_log(events) if r[1] in ("h", "m") and (upto is None or r[0] <= upto)]
         self.on_items(items)
 
     # -- reading ----------------------------------------------------------------

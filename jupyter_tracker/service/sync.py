@@ -146,6 +146,11 @@ class Uploader:
 
     def _send_log(self, name: str, path: Path) -> bool:
         state = self.logs[name]
+        try:
+            if path.stat().st_size <= state["offset"]:
+                return False  # nothing new: the usual case between two writes
+        except OSError:
+            return False
         frames, _end, corrupt = records.read_frames(path, state["offset"])
         if corrupt:
             self.debug.warning("%s: %d corrupt frame(s) skipped while syncing", path.name, corrupt)
@@ -229,7 +234,7 @@ class Uploader:
         return False
 
     # -- loops --------------------------------------------------------------------
-    def run_until(self, done: Any, interval: float = 0.25, stop: Any = None, heartbeat_every: float = 10.0,
+    def run_until(self, done: Any, interval: float = 0.9, stop: Any = None, heartbeat_every: float = 10.0,
                   give_up: float | None = None) -> bool:
         """Sync until ``done()`` is true and nothing is pending; retry on Retryable errors.
 

@@ -210,3 +210,23 @@ def test_without_a_kernel_panel_explains_what_is_needed(tracker_env):
     with pytest.raises(RuntimeError, match="needs a Jupyter kernel"):
         tracker.panel()
     run.finish()
+
+
+def test_a_panel_opened_late_reads_the_log_without_missing_or_doubling(tracker_env, recording_comm):
+    run = tracker.init(project="late")
+    for i in range(3000):
+        run.log({"x": float(i)})
+    run._writer.drain()
+    for i in range(3000, 3500):  # still queued when the panel opens
+        run.log({"x": float(i)})
+    p = Panel(run)
+    run._panel = p
+    p.redrawer.stop()
+    for i in range(3500, 4000):
+        run.log({"x": float(i)})
+    run._writer.drain()
+    p.redraw()
+    series = p.store.series["x"]
+    assert list(series.value.view()) == [float(i) for i in range(4000)]
+    assert p.charts["x"].raw.x[-1] == 3999
+    run.finish()
