@@ -46,9 +46,16 @@ BENCHES = [
         "script": "server_ingest.py",
         "what": "server ingest points/s (SQLite, PostgreSQL; 1 and 8 clients) and downsampled history reads",
     },
-    # Planned (issue 5 and later); each writes results/<name>.json:
-    # {"name": "panel_cost", "script": "panel_cost.py", "what": "cost of the live notebook panel while logging"},
-    # {"name": "service_overhead", "script": "service_overhead.py", "what": "overhead of the background service"},
+    {
+        "name": "panel_cost",
+        "script": "panel_cost.py",
+        "what": "kernel CPU and bytes per redraw of the live notebook panel while logging, at 10^3-10^6 points of history",
+    },
+    {
+        "name": "service_overhead",
+        "script": "service_overhead.py",
+        "what": "CPU and RSS of the run's background service at 2 s sampling, offline and streaming to a server",
+    },
 ]
 
 
