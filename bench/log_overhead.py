@@ -382,7 +382,7 @@ def _default_peers_python():
         cands.append(os.environ["PEERS_PYTHON"])
     if os.environ.get("PEERS_VENV"):
         cands.append(os.path.join(os.environ["PEERS_VENV"], "bin", "python"))
-    cands += ["/work/peers/bin/python", os.path.join(os.path.dirname(BENCH_DIR), ".venv-peers", "bin", "python")]
+    cands += [os.path.join(os.path.dirname(BENCH_DIR), ".venv-peers", "bin", "python")]
     for c in cands:
         if os.path.exists(c):
             return c
@@ -558,7 +558,7 @@ def parse_args(argv):
     ap.add_argument("--n", help="comma-separated N values (default: 20000,200000; quick: 1000,5000)")
     ap.add_argument("--reps", type=int, help=f"repetitions (default {FULL_REPS}; quick {QUICK_REPS})")
     ap.add_argument("--configs", help="comma-separated subset of: " + ", ".join(_config_names()))
-    ap.add_argument("--peers-python", default=None, help="python of the peers venv (default: $PEERS_PYTHON, $PEERS_VENV/bin/python, /work/peers/bin/python)")
+    ap.add_argument("--peers-python", default=None, help="python of the peers venv (default: $PEERS_PYTHON, $PEERS_VENV/bin/python, .venv-peers/bin/python)")
     ap.add_argument("--ours-python", default=sys.executable, help="python for jupyter-tracker and the baselines (default: this one)")
     ap.add_argument("--cap", action="append", default=[], metavar="CONFIG=N", help="cap N for one configuration (repeatable)")
     ap.add_argument("--no-caps", action="store_true", help="run every configuration at the full N (very slow for MLflow/Aim)")

@@ -3,7 +3,7 @@
 
 One command:
 
-    python3 bench/make_peers_venv.py            # -> $PEERS_VENV, else /work/peers
+    python3 bench/make_peers_venv.py            # -> $PEERS_VENV, else .venv-peers in the checkout
     python3 bench/make_peers_venv.py --path .venv-peers
 
 The peers live in their own venv so that their (large) dependency trees never
@@ -34,7 +34,7 @@ import venv
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_PATH = os.environ.get("PEERS_VENV") or "/work/peers"
+DEFAULT_PATH = os.environ.get("PEERS_VENV") or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".venv-peers")
 
 
 def read_requirements(path: Path) -> list[str]:
@@ -56,7 +56,7 @@ def pip(py: Path, args: list[str], env: dict) -> subprocess.CompletedProcess:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--path", default=DEFAULT_PATH, help=f"venv location (default: $PEERS_VENV or /work/peers; now {DEFAULT_PATH})")
+    ap.add_argument("--path", default=DEFAULT_PATH, help=f"venv location (default: $PEERS_VENV or .venv-peers; now {DEFAULT_PATH})")
     ap.add_argument("--python", default=sys.executable, help="interpreter the venv is created from (default: this one)")
     ap.add_argument("--recreate", action="store_true", help="delete and recreate an existing venv")
     ap.add_argument("--no-constraints", action="store_true", help="clear PIP_CONSTRAINT for pip calls into this venv")

@@ -6,8 +6,8 @@ runs) for each function of ``jupyter_tracker.smoothing`` and
 ``jupyter_tracker.decimate``, plus one incremental ``MinMaxIndex`` update.
 Nothing is asserted: timings on a shared machine vary too much for that.
 
-    /work/dev/bin/python bench/smoothing_speed.py
-    /work/dev/bin/python bench/smoothing_speed.py --n 100000 --repeat 15
+    .venv/bin/python bench/smoothing_speed.py
+    .venv/bin/python bench/smoothing_speed.py --n 100000 --repeat 15
 """
 
 from __future__ import annotations
