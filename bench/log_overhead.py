@@ -4,7 +4,7 @@
 Run the suite (from the repo root, with the python that has jupyter-tracker):
 
     python bench/log_overhead.py            # full: N = 20,000 and 200,000, 5 repetitions
-    python bench/log_overhead.py --quick    # N = 1,000 and 5,000, 2 repetitions (< 2 min)
+    python bench/log_overhead.py --quick    # N = 5,000, 2 repetitions (< 1 min)
 
 Every (configuration, N, repetition) runs in its own fresh worker process:
 
@@ -342,7 +342,7 @@ def worker_main(argv):
 # parent / runner
 # ---------------------------------------------------------------------------
 FULL_NS = (20_000, 200_000)
-QUICK_NS = (1_000, 5_000)
+QUICK_NS = (5_000,)
 FULL_REPS = 5
 QUICK_REPS = 2
 # Per-run caps on N for tools whose cost per call would not fit the time

@@ -23,7 +23,7 @@ Prints a table and the target lines, writes ``bench/results/panel_cost.json``
 and (unless ``BENCH_NO_RESULTS_MD=1``) rebuilds ``bench/RESULTS.md``.
 
     python bench/panel_cost.py            # N = 10^3, 10^5, 10^6; 30 s steady state each (< 4 min)
-    python bench/panel_cost.py --quick    # N = 10^3, 10^5; 8 s each (< 1 min)
+    python bench/panel_cost.py --quick    # N = 10^3, 10^5; 5 s each (< 1 min)
 """
 
 from __future__ import annotations
@@ -470,7 +470,7 @@ def runner_main(args: argparse.Namespace) -> int:
     from _common import machine_info, now_iso, text_table, write_section
 
     ns = args.ns or ([1_000, 100_000] if args.quick else [1_000, 100_000, 1_000_000])
-    args.seconds = args.seconds or (8.0 if args.quick else 30.0)
+    args.seconds = args.seconds or (5.0 if args.quick else 30.0)
     suite0 = time.perf_counter()
     results = []
     with tempfile.TemporaryDirectory(prefix="tracker-bench-panel-") as tmp:

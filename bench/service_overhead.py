@@ -21,7 +21,7 @@ RSS (sampled every second). Then it finishes the run and checks that the
 service exits (and, online, that every record reached the server).
 
     python bench/service_overhead.py            # 30 s per mode (< 3 min)
-    python bench/service_overhead.py --quick    # 10 s per mode (< 1 min)
+    python bench/service_overhead.py --quick    # 6 s per mode (< 1 min)
 """
 
 from __future__ import annotations
@@ -351,8 +351,8 @@ METHOD_MD = """\
   `TRACKER_MODE=online`, `TRACKER_HOST`, `TRACKER_API_KEY`, so the service's sync thread streams the events log.
 - **Load**: the worker's main thread logs `--rate` rows/s (default 1,000; 3 scalar metrics per row, bursts of rate/100
   rows every 10 ms on a fixed schedule) through warm-up and measurement.
-- **Measured**, after `--warmup` s (5 s; quick 3 s): the service's `psutil` CPU times (user + system) at the start
-  and end of a `--seconds` window (30 s; quick 10 s), its RSS and thread count sampled every second, the worker's
+- **Measured**, after `--warmup` s (5 s; quick 2 s): the service's `psutil` CPU times (user + system) at the start
+  and end of a `--seconds` window (30 s; quick 6 s), its RSS and thread count sampled every second, the worker's
   own CPU and, online, the server's CPU and RSS. CPU times have a 10 ms resolution (clock ticks): ±0.03 % over
   30 s, ±0.1 % over 10 s.
 - **Then** the worker calls `run.finish()`, waits for the service to exit (it finishes the upload first) and checks
@@ -364,8 +364,8 @@ METHOD_MD = """\
 def runner_main(args: argparse.Namespace) -> int:
     from _common import machine_info, now_iso, text_table, write_section
 
-    args.seconds = args.seconds or (10.0 if args.quick else 30.0)
-    args.warmup = args.warmup if args.warmup is not None else (3.0 if args.quick else 5.0)
+    args.seconds = args.seconds or (6.0 if args.quick else 30.0)
+    args.warmup = args.warmup if args.warmup is not None else (2.0 if args.quick else 5.0)
     suite0 = time.perf_counter()
     results = []
     with tempfile.TemporaryDirectory(prefix="tracker-bench-service-") as tmp:
@@ -415,8 +415,8 @@ def runner_main(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="10 s per mode after 3 s of warm-up (< 1 min)")
-    parser.add_argument("--seconds", type=float, default=None, help="measured seconds per mode (30; --quick 10)")
+    parser.add_argument("--quick", action="store_true", help="6 s per mode after 2 s of warm-up (< 1 min)")
+    parser.add_argument("--seconds", type=float, default=None, help="measured seconds per mode (30; --quick 6)")
     parser.add_argument("--warmup", type=float, default=None, help="seconds before measuring (5; --quick 3)")
     parser.add_argument("--rate", type=int, default=1000, help="rows/s logged by the run (1000)")
     parser.add_argument("--modes", type=lambda s: s.split(","), default=["offline", "online"],
