@@ -51,6 +51,7 @@ class Redrawer:
     def __init__(self, redraw: Any, rate: float = MAX_RATE, on_error: Any = None, warmup: Any = None) -> None:
         self._redraw = redraw
         self._warmup = warmup
+        self._cost = 0.0
         self._period = 1.0 / rate
         self._on_error = on_error
         self._wake = threading.Event()
@@ -80,9 +81,10 @@ class Redrawer:
             except Exception as exc:  # noqa: BLE001 - the panel must never break the run
                 if self._on_error is not None:
                     self._on_error(exc)
-            spent = time.thread_time() - began
-            # at most MAX_RATE redraws a second, and no more than CPU_BUDGET of a core
-            rest = min(max(self._period, spent / CPU_BUDGET), 5.0) - (time.monotonic() - started)
+            # at most MAX_RATE redraws a second, and no more than CPU_BUDGET of a core on
+            # average (a smoothed cost, so that a one-off chart creation is not a long pause)
+            self._cost = 0.7 * self._cost + 0.3 * (time.thread_time() - began)
+            rest = min(max(self._period, self._cost / CPU_BUDGET), 2.0) - (time.monotonic() - started)
             if rest > 0:
                 time.sleep(rest)
 
@@ -160,7 +162,7 @@ class Panel:
         self._header()
         # charts and sparklines (bqplot, and the pandas it imports) are built on the
         # panel's thread, so that init returns at once
-        self.redrawer = Redrawer(self.redraw, on_error=self._error, warmup=self._catch_up)
+        self.redrawer = Redrawer(self.redraw, on_error=self._error, warmup=self._warm_up)
         self.redrawer.wake()
 
     # -- inputs -------------------------------------------------------------------
@@ -171,6 +173,12 @@ class Panel:
                 return
         self.store.on_items(items)
         self.redrawer.wake()
+
+    def _warm_up(self) -> None:
+        """On the panel's thread, before the first redraw: load bqplot, read the log so far."""
+        import bqplot  # noqa: F401 - with pandas, about a second: not on the init cell's time
+
+        self._catch_up()
 
     def _catch_up(self) -> None:
         """Read the events log up to where the writer was when the panel opened."""
