@@ -76,6 +76,24 @@ def machine_markdown(m: dict) -> str:
     )
 
 
+def publish_section(name: str, section: dict, tables: list[tuple[list[str], list[list]]]) -> Path:
+    """Print the tables and the verdicts, write the JSON section, and rebuild RESULTS.md
+    unless ``BENCH_NO_RESULTS_MD=1`` (run_all assembles it once at the end)."""
+    for headers, rows in tables:
+        print()
+        print(text_table(headers, rows))
+    print()
+    for line in section.get("verdicts", []):
+        print(line)
+    path = write_section(name, section)
+    print(f"written {path}")
+    if os.environ.get("BENCH_NO_RESULTS_MD") != "1":
+        from run_all import assemble_results_md
+
+        print(f"regenerated {assemble_results_md()}")
+    return path
+
+
 def write_section(name: str, section: dict, keep_history: bool = True) -> Path:
     """Write results/<name>.json (the latest, read by run_all) and a timestamped copy."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)

@@ -467,7 +467,7 @@ METHOD_MD = """\
 
 
 def runner_main(args: argparse.Namespace) -> int:
-    from _common import machine_info, now_iso, text_table, write_section
+    from _common import machine_info, now_iso, publish_section
 
     ns = args.ns or ([1_000, 100_000] if args.quick else [1_000, 100_000, 1_000_000])
     args.seconds = args.seconds or (5.0 if args.quick else 30.0)
@@ -505,19 +505,7 @@ def runner_main(args: argparse.Namespace) -> int:
     }
     section["verdicts"] = verdicts(results)
     section["markdown"] = render_markdown(section)
-    print()
-    print(text_table(HEADERS, table_rows(results)))
-    print()
-    print(text_table(CONTEXT_HEADERS, context_rows(results)))
-    print()
-    for line in section["verdicts"]:
-        print(line)
-    path = write_section(SECTION, section)
-    print(f"written {path}")
-    if os.environ.get("BENCH_NO_RESULTS_MD") != "1":
-        from run_all import assemble_results_md
-
-        print(f"regenerated {assemble_results_md()}")
+    publish_section(SECTION, section, [(HEADERS, table_rows(results)), (CONTEXT_HEADERS, context_rows(results))])
     return 1 if any(r.get("error") for r in results) else 0
 
 

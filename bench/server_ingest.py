@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -44,42 +42,8 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from _common import fmt_num, machine_info, machine_markdown, now_iso, write_section  # noqa: E402
+from servers import ServerProcess  # noqa: E402
 
-_LISTENING = re.compile(r"listening on (http://\S+)")
-
-
-class Server:
-    """A server process on a free port with its own data directory and token."""
-
-    def __init__(self, data_dir: Path, db: str | None, workers: int = 1) -> None:
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-        store = ["--data-dir", str(data_dir)] + (["--db", db] if db else [])
-        made = subprocess.run(
-            [sys.executable, "-m", "jupyter_tracker.server", "token", "create", "--name", f"bench-{secrets.token_hex(4)}", *store],
-            capture_output=True, text=True, env=env, check=True,
-        )
-        self.token = made.stdout.strip().splitlines()[-1]
-        self.log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_tracker.server", "--port", "0", "--workers", str(workers), *store],
-            stdout=subprocess.PIPE, stderr=self.log, env=env,
-        )
-        line = self.proc.stdout.readline().decode()
-        match = _LISTENING.search(line)
-        if not match:
-            self.stop()
-            raise RuntimeError(f"the server did not start: {line!r} (see {data_dir / 'server.log'})")
-        self.url = match.group(1) + "/api/v1"
-        self.headers = {"Authorization": f"Bearer {self.token}"}
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
 
 
 def make_bodies(batches: int, records: int, metrics: int, start_step: int = 0) -> list[bytes]:
@@ -99,14 +63,14 @@ def make_bodies(batches: int, records: int, metrics: int, start_step: int = 0) -
     return out
 
 
-def new_run(session: requests.Session, server: Server, name: str) -> str:
+def new_run(session: requests.Session, server: ServerProcess, name: str) -> str:
     run_id = "b" + secrets.token_hex(6)
     response = session.put(f"{server.url}/runs/{run_id}", json={"project": "bench", "name": name}, headers=server.headers)
     response.raise_for_status()
     return run_id
 
 
-def send_all(server: Server, run_id: str, bodies: list[bytes], latencies: list[float] | None = None) -> None:
+def send_all(server: ServerProcess, run_id: str, bodies: list[bytes], latencies: list[float] | None = None) -> None:
     with requests.Session() as session:
         headers = dict(server.headers, **{"Content-Type": "application/json"})
         url = f"{server.url}/runs/{run_id}/records"
@@ -119,7 +83,7 @@ def send_all(server: Server, run_id: str, bodies: list[bytes], latencies: list[f
                 latencies.append(time.perf_counter() - started)
 
 
-def ingest(server: Server, clients: int, batches: int, records: int, metrics: int) -> dict:
+def ingest(server: ServerProcess, clients: int, batches: int, records: int, metrics: int) -> dict:
     """Points per second for ``clients`` concurrent clients, each to its own run."""
     with requests.Session() as session:
         runs = [new_run(session, server, f"ingest-{i}") for i in range(clients)]
@@ -148,7 +112,7 @@ def ingest(server: Server, clients: int, batches: int, records: int, metrics: in
     }
 
 
-def history_read(server: Server, points: int, samples: int, reads: int) -> dict:
+def history_read(server: ServerProcess, points: int, samples: int, reads: int) -> dict:
     """Latency of ``GET /history?samples=`` on one metric of ``points`` points."""
     with requests.Session() as session:
         run = new_run(session, server, "history-read")
@@ -206,7 +170,7 @@ def run_backend(name: str, db: str | None, args: argparse.Namespace, tmp: Path) 
     data_dir = tmp / name
     data_dir.mkdir()
     for workers in args.workers:
-        server = Server(data_dir, db, workers)
+        server = ServerProcess(data_dir, db, workers)
         try:
             for clients in (1, 8):
                 result = ingest(server, clients, args.batches, args.records, args.metrics)

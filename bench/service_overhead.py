@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -40,7 +39,6 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SECTION = "service_overhead"
 TARGET_CPU_PERCENT = 1.0
-_LISTENING = re.compile(r"listening on (http://\S+)")
 
 
 # ---------------------------------------------------------------------------
@@ -188,38 +186,6 @@ def worker_main(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------
 # runner
 # ---------------------------------------------------------------------------
-class Server:
-    """A tracker server on a free port with its own data directory and a fresh token."""
-
-    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        made = subprocess.run(
-            [sys.executable, "-m", "jupyter_tracker.server", "token", "create", "--name", "bench", "--data-dir", str(data_dir)],
-            capture_output=True, text=True, env=env, check=True, timeout=120,
-        )
-        self.token = made.stdout.strip().splitlines()[-1]
-        self.log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_tracker.server", "--port", "0", "--data-dir", str(data_dir)],
-            stdout=subprocess.PIPE, stderr=self.log, env=env,
-        )
-        line = self.proc.stdout.readline().decode()
-        match = _LISTENING.search(line)
-        if not match:
-            self.stop()
-            raise RuntimeError(f"the server did not start: {line!r} (see {data_dir / 'server.log'})")
-        self.url = match.group(1)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-
-
 def run_worker(mode: str, args: argparse.Namespace, tmp: Path) -> dict:
     work = tmp / mode
     work.mkdir()
@@ -232,8 +198,10 @@ def run_worker(mode: str, args: argparse.Namespace, tmp: Path) -> dict:
            "--warmup", str(args.warmup), "--rate", str(args.rate), "--out", str(out)]
     try:
         if mode == "online":
-            server = Server(work / "server", env)
-            env.update(TRACKER_MODE="online", TRACKER_HOST=server.url, TRACKER_API_KEY=server.token)
+            from servers import ServerProcess
+
+            server = ServerProcess(work / "server", env=env)
+            env.update(TRACKER_MODE="online", TRACKER_HOST=server.base, TRACKER_API_KEY=server.token)
             cmd += ["--server-pid", str(server.proc.pid)]
         else:
             env["TRACKER_MODE"] = "offline"
@@ -362,7 +330,7 @@ METHOD_MD = """\
 
 
 def runner_main(args: argparse.Namespace) -> int:
-    from _common import machine_info, now_iso, text_table, write_section
+    from _common import machine_info, now_iso, publish_section
 
     args.seconds = args.seconds or (6.0 if args.quick else 30.0)
     args.warmup = args.warmup if args.warmup is not None else (2.0 if args.quick else 5.0)
@@ -399,17 +367,7 @@ def runner_main(args: argparse.Namespace) -> int:
     }
     section["verdicts"] = verdicts(results)
     section["markdown"] = render_markdown(section)
-    print()
-    print(text_table(HEADERS, table_rows(results)))
-    print()
-    for line in section["verdicts"]:
-        print(line)
-    path = write_section(SECTION, section)
-    print(f"written {path}")
-    if os.environ.get("BENCH_NO_RESULTS_MD") != "1":
-        from run_all import assemble_results_md
-
-        print(f"regenerated {assemble_results_md()}")
+    publish_section(SECTION, section, [(HEADERS, table_rows(results))])
     return 1 if any(r.get("error") for r in results) else 0
 
 
