@@ -76,6 +76,30 @@ def machine_markdown(m: dict) -> str:
     )
 
 
+def new_section(title: str, quick: bool, params: dict, suite_seconds: float, results: list,
+                packages: tuple[str, ...] = ()) -> dict:
+    """The keys every section has: title, date, mode, machine, versions, parameters, results."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for dist in packages:
+        try:
+            versions[dist] = version(dist)
+        except PackageNotFoundError:
+            versions[dist] = None
+    return {
+        "title": title,
+        "generated": now_iso(),
+        "mode": "quick" if quick else "full",
+        "machine": machine_info(),
+        "python": sys.version.split()[0],
+        "versions": versions,
+        "params": params,
+        "suite_seconds": suite_seconds,
+        "results": results,
+    }
+
+
 def publish_section(name: str, section: dict, tables: list[tuple[list[str], list[list]]]) -> Path:
     """Print the tables and the verdicts, write the JSON section, and rebuild RESULTS.md
     unless ``BENCH_NO_RESULTS_MD=1`` (run_all assembles it once at the end)."""

@@ -17,6 +17,7 @@ every helper import happens inside a method.
 """
 
 import os
+from abc import ABC, abstractmethod
 
 PROJECT = "bench"
 METRICS = ("a", "b", "c", "d")
@@ -26,7 +27,7 @@ class NotInstalled(Exception):
     pass
 
 
-class Adapter:
+class Adapter(ABC):
     name = ""
     python = "peers"  # "ours" or "peers"
     modules: tuple = ()  # top-level modules whose presence means "installed"
@@ -69,16 +70,16 @@ class Adapter:
         d = os.environ.get("BENCH_TEMPLATE_DIR")
         return d if d and os.path.isdir(d) else None
 
+    @abstractmethod
     def init(self):
         """Start a run; return log(d, step=i). Timed as init()."""
-        raise NotImplementedError
 
     def finish(self):
         """Flush and close. Timed as finish."""
 
+    @abstractmethod
     def readback(self):
         """Return {metric: [(step, value), ...]} read with the tool's own API."""
-        raise NotImplementedError
 
     def version(self):
         from importlib import metadata

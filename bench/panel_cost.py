@@ -467,7 +467,7 @@ METHOD_MD = """\
 
 
 def runner_main(args: argparse.Namespace) -> int:
-    from _common import machine_info, now_iso, publish_section
+    from _common import new_section, publish_section
 
     ns = args.ns or ([1_000, 100_000] if args.quick else [1_000, 100_000, 1_000_000])
     args.seconds = args.seconds or (5.0 if args.quick else 30.0)
@@ -484,25 +484,8 @@ def runner_main(args: argparse.Namespace) -> int:
                 print(f" panel thread {r['panel_thread_cpu_percent']:.2f}% + listener {r['listener_cpu_percent']:.2f}%, "
                       f"{r['redraws_per_s']:.1f} redraws/s, {r['redraw_cpu_ms_p50']:.2f} ms/redraw p50 "
                       f"(worker {r['worker_wall_s']:.0f} s)", flush=True)
-    versions = {}
-    for dist in ("ipywidgets", "bqplot", "numpy"):
-        try:
-            from importlib.metadata import version
-
-            versions[dist] = version(dist)
-        except Exception:  # noqa: BLE001
-            versions[dist] = None
-    section = {
-        "title": "Live panel cost",
-        "generated": now_iso(),
-        "mode": "quick" if args.quick else "full",
-        "machine": machine_info(),
-        "python": sys.version.split()[0],
-        "versions": versions,
-        "params": {"ns": ns, "seconds": args.seconds, "rate": args.rate, "metrics": args.metrics},
-        "suite_seconds": time.perf_counter() - suite0,
-        "results": results,
-    }
+    section = new_section("Live panel cost", args.quick, {"ns": ns, "seconds": args.seconds, "rate": args.rate, "metrics": args.metrics},
+                          time.perf_counter() - suite0, results, packages=("ipywidgets", "bqplot", "numpy"))
     section["verdicts"] = verdicts(results)
     section["markdown"] = render_markdown(section)
     publish_section(SECTION, section, [(HEADERS, table_rows(results)), (CONTEXT_HEADERS, context_rows(results))])

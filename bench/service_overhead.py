@@ -330,7 +330,7 @@ METHOD_MD = """\
 
 
 def runner_main(args: argparse.Namespace) -> int:
-    from _common import machine_info, now_iso, publish_section
+    from _common import new_section, publish_section
 
     args.seconds = args.seconds or (6.0 if args.quick else 30.0)
     args.warmup = args.warmup if args.warmup is not None else (2.0 if args.quick else 5.0)
@@ -346,25 +346,8 @@ def runner_main(args: argparse.Namespace) -> int:
             else:
                 print(f" service {r['service_cpu_percent']:.3f}% CPU, RSS {r['service_rss_mb_max']:.1f} MB "
                       f"(worker {r['worker_wall_s']:.0f} s)", flush=True)
-    versions = {}
-    for dist in ("psutil",):
-        try:
-            from importlib.metadata import version
-
-            versions[dist] = version(dist)
-        except Exception:  # noqa: BLE001
-            versions[dist] = None
-    section = {
-        "title": "Service overhead",
-        "generated": now_iso(),
-        "mode": "quick" if args.quick else "full",
-        "machine": machine_info(),
-        "python": sys.version.split()[0],
-        "versions": versions,
-        "params": {"modes": args.modes, "seconds": args.seconds, "warmup": args.warmup, "rate": args.rate},
-        "suite_seconds": time.perf_counter() - suite0,
-        "results": results,
-    }
+    section = new_section("Service overhead", args.quick, {"modes": args.modes, "seconds": args.seconds, "warmup": args.warmup, "rate": args.rate},
+                          time.perf_counter() - suite0, results, packages=("psutil",))
     section["verdicts"] = verdicts(results)
     section["markdown"] = render_markdown(section)
     publish_section(SECTION, section, [(HEADERS, table_rows(results))])
