@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from .processes import TrackerServer
 
@@ -138,3 +139,16 @@ def spawn(databases: Databases, tmp_path: Path) -> Iterator[Callable[..., Tracke
 def server(spawn_module: Callable[..., TrackerServer]) -> TrackerServer:
     """One server (defaults) shared by a module's tests."""
     return spawn_module()
+
+
+@pytest.fixture(scope="module")
+def engine(databases: Databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """A migrated database engine (no server) per module and backend; each test uses its own runs."""
+    from jupyter_tracker.server.database import open_engine
+    from jupyter_tracker.server.migrations import migrate
+    from jupyter_tracker.server.settings import database_url
+
+    eng = open_engine(database_url(databases.new(), tmp_path_factory.mktemp("db")))
+    migrate(eng)
+    yield eng
+    eng.dispose()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -12,24 +11,11 @@ from sqlalchemy.engine import Engine
 
 from jupyter_tracker.server import schema
 from jupyter_tracker.server.batches import parse_batch
-from jupyter_tracker.server.database import open_engine, reading
+from jupyter_tracker.server.database import reading
 from jupyter_tracker.server.history import SKETCH_FACTOR, read_history
 from jupyter_tracker.server.ingest import ingest
-from jupyter_tracker.server.migrations import migrate
 from jupyter_tracker.server.runs import find_run_pk, upsert_run
 from jupyter_tracker.server.schema import CHUNK_POINTS
-from jupyter_tracker.server.settings import database_url
-
-from .conftest import Databases
-
-
-@pytest.fixture(scope="module")
-def engine(databases: Databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """One database per module and backend; each test uses its own runs."""
-    eng = open_engine(database_url(databases.new(), tmp_path_factory.mktemp("db")))
-    migrate(eng)
-    yield eng
-    eng.dispose()
 
 
 def load(engine: Engine, run_id: str, values: np.ndarray, batch: int, step0: int = 0, seq0: int = 1) -> None:

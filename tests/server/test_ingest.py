@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,24 +15,11 @@ from jupyter_tracker import records as rec
 from jupyter_tracker.replay import replay
 from jupyter_tracker.server import schema
 from jupyter_tracker.server.batches import BadBatch, parse_batch
-from jupyter_tracker.server.database import open_engine, reading
+from jupyter_tracker.server.database import reading
 from jupyter_tracker.server.errors import Conflict, NotFound
 from jupyter_tracker.server.history import read_history
 from jupyter_tracker.server.ingest import ingest
-from jupyter_tracker.server.migrations import migrate
 from jupyter_tracker.server.runs import find_run_pk, get_run, upsert_run
-from jupyter_tracker.server.settings import database_url
-
-from .conftest import Databases
-
-
-@pytest.fixture(scope="module")
-def engine(databases: Databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """One database per module and backend; each test uses its own runs."""
-    eng = open_engine(database_url(databases.new(), tmp_path_factory.mktemp("db")))
-    migrate(eng)
-    yield eng
-    eng.dispose()
 
 
 def send(engine: Engine, run_id: str, records: list[list], log: str = "events") -> dict:

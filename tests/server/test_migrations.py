@@ -10,7 +10,12 @@ from sqlalchemy import inspect, text
 
 from jupyter_tracker.server import schema
 from jupyter_tracker.server.database import open_engine, reading, writing
-from jupyter_tracker.server.migrations import LATEST, SchemaTooNew, current_version, migrate
+from jupyter_tracker.server.migrations import (
+    LATEST,
+    SchemaTooNew,
+    current_version,
+    migrate,
+)
 from jupyter_tracker.server.settings import database_url
 
 from .conftest import Databases
