@@ -83,7 +83,7 @@ def test_online_run_streams_everything_to_the_server(online, tracker_env):
     assert back.summary["best"] == 0.9 and back.summary["z"] == float("inf")
     assert_exact_rows(back, [float(i) for i in range(3000)])
     wait_for(lambda: remote(online).run(run.id).system(), timeout=20)
-    assert read_status(run.path)["status"] == "done"
+    wait_for(lambda: read_status(run.path).get("status") == "done", timeout=30)
     local_seq = rundir.read_info(run.path)
     assert back.name == "live" and back.project == "online" and local_seq["state"] == "finished"
 
@@ -159,6 +159,8 @@ def test_500s_then_429_with_retry_after_then_recovery(server, monkeypatch, track
             run.log({"x": float(i)})
         run.finish()
         back = uploaded(server, run.id)
+        # the system log's last batch may still be on its way: wait for the whole upload
+        wait_for(lambda: read_status(run.path).get("status") == "done", timeout=30)
         statuses = [(t, status) for t, method, path, status in proxy.log if path.endswith("/records")]
     assert_exact_rows(back, [float(i) for i in range(4000)])
     assert any(s == 500 for _, s in statuses) and sum(s == 429 for _, s in statuses) == 2
