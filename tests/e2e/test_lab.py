@@ -67,7 +67,12 @@ def panel_problems(res: LabResult, *, panel_cell: int, log_cell: int, min_charts
         p.append(f"{SYSTEM} missing or empty: {res.texts[SYSTEM]}")
     if res.counts[SUMMARY] < 1:
         p.append(f"no {SUMMARY}")
-    p += res.widget_errors
+    return p + health_problems(res)
+
+
+def health_problems(res: LabResult) -> list[str]:
+    """What must never happen in any notebook: widget errors, exceptions, external requests."""
+    p = list(res.widget_errors)
     p += [f"widget console error: {m}" for m in res.widget_console_errors]
     p += [f"cell {c.index} raised {e}" for c in res.cells for e in c.errors]
     if res.external_requests:
@@ -77,6 +82,18 @@ def panel_problems(res: LabResult, *, panel_cell: int, log_cell: int, min_charts
     if res.run_error:
         p.append(f"run-all failed: {res.run_error}")
     return p
+
+
+def run_product(lab: Lab, nb: dict, name: str, tracker_env: Path, tmp_path: Path, timeout: float) -> LabResult:
+    """Run a notebook of the product in Lab, in an isolated TRACKER_DIR; screenshots as artifacts."""
+    env = {"TRACKER_DIR": str(tracker_env), "TRACKER_CONFIG_DIR": str(tmp_path / "config"),
+           "TRACKER_STATS_INTERVAL": "0.5", "TRACKER_STATS_WINDOW": "2"}
+    with lab.open(nb, name=name, kernel_env=env) as page:
+        res = page.run_all(selectors=SELECTORS, timeout=timeout)
+        page.screenshot("page")
+        if res.counts[PANEL]:
+            page.screenshot("panel", PANEL)
+    return res
 
 
 # --------------------------------------------------------------------------- the fake panel
@@ -192,13 +209,7 @@ def test_panel_renders_and_updates_live(lab, tracker_env: Path, tmp_path: Path):
         f"    time.sleep({LOG_SLEEP})",
         "%tracker finish",
     )
-    env = {"TRACKER_DIR": str(tracker_env), "TRACKER_CONFIG_DIR": str(tmp_path / "config"),
-           "TRACKER_STATS_INTERVAL": "0.5", "TRACKER_STATS_WINDOW": "2"}
-    with lab.open(nb, name="panel-live", kernel_env=env) as page:
-        res = page.run_all(selectors=SELECTORS, timeout=60)
-        page.screenshot("page")
-        if res.counts[PANEL]:
-            page.screenshot("panel", PANEL)
+    res = run_product(lab, nb, "panel-live", tracker_env, tmp_path, timeout=60)
     problems = panel_problems(res, panel_cell=1, log_cell=2, min_charts=3)
     logs = "".join(f"\n--- {p}\n{p.read_text(errors='replace')[-3000:]}" for p in tracker_env.glob("*/logs/debug.log"))
     assert not problems, f"{problems}\n{res.describe()}{logs}"
@@ -217,13 +228,7 @@ def test_quickstart_notebook_in_lab(lab, tracker_env: Path, tmp_path: Path):
 
     quickstart = Path(__file__).resolve().parents[2] / "notebooks" / "quickstart.ipynb"
     nb = json.loads(quickstart.read_text())
-    env = {"TRACKER_DIR": str(tracker_env), "TRACKER_CONFIG_DIR": str(tmp_path / "config"),
-           "TRACKER_STATS_INTERVAL": "0.5", "TRACKER_STATS_WINDOW": "2"}
-    with lab.open(nb, name="quickstart", kernel_env=env) as page:
-        res = page.run_all(selectors=SELECTORS, timeout=120)
-        page.screenshot("page")
-        if res.counts[PANEL]:
-            page.screenshot("panel", PANEL)
+    res = run_product(lab, nb, "quickstart", tracker_env, tmp_path, timeout=120)
     problems = []
     if res.cells_matching(PANEL) != [1]:
         problems.append(f"{PANEL} in code cells {res.cells_matching(PANEL)}, expected [1] (the init cell)")
@@ -231,10 +236,5 @@ def test_quickstart_notebook_in_lab(lab, tracker_env: Path, tmp_path: Path):
         problems.append(f"{res.counts[CHART]} charts, {res.counts[LINE]} lines")
     if res.counts[SYSTEM] < 1:
         problems.append("no system strip")
-    problems += res.widget_errors
-    problems += [f"cell {c.index} raised {e}" for c in res.cells for e in c.errors]
-    if res.external_requests:
-        problems.append(f"requests left 127.0.0.1: {res.external_requests}")
-    if res.run_error:
-        problems.append(f"run-all failed: {res.run_error}")
+    problems += health_problems(res)
     assert not problems, f"{problems}\n{res.describe()}"
