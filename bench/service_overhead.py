@@ -172,7 +172,7 @@ def worker_main(args: argparse.Namespace) -> int:
     out["system_records"] = system_log.read_bytes().count(b"\n") if system_log.exists() else 0
     if args.mode == "online":
         from jupyter_tracker import records
-        from jupyter_tracker.service.sync import read_status
+        from jupyter_tracker.rundir import read_sync as read_status
 
         status = read_status(run.path)
         last_seq = records.last_seq(run.path / "events.log")

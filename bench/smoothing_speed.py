@@ -2,8 +2,8 @@
 """Speed of the panel's smoothing and decimation on long curves.
 
 Prints the milliseconds per call on 10^6 points (best and median of several
-runs) for each function of ``jupyter_tracker.smoothing`` and
-``jupyter_tracker.decimate``, plus one incremental ``MinMaxIndex`` update.
+runs) for each function of ``jupyter_tracker.numerics.smoothing`` and
+``jupyter_tracker.numerics.decimate``, plus one incremental ``MinMaxIndex`` update.
 Nothing is asserted: timings on a shared machine vary too much for that.
 
     .venv/bin/python bench/smoothing_speed.py
@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout
 
 import numpy as np  # noqa: E402
 
-from jupyter_tracker.decimate import MinMaxIndex, lttb, minmax  # noqa: E402
-from jupyter_tracker.smoothing import ema, gaussian, running_average, time_weighted_ema  # noqa: E402
+from jupyter_tracker.numerics.decimate import MinMaxIndex, lttb, minmax  # noqa: E402
+from jupyter_tracker.numerics.smoothing import ema, gaussian, running_average, time_weighted_ema  # noqa: E402
 
 
 def timed(fn, repeat: int, setup=None) -> tuple[float, float]:

@@ -20,8 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 from ._version import __version__
-from .run import Run
-from .session import current, init
+from .kernel.run import Run
+from .kernel.session import current, init
 
 __all__ = [
     "__version__",
@@ -83,8 +83,8 @@ def panel() -> None:
     ImportError
         When ipywidgets or bqplot is missing, saying what to install.
     """
-    from .notices import in_kernel
-    from .session import open_panel
+    from .kernel.notices import in_kernel
+    from .kernel.session import open_panel
 
     run = _active("panel()")
     if not in_kernel():
@@ -127,7 +127,7 @@ def __getattr__(name: str) -> Any:
 
         return Api
     if name in ("load_ipython_extension", "unload_ipython_extension"):
-        from . import magic
+        from .kernel import magic
 
         return getattr(magic, name)
     raise AttributeError(f"module 'tracker' has no attribute {name!r}")

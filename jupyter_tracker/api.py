@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import records, rundir, settings
+from .limits import TERMINAL_STATES
 from .replay import RunLog, replay
 
 __all__ = ["Api", "ApiRun", "LocalRun", "RemoteRun"]
@@ -121,7 +122,7 @@ def _downsample_rows(rows: list[dict[str, Any]], keys: list[str] | None, samples
     """Rows kept by min/max decimation of each metric (their union)."""
     import numpy as np
 
-    from .decimate import minmax
+    from .numerics.decimate import minmax
 
     names = keys or sorted({k for row in rows for k in row if not k.startswith("_")})
     keep: set[int] = set()
@@ -162,7 +163,7 @@ class LocalRun(ApiRun):
         gone, reads as ``crashed`` (its service may not have said so yet).
         """
         state = self._get("state") or "running"
-        if state in rundir.TERMINAL_STATES:
+        if state in TERMINAL_STATES:
             return state
         if self._get("host") == _hostname() and not rundir.pid_alive(self._get("pid")):
             return "crashed"
@@ -222,7 +223,7 @@ class LocalRun(ApiRun):
     def brief(self) -> dict[str, Any]:
         """Steps and last values, without replaying the log when ``summary.json`` has them."""
         snapshot = None
-        if self._get("state") in rundir.TERMINAL_STATES:
+        if self._get("state") in TERMINAL_STATES:
             try:
                 import orjson
 

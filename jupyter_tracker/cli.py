@@ -10,16 +10,7 @@ from pathlib import Path
 
 from . import settings
 
-__all__ = ["main", "set_mode"]
-
-
-def set_mode(mode: str, directory: Path | None = None) -> str:
-    """Write the default mode to ``$TRACKER_DIR/settings``; return a sentence saying so."""
-    mode = settings.normalize_mode(mode)
-    path = settings.dir_settings_path(directory)
-    settings.write_file(path, {"mode": mode})
-    what = "runs stay local until `tracker sync`" if mode == "offline" else "runs sync to the server when one is configured"
-    return f"tracker: default mode is now {mode} ({what}); written to {path}"
+__all__ = ["main"]
 
 
 def _fmt(value: object) -> str:
@@ -56,14 +47,14 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def cmd_mode(args: argparse.Namespace) -> int:
-    print(set_mode("offline" if args.command == "off" else "online", args.dir))
+    print(settings.set_mode("offline" if args.command == "off" else "online", args.dir))
     return 0
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from .client import ServerClient
     from .rundir import list_run_dirs
-    from .service.sync import Uploader
+    from .service.uploader import Uploader
 
     host = args.host or settings.host()
     if not host:

@@ -1,4 +1,10 @@
-"""Run directories: naming, creation, ``run.json``, and finding runs on disk.
+"""Run directories: the one reader and writer of the files of a run.
+
+Naming, creation, finding runs on disk, and every JSON file of a run
+(``run.json``, ``summary.json``, ``sync.json``, ``system-live.json``), each
+written through :func:`write_json` (a temporary file, then a rename), so a
+reader never sees half a file. The logs (``events.log``, ``system.log``) are
+appended to through :mod:`jupyter_tracker.records`.
 
 Layout (see ``docs/format.md``)::
 
@@ -14,13 +20,16 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from .records import jsonable
+from .limits import TERMINAL_STATES
+from .records import jsonable, write_all
+from .summaries import SummaryState
 
 __all__ = [
     "RUN_JSON",
@@ -28,11 +37,18 @@ __all__ = [
     "SYSTEM",
     "SUMMARY_JSON",
     "SYSTEM_LIVE",
-    "TERMINAL_STATES",
+    "SYNC_JSON",
     "create",
+    "write_atomic",
+    "write_json",
+    "read_json",
     "read_info",
     "write_info",
-    "update_info",
+    "write_summary",
+    "read_sync",
+    "write_sync",
+    "write_system_live",
+    "read_system_live",
     "find_by_id",
     "list_run_dirs",
     "pid_alive",
@@ -44,8 +60,8 @@ SYSTEM = "system.log"
 SUMMARY_JSON = "summary.json"
 #: The service's latest system sample (JSON, replaced at every sample) for the live panel.
 SYSTEM_LIVE = "system-live.json"
-#: States after which nothing more is logged (``running`` and ``service-stopped`` are live).
-TERMINAL_STATES = ("finished", "failed", "crashed")
+#: Upload progress to a tracking server (never a token).
+SYNC_JSON = "sync.json"
 
 _RUN_DIR = re.compile(r"^(offline-)?run-(\d{8}_\d{6})-([A-Za-z0-9_-]+)$")
 
@@ -85,28 +101,79 @@ def create(base: Path, run_id: str, offline: bool) -> Path:
     return path
 
 
+def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Replace the file ``path`` with ``data`` atomically: a temporary file in the
+    same folder (created with ``mode``), then a rename. Raises ``OSError``."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        try:
+            write_all(fd, data)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise
+
+
+def write_json(path: Path, value: Any, indent: bool = False) -> None:
+    """Replace the JSON file ``path`` atomically; non-finite floats are tagged as in
+    the record format. Raises ``OSError``."""
+    write_atomic(path, orjson.dumps(jsonable(value), option=orjson.OPT_INDENT_2 if indent else 0))
+
+
+def read_json(path: Path) -> Any:
+    """The JSON value in ``path``, or ``None`` when it is missing or unreadable."""
+    try:
+        return orjson.loads(Path(path).read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
 def write_info(path: Path, info: dict[str, Any]) -> None:
-    """Write ``run.json`` atomically (temporary file, then rename)."""
-    target = path / RUN_JSON
-    tmp = path / f".{RUN_JSON}.{os.getpid()}.tmp"
-    tmp.write_bytes(orjson.dumps(jsonable(info), option=orjson.OPT_INDENT_2))
-    os.replace(tmp, target)
+    """Write ``run.json`` atomically."""
+    write_json(path / RUN_JSON, info, indent=True)
 
 
 def read_info(path: Path) -> dict[str, Any] | None:
-    try:
-        info = orjson.loads((path / RUN_JSON).read_bytes())
-    except (OSError, ValueError):
-        return None
+    info = read_json(path / RUN_JSON)
     return info if isinstance(info, dict) else None
 
 
-def update_info(path: Path, **changes: Any) -> dict[str, Any]:
-    info = read_info(path) or {}
-    info.update(changes)
-    info["updated_at"] = time.time()
-    write_info(path, info)
-    return info
+def write_summary(path: Path, state: SummaryState) -> bool:
+    """Write ``summary.json`` (a cache of the summary at the end of a run); whether it was written."""
+    data = {"summary": state.as_dict(), "_step": state.last_step, "_rows": state.rows}
+    try:
+        write_json(path / SUMMARY_JSON, data)
+    except (OSError, TypeError, ValueError):
+        return False
+    return True
+
+
+def read_sync(path: Path) -> dict[str, Any]:
+    """What ``sync.json`` says (``{}`` when the run was never synced)."""
+    data = read_json(Path(path) / SYNC_JSON)
+    return data if isinstance(data, dict) else {}
+
+
+def write_sync(path: Path, data: dict[str, Any]) -> None:
+    """Replace ``sync.json``. Raises ``OSError``."""
+    write_json(Path(path) / SYNC_JSON, data)
+
+
+def write_system_live(path: Path, data: dict[str, Any]) -> None:
+    """Replace ``system-live.json`` (the service's latest sample). Raises ``OSError``."""
+    write_json(Path(path) / SYSTEM_LIVE, data)
+
+
+def read_system_live(path: Path) -> dict[str, Any] | None:
+    data = read_json(Path(path) / SYSTEM_LIVE)
+    return data if isinstance(data, dict) else None
 
 
 def list_run_dirs(base: Path) -> list[Path]:

@@ -17,6 +17,7 @@ Two settings files exist, both in ``configparser`` format with one
 from __future__ import annotations
 
 import configparser
+import io
 import os
 from pathlib import Path
 
@@ -36,13 +37,13 @@ __all__ = [
     "user_settings_path",
     "dir_settings_path",
     "normalize_mode",
+    "set_mode",
 ]
 
 #: Accepted values of ``TRACKER_MODE`` / ``init(mode=...)``; ``dryrun`` means offline.
 MODES = ("online", "offline", "disabled", "dryrun")
 
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
-_FALSE = {"0", "false", "no", "off", "n", "f", ""}
 
 
 def _flag(name: str) -> bool:
@@ -151,14 +152,20 @@ def write_file(path: Path, values: dict[str, str | None], private: bool = False)
     parser = configparser.ConfigParser(interpolation=None)
     parser["default"] = current
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    fd = os.open(tmp, flags, 0o600 if private else 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        parser.write(handle)
-    if private:
-        os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    text = io.StringIO()
+    parser.write(text)
+    from .rundir import write_atomic
+
+    write_atomic(path, text.getvalue().encode("utf-8"), 0o600 if private else 0o644)
+
+
+def set_mode(mode: str, directory: Path | None = None) -> str:
+    """Write the default mode to ``$TRACKER_DIR/settings``; return a sentence saying so."""
+    mode = normalize_mode(mode)
+    path = dir_settings_path(directory)
+    write_file(path, {"mode": mode})
+    what = "runs stay local until `tracker sync`" if mode == "offline" else "runs sync to the server when one is configured"
+    return f"tracker: default mode is now {mode} ({what}); written to {path}"
 
 
 def mode(explicit: str | None = None) -> str:

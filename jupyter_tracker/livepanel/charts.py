@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..decimate import MinMaxIndex
+from ..numerics.decimate import MinMaxIndex
 from .smoother import LiveSmoother
 from .series import Series
 

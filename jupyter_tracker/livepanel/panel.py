@@ -28,7 +28,7 @@ from .snapshot import render_svg
 from .system import SystemStrip
 
 if TYPE_CHECKING:
-    from ..run import Run
+    from ..kernel.run import Run
 
 __all__ = ["Panel", "Redrawer", "MAX_RATE"]
 
@@ -263,9 +263,9 @@ class Panel:
         """Where the data goes: local only, or the server and how the upload goes."""
         if self.run.mode != "online":
             return "local only"
-        from ..service.sync import read_status
+        from ..rundir import read_sync
 
-        status = read_status(self.run.path)
+        status = read_sync(self.run.path)
         state, message = status.get("status", "pending"), status.get("message", "")
         acked = (status.get("events") or {}).get("acked", 0)
         if state in ("stopped", "retrying") and message:
@@ -298,15 +298,13 @@ class Panel:
 
         display(self.root, display_id=self.display_id)
 
-    def finish(self, state: str) -> None:
-        """Final redraw, stop the thread, and put a static image beside the widget view."""
+    def finish(self, state: str, static_image: bool = True) -> None:
+        """Final redraw, stop the thread, and (in a kernel) put a static image beside the widget view."""
         self.redrawer.stop()
         with self._lock:
             self._finished = True
             self.redraw()
-        from ..notices import in_kernel
-
-        if not in_kernel():
+        if not static_image:
             return
         try:
             from IPython.display import update_display

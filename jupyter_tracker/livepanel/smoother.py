@@ -2,7 +2,7 @@
 
 The panel smooths full-resolution data (the curve must not depend on zoom or
 history length), but a redraw must cost the same at 10^3 and 10^6 points. The
-smoothers of :mod:`jupyter_tracker.smoothing` all have a bounded reach, so a
+smoothers of :mod:`jupyter_tracker.numerics.smoothing` all have a bounded reach, so a
 redraw only recomputes the new points from a window reaching back far enough:
 
 - EMAs forget: a point older than ``log(1e-14) / log(weight)`` finite points
@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from .. import smoothing
+from ..numerics import smoothing
 from .series import Column
 
 __all__ = ["LiveSmoother", "amount_for"]

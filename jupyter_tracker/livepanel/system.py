@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 
-from ..rundir import SYSTEM_LIVE
+from ..rundir import read_system_live
 
 __all__ = ["SystemStrip", "SHOWN", "HISTORY"]
 
@@ -60,7 +59,7 @@ class SystemStrip:
     def __init__(self, run_dir: Path) -> None:
         import ipywidgets as widgets
 
-        self.path = Path(run_dir) / SYSTEM_LIVE
+        self.run_dir = Path(run_dir)
         self.sparks: dict[str, Spark] = {}
         self.note = widgets.HTML("<span style='font-size:11px;color:#777'>system metrics: waiting for the first sample</span>")
         self.box = widgets.HBox([self.note], layout=widgets.Layout(flex_flow="row wrap", align_items="flex-end"))
@@ -70,10 +69,7 @@ class SystemStrip:
 
     def refresh(self, paused: str | None = None) -> bool:
         """Read a new sample if there is one; whether anything changed."""
-        try:
-            data: Any = orjson.loads(self.path.read_bytes())
-        except (OSError, ValueError):
-            data = None
+        data: Any = read_system_live(self.run_dir)
         changed = False
         if isinstance(data, dict) and data.get("seq", 0) != self._seq:
             self._seq = data.get("seq", 0)

@@ -18,17 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from ..limits import MAX_KEY_LENGTH, MAX_SEQ as _MAX_SEQ, MAX_STEP as _MAX_STEP, RESERVED_KEYS, STATES
 from ..summaries import SUMMARY_KINDS
 from .errors import BadRequest
 
-__all__ = ["BadBatch", "Batch", "Points", "Plan", "parse_batch", "plan", "LOGS", "MAX_KEY_LENGTH", "STATES"]
+__all__ = ["BadBatch", "Batch", "Points", "Plan", "parse_batch", "plan", "LOGS"]
 
 LOGS = ("events", "system")
-MAX_KEY_LENGTH = 256
-RESERVED_KEYS = frozenset({"_step", "_timestamp", "_runtime"})
-STATES = ("running", "service-stopped", "finished", "failed", "crashed")
-_MAX_STEP = 2**63 - 1
-_MAX_SEQ = 2**63 - 1
 
 
 class BadBatch(BadRequest):

@@ -1,6 +1,6 @@
 """Min/max downsampling of one metric for ``GET /history?samples=N``.
 
-The rule is the live panel's (:func:`jupyter_tracker.decimate.minmax`): the
+The rule is the live panel's (:func:`jupyter_tracker.numerics.decimate.minmax`): the
 points are cut, in step order, into about ``n / 2`` buckets of consecutive
 points; each bucket keeps its smallest and its largest finite value, and one
 non-finite point if it has any (NaN and infinities are gaps a chart must
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..decimate import minmax
+from ..numerics.decimate import minmax
 
 __all__ = ["minmax_indices", "extremes_every"]
 

@@ -6,7 +6,8 @@ from typing import Any
 
 from .._version import __version__
 from . import schema
-from .batches import STATES, parse_batch
+from ..limits import STATES
+from .batches import parse_batch
 from .database import reading
 from .errors import BadRequest
 from .files import Upload, clean_path, list_files, stored_file

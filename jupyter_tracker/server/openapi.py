@@ -12,7 +12,8 @@ from typing import Any
 import orjson
 
 from .._version import __version__
-from .batches import LOGS, MAX_KEY_LENGTH, STATES
+from ..limits import MAX_KEY_LENGTH, STATES
+from .batches import LOGS
 
 __all__ = ["document", "document_bytes"]
 

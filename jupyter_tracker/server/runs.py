@@ -17,13 +17,12 @@ from sqlalchemy import and_, bindparam, case, func, select
 from sqlalchemy.engine import Connection, Engine, Row
 
 from . import schema
-from .batches import STATES
+from ..limits import LIVE_STATES, STATES
 from .database import dialect_insert, reading, writing
 from .errors import BadRequest, NotFound
 from .payloads import dumps_column, loads_column
 
 __all__ = [
-    "LIVE_STATES",
     "SERVER_CRASH",
     "check_run_id",
     "lock_run",
@@ -39,7 +38,6 @@ __all__ = [
     "sweep_crashed",
 ]
 
-LIVE_STATES = ("running", "service-stopped")
 #: ``info["crash_source"]`` of a run the server marked crashed.
 SERVER_CRASH = "server"
 DEFAULT_PROJECT = "uncategorized"

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..limits import MAX_BODY, MAX_FILE, MAX_KEYS_PER_RECORD
+
 __all__ = [
     "DATA_ENV",
     "MiB",
@@ -36,11 +38,11 @@ class ServerSettings:
     workers: int = 1
     heartbeat_timeout: float = 60.0
     #: Largest JSON body (records, run info) in bytes.
-    max_body: int = 16 * MiB
+    max_body: int = MAX_BODY
     #: Largest uploaded file in bytes.
-    max_file: int = 100 * MiB
+    max_file: int = MAX_FILE
     #: Most keys one history or system record may hold.
-    max_keys: int = 10_000
+    max_keys: int = MAX_KEYS_PER_RECORD
     #: Threads per process running database work.
     threads: int = 4
 

@@ -18,9 +18,8 @@ import threading
 import time
 from pathlib import Path
 
-import orjson
-
 from .. import records, rundir, settings
+from ..limits import TERMINAL_STATES
 from .sampler import Sampler, Window
 from .watchdog import KernelWatch, mark_crashed
 
@@ -50,7 +49,7 @@ class Service:
         if info.get("mode") != "online" or not host:
             return
         from ..client import ServerClient
-        from .sync import Uploader
+        from .uploader import Uploader
 
         debug = logging.getLogger("jupyter_tracker.sync")
         try:
@@ -81,13 +80,11 @@ class Service:
     def write_live(self, sample: dict[str, float]) -> None:
         """The latest sample, for the live panel (replaced atomically at every sample)."""
         self.live_seq += 1
-        tmp = self.run_dir / f".{rundir.SYSTEM_LIVE}.tmp"
-        tmp.write_bytes(orjson.dumps({"seq": self.live_seq, "ts": time.time(), "sample": sample}))
-        os.replace(tmp, self.run_dir / rundir.SYSTEM_LIVE)
+        rundir.write_system_live(self.run_dir, {"seq": self.live_seq, "ts": time.time(), "sample": sample})
 
     def finished_by_kernel(self) -> bool:
         info = rundir.read_info(self.run_dir) or {}
-        return info.get("state") in rundir.TERMINAL_STATES
+        return info.get("state") in TERMINAL_STATES
 
     def run(self) -> int:
         code = self.watch()

@@ -8,6 +8,7 @@ from pathlib import Path
 import psutil
 
 from .. import records, rundir
+from ..limits import TERMINAL_STATES
 from ..replay import replay
 
 __all__ = ["KernelWatch", "mark_crashed"]
@@ -45,11 +46,11 @@ def mark_crashed(run_dir: Path, reason: str) -> bool:
     """
     run_dir = Path(run_dir)
     info = rundir.read_info(run_dir) or {}
-    if info.get("state") in rundir.TERMINAL_STATES:
+    if info.get("state") in TERMINAL_STATES:
         return False
     events = run_dir / rundir.EVENTS
     log = replay(events, keep_rows=False)
-    if log.state in rundir.TERMINAL_STATES:
+    if log.state in TERMINAL_STATES:
         state = log.state
     else:
         state = "crashed"
@@ -62,7 +63,5 @@ def mark_crashed(run_dir: Path, reason: str) -> bool:
     if state == "crashed":
         info["crash_reason"] = reason
     rundir.write_info(run_dir, info)
-    from ..run import _write_summary
-
-    _write_summary(run_dir / rundir.SUMMARY_JSON, log.summary)
+    rundir.write_summary(run_dir, log.summary)
     return state == "crashed"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jupyter_tracker.decimate import minmax
+from jupyter_tracker.numerics.decimate import minmax
 from jupyter_tracker.server.downsample import extremes_every, minmax_indices
 
 

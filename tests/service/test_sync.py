@@ -20,7 +20,8 @@ import pytest
 import jupyter_tracker as tracker
 from jupyter_tracker import rundir
 from jupyter_tracker.client import ServerClient
-from jupyter_tracker.service.sync import Backoff, read_status
+from jupyter_tracker.rundir import read_sync as read_status
+from jupyter_tracker.service.uploader import Backoff
 from tests.waiting import wait_for
 
 from .faultproxy import Fault, FaultProxy

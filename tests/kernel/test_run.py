@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import jupyter_tracker as tracker
-from jupyter_tracker import datastore, records
+from jupyter_tracker import records
+from jupyter_tracker.kernel import writer as datastore
 
 
 def debug_log(run) -> str:
@@ -334,7 +335,7 @@ def test_a_failing_disk_never_raises_and_loses_nothing(tracker_env):
 
 
 def test_backpressure_waits_for_a_stalled_disk_and_says_so(tracker_env, monkeypatch):
-    monkeypatch.setattr(datastore, "QUEUE_LIMIT", 2000)
+    monkeypatch.setattr(writer, "QUEUE_LIMIT", 2000)
     real_write = records.write_all
     stalled = threading.Event()
 

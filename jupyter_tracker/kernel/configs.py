@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from .records import jsonable
+from ..records import jsonable
 
 __all__ = ["Config", "MAX_VALUE_BYTES", "as_mapping"]
 

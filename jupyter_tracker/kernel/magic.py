@@ -118,7 +118,7 @@ class TrackerMagics(Magics):
             except (RuntimeError, ImportError) as exc:
                 raise UsageError(f"%tracker panel: {exc}") from None
         elif args.command in ("off", "on"):
-            from .cli import set_mode
+            from ..settings import set_mode
 
             print(set_mode("offline" if args.command == "off" else "online"))
         return None

@@ -16,13 +16,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import rundir, settings
-from ._version import __version__
+from .. import rundir, settings
+from .._version import __version__
 from .configs import as_mapping
 from .disabled import DisabledRun
-from .names import check_id, new_id, random_name
+from ..names import check_id, new_id, random_name
 from .notices import Notices, in_kernel
-from .replay import replay
+from ..replay import replay
 from .run import Run
 
 __all__ = ["init", "current", "open_panel", "RESUME_CHOICES"]
@@ -191,7 +191,7 @@ def open_panel(run: Run, quiet: bool = False) -> Any:
             if quiet:
                 return None
             raise ImportError(f"the live panel needs {' and '.join(missing)}: pip install ipywidgets bqplot")
-        from .livepanel import Panel
+        from ..livepanel import Panel
 
         panel = Panel(run)
         run._panel = panel
@@ -255,7 +255,7 @@ def _resume(path, project, name, config, group, job_type, tags, notes, mode, now
 def _start_companions(run: Run) -> None:
     """The service process and code capture; neither delays ``init``."""
     from . import capture
-    from .service.handle import ServiceHandle
+    from .service_handle import ServiceHandle
 
     try:
         service = ServiceHandle(run.path)
@@ -301,7 +301,7 @@ def _after_finish(run: Any, state: str) -> None:
     panel = getattr(run, "_panel", None)
     if panel is not None:
         try:
-            panel.finish(state)
+            panel.finish(state, static_image=in_kernel())
         except Exception as exc:  # noqa: BLE001 - finishing must complete
             notices.debug(f"panel finish failed: {exc!r}")
     if notices is not None:

@@ -26,7 +26,7 @@ import numpy as np
 
 from .arrays import as_pair, as_series
 
-from .kernel_smoothing import fast_median, gaussian_sorted
+from .gaussian import fast_median, gaussian_sorted
 from .recurrence import MAX_STEP_DECAY, linear_recurrence
 
 __all__ = [

@@ -11,7 +11,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
-from . import settings
+from .. import settings
 from .notices import ipython
 
 if TYPE_CHECKING:

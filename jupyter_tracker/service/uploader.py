@@ -23,15 +23,12 @@ from typing import Any
 import orjson
 
 from .. import records, rundir, settings
+from ..limits import BATCH_BYTES, BATCH_RECORDS
 from ..client import Gap, Refused, Retryable, ServerClient
 
-__all__ = ["Uploader", "Backoff", "SYNC_JSON", "read_status"]
+__all__ = ["Uploader", "Backoff"]
 
-SYNC_JSON = "sync.json"
 LOGS = (("events", rundir.EVENTS), ("system", rundir.SYSTEM))
-#: A batch holds at most this many records, or about this many bytes.
-BATCH_RECORDS = 20_000
-BATCH_BYTES = 4 << 20
 
 log = logging.getLogger("jupyter_tracker.sync")
 
@@ -54,15 +51,6 @@ class Backoff:
         self.failures = 0
 
 
-def read_status(run_dir: Path) -> dict[str, Any]:
-    """What ``sync.json`` says (``{}`` when the run was never synced)."""
-    try:
-        data = orjson.loads((Path(run_dir) / SYNC_JSON).read_bytes())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 class Uploader:
     """Sends one run directory's records, info and files to the server."""
 
@@ -72,7 +60,7 @@ class Uploader:
         self.debug = debug or log
         info = rundir.read_info(self.run_dir) or {}
         self.run_id = info.get("id") or self.run_dir.name.rsplit("-", 1)[-1]
-        state = read_status(self.run_dir)
+        state = rundir.read_sync(self.run_dir)
         self.logs: dict[str, dict[str, int]] = {
             name: {"acked": int(state.get(name, {}).get("acked", 0)), "offset": int(state.get(name, {}).get("offset", 0))}
             for name, _ in LOGS
@@ -89,12 +77,10 @@ class Uploader:
     def save(self) -> None:
         data = {**self.logs, "files": self.files, "status": self.status, "message": self.message,
                 "host": self.client.host, "updated_at": time.time()}
-        tmp = self.run_dir / f".{SYNC_JSON}.{os.getpid()}.tmp"
         try:
-            tmp.write_bytes(orjson.dumps(data))
-            os.replace(tmp, self.run_dir / SYNC_JSON)
+            rundir.write_sync(self.run_dir, data)
         except OSError as exc:
-            self.debug.warning("cannot write %s: %s", SYNC_JSON, exc)
+            self.debug.warning("cannot write %s: %s", rundir.SYNC_JSON, exc)
 
     def set_status(self, status: str, message: str = "") -> None:
         if (status, message) != (self.status, self.message):

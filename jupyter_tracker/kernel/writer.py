@@ -31,8 +31,8 @@ from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
 
-from . import records
-from .summaries import SummaryState
+from .. import records
+from ..summaries import SummaryState
 
 __all__ = ["Writer", "FLUSH_INTERVAL", "QUEUE_LIMIT"]
 

@@ -14,18 +14,15 @@ from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from . import records
+from .. import records
+from ..limits import MAX_KEY_LENGTH, RESERVED_KEYS
 from .configs import Config
-from .datastore import Writer
+from .writer import Writer
 from .notices import Notices
-from .summaries import SUMMARY_KINDS, SummaryState, check_metric_name
+from ..summaries import SUMMARY_KINDS, SummaryState, check_metric_name
 
-__all__ = ["Run", "Summary", "MAX_KEY_LENGTH", "RESERVED_KEYS"]
+__all__ = ["Run", "Summary"]
 
-#: Longest metric key accepted by ``log()``.
-MAX_KEY_LENGTH = 256
-#: Keys every history row gets from the tracker itself.
-RESERVED_KEYS = frozenset({"_step", "_timestamp", "_runtime"})
 
 _time = time.time
 
@@ -369,7 +366,7 @@ class Run:
                 self._notices.debug(f"housekeeping failed: {exc!r}")
 
     def _save_info(self) -> None:
-        from .rundir import write_info
+        from ..rundir import write_info
 
         self._info["updated_at"] = time.time()
         try:
@@ -407,9 +404,9 @@ class Run:
         self._info.update(state=state, exit_code=exit_code, finished_at=time.time())
         self._info["steps"] = self._summary_state.last_step
         self._save_info()
-        from .rundir import SUMMARY_JSON
+        from ..rundir import write_summary
 
-        _write_summary(self.path / SUMMARY_JSON, self._summary_state)
+        write_summary(self.path, self._summary_state)
         from .session import _after_finish
 
         _after_finish(self, state)
@@ -423,14 +420,3 @@ class Run:
     def __exit__(self, exc_type, exc, tb) -> None:
         self.finish(exit_code=1 if exc_type is not None else 0)
 
-
-def _write_summary(path: Path, state: SummaryState) -> None:
-    import orjson
-
-    data = {"summary": records.jsonable(state.as_dict()), "_step": state.last_step, "_rows": state.rows}
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_bytes(orjson.dumps(data))
-        os.replace(tmp, path)
-    except OSError:
-        pass

@@ -1,6 +1,6 @@
 """First-order linear recurrences ``s[i] = a[i] * s[i-1] + b[i]``, vectorised.
 
-The machinery behind the EMAs of :mod:`jupyter_tracker.smoothing`: the
+The machinery behind the EMAs of :mod:`jupyter_tracker.numerics.smoothing`: the
 points are cut into rows short enough that the product of the ``a`` over a
 row stays far from underflow (a drop of at most ``exp(-500)``), each row is
 solved in closed form with cumulative sums, and the rows' end states are

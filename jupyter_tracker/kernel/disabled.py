@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from .configs import Config
-from .names import new_id, random_name
+from ..names import new_id, random_name
 
 __all__ = ["DisabledRun"]
 
 
 class DisabledRun:
-    """Same surface as :class:`~jupyter_tracker.run.Run`; nothing is written anywhere."""
+    """Same surface as :class:`~jupyter_tracker.kernel.run.Run`; nothing is written anywhere."""
 
     mode = "disabled"
     state = "disabled"

@@ -2,7 +2,7 @@
 
 Exact on uniform grids (holes allowed) and for sparse points, approximate
 (linear splitting onto a fine grid, convolution, interpolation back) otherwise;
-see :func:`jupyter_tracker.smoothing.gaussian` for the contract.
+see :func:`jupyter_tracker.numerics.smoothing.gaussian` for the contract.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from collections import deque
 import numpy as np
 import pytest
 
-from jupyter_tracker.smoothing import (
+from jupyter_tracker.numerics.smoothing import (
     SMOOTHING_KINDS,
     ema,
     gaussian,

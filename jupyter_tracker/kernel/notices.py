@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import settings
+from .. import settings
 
 __all__ = ["Notices", "in_kernel", "ipython"]
 

@@ -5,7 +5,7 @@ from IPython.core.error import UsageError
 from IPython.testing.globalipapp import start_ipython
 
 import jupyter_tracker as tracker
-from jupyter_tracker.magic import parse_params
+from jupyter_tracker.kernel.magic import parse_params
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from jupyter_tracker.decimate import MinMaxIndex, lttb, minmax
+from jupyter_tracker.numerics.decimate import MinMaxIndex, lttb, minmax
 
 NAN, INF = float("nan"), float("inf")
 

@@ -1,0 +1,105 @@
+"""Every limit of the record format and the run states, in one place.
+
+The kernel enforces these at ``log()`` and ``init()`` (a clear error naming
+the bad key or argument), and the tracking server enforces the very same
+ones on what it receives, so whatever is on disk is always uploadable.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "MAX_KEY_LENGTH",
+    "MAX_KEYS_PER_RECORD",
+    "RESERVED_KEYS",
+    "MAX_STEP",
+    "MAX_SEQ",
+    "MAX_PROJECT_LENGTH",
+    "MAX_TEXT_LENGTH",
+    "MAX_NOTES_LENGTH",
+    "MAX_TAGS",
+    "MAX_JSON_DEPTH",
+    "BATCH_RECORDS",
+    "BATCH_BYTES",
+    "MAX_BODY",
+    "MAX_FILE",
+    "STATES",
+    "LIVE_STATES",
+    "TERMINAL_STATES",
+    "key_problem",
+    "text_problem",
+]
+
+#: Longest metric key (characters, after nested dicts are flattened to ``a/b``).
+MAX_KEY_LENGTH = 256
+#: Most metric keys one history (or system) record may hold.
+MAX_KEYS_PER_RECORD = 10_000
+#: Keys every history row gets from the tracker itself.
+RESERVED_KEYS = frozenset({"_step", "_timestamp", "_runtime"})
+#: Highest step (a signed 64-bit integer, as every database stores it).
+MAX_STEP = 2**63 - 1
+#: Highest sequence number of a record.
+MAX_SEQ = 2**63 - 1
+#: Longest project name.
+MAX_PROJECT_LENGTH = 256
+#: Longest run name, group, job type and tag.
+MAX_TEXT_LENGTH = 1024
+#: Longest notes.
+MAX_NOTES_LENGTH = 100_000
+#: Most tags on a run.
+MAX_TAGS = 1000
+#: Deepest nesting of JSON values (config, summary, metadata).
+MAX_JSON_DEPTH = 64
+
+#: A sync batch holds at most this many records, or about this many bytes.
+BATCH_RECORDS = 20_000
+BATCH_BYTES = 4 << 20
+#: Largest JSON body the server accepts (bytes).
+MAX_BODY = 16 << 20
+#: Largest file the server accepts (bytes).
+MAX_FILE = 100 << 20
+
+#: Every state of a run (see docs/format.md).
+STATES = ("running", "service-stopped", "finished", "failed", "crashed")
+#: States of a run that a process is still recording.
+LIVE_STATES = ("running", "service-stopped")
+#: States after which nothing more is logged.
+TERMINAL_STATES = ("finished", "failed", "crashed")
+
+
+def key_problem(key: object) -> str | None:
+    """Why ``key`` cannot be a metric key, or ``None`` when it can."""
+    if not isinstance(key, str):
+        return f"metric keys must be strings, got {key!r} ({type(key).__name__})"
+    if not key:
+        return "empty metric key"
+    if key in RESERVED_KEYS:
+        return f"key {key!r} is reserved for the tracker; choose another name"
+    if len(key) > MAX_KEY_LENGTH:
+        return f"key {key[:40]!r}... is {len(key)} characters; the limit is {MAX_KEY_LENGTH}"
+    if "\x00" in key:
+        return f"key {key!r} holds a NUL character"
+    if not key.isascii():
+        try:
+            key.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"key {key!r} cannot be encoded as UTF-8 (a lone surrogate?)"
+    return None
+
+
+def text_problem(value: object, limit: int) -> str | None:
+    """Why ``value`` cannot be a text field (name, project, notes...) of at most ``limit``
+    characters, or ``None`` when it can. ``None`` values are fine."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return f"must be a string, got {type(value).__name__}"
+    if len(value) > limit:
+        return f"is {len(value)} characters; the limit is {limit}"
+    if "\x00" in value:
+        return "holds a NUL character"
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "cannot be encoded as UTF-8 (a lone surrogate?)"
+    return None
