@@ -13,7 +13,7 @@ import pytest
 
 import jupyter_tracker as tracker
 from jupyter_tracker import records
-from jupyter_tracker.kernel import writer as datastore
+from jupyter_tracker.kernel import writer
 
 
 def debug_log(run) -> str:

@@ -188,10 +188,10 @@ def test_finish_freezes_and_adds_a_static_image(panel, monkeypatch):
     sent = []
     import IPython.display
 
-    import jupyter_tracker.kernel.notices
+    import jupyter_tracker.kernel.session
 
     monkeypatch.setattr(IPython.display, "update_display", lambda obj, **kw: sent.append((obj, kw)))
-    monkeypatch.setattr(jupyter_tracker.kernel.notices, "in_kernel", lambda: True)  # as in a kernel
+    monkeypatch.setattr(jupyter_tracker.kernel.session, "in_kernel", lambda: True)  # as in a kernel
     for i in range(300):
         panel.run.log({"train/loss": 1.0 / (i + 1), "val/x": float(i)})
     panel.run.finish()
