@@ -60,6 +60,7 @@ __all__ = [
     "last_seq",
     "Frame",
     "read_frames",
+    "read_records",
 ]
 
 HISTORY = "h"
@@ -341,6 +342,37 @@ def read_frames(path: str | os.PathLike, offset: int = 0, limit: int = 64 << 20)
             continue
         frames.append(Frame(frame[0][0], frame[-1][0], line[: len(line) - 9], offset + position))
     return frames, offset + position, corrupt
+
+
+def read_records(path: str | os.PathLike, offset: int = 0, limit: int = 64 << 20) -> tuple[list[list], int, int]:
+    """The good records of the complete lines from byte ``offset`` on (about ``limit`` bytes).
+
+    For a reader that follows a log while it grows (the live panel): returns the
+    records, the offset after the last complete line read (where the next call
+    starts), and the number of corrupt lines skipped. An incomplete last line
+    (still being written, or torn) is left for the next call, so every record
+    is read once.
+    """
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read(limit)
+            if len(data) == limit and b"\n" not in data:  # one line longer than limit
+                data += handle.readline()
+    except FileNotFoundError:
+        return [], offset, 0
+    end = data.rfind(b"\n") + 1
+    out: list[list] = []
+    corrupt = 0
+    for line in data[:end].split(b"\n"):
+        if not line:
+            continue
+        frame = decode_line(line)
+        if frame is None:
+            corrupt += 1
+        else:
+            out.extend(frame)
+    return out, offset + end, corrupt
 
 
 def last_seq(path: str | os.PathLike) -> int:

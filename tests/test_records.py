@@ -102,6 +102,24 @@ def test_append_records_closes_a_torn_tail_first(tmp_path):
     assert report.corrupt == 1 and not report.torn_tail
 
 
+def test_read_records_follows_a_growing_log_line_by_line(tmp_path):
+    path = tmp_path / "events.log"
+    data, _ = _lines([[0, "h", i, 1.0, {"x": float(i)}] for i in range(600)])
+    lines = data.splitlines(keepends=True)
+    path.write_bytes(lines[0] + lines[1][:10])  # the second line is being written
+    got, offset, corrupt = records.read_records(path)
+    assert [r[0] for r in got] == list(range(1, 257)) and offset == len(lines[0]) and corrupt == 0
+    path.write_bytes(lines[0] + lines[1] + b"garbage\n" + lines[2])
+    got, offset, corrupt = records.read_records(path, offset)  # from where the last read stopped
+    assert [r[0] for r in got] == list(range(257, 601)) and corrupt == 1
+    assert offset == path.stat().st_size
+    assert records.read_records(path, offset) == ([], offset, 0)
+    assert records.read_records(tmp_path / "missing.log", 7) == ([], 7, 0)
+    # a limit smaller than one line still reads that line
+    got, offset, _ = records.read_records(path, 0, limit=16)
+    assert len(got) == 256 and offset == len(lines[0])
+
+
 def test_missing_file_reads_as_empty(tmp_path):
     assert list(records.read_log(tmp_path / "nope.log")) == []
     assert records.last_seq(tmp_path / "nope.log") == 0
