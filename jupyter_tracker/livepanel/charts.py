@@ -247,7 +247,7 @@ class Chart:
         smooth = self.sent.get("smooth", (np.zeros(0), np.zeros(0)))
         short = self.drawn < SHORT and self.kind == "none"
         x_axis, y_axis = self._axes(self.view, raw, smooth, short, PLOT[0], PLOT[1],
-                                    (float(MARGIN[0]), float(MARGIN[1])), (0.0, 6.0))
+                                    (float(MARGIN[0]), float(MARGIN[1])), (4.0, 6.0))
         lines = [(raw[0], raw[1], self.color, 1.0 if len(smooth[0]) else 2.0, 0.35 if len(smooth[0]) else 1.0)]
         if len(smooth[0]):
             lines.append((smooth[0], smooth[1], self.color, 2.0, 1.0))

@@ -23,6 +23,8 @@ from ..numerics.ticks import Axis
 __all__ = ["StaticChart", "render_svg", "PLOT", "WIDTH", "HEIGHT", "COLUMNS"]
 
 WIDTH, HEIGHT, COLUMNS = 310, 190, 3
+#: Series with fewer points than this are drawn with their points marked.
+MARKERS_BELOW = 20
 #: Margins of each chart in the image: left, right, top, bottom (px).
 MARGIN = (48, 16, 26, 34)
 PLOT = (WIDTH - MARGIN[0] - MARGIN[1], HEIGHT - MARGIN[2] - MARGIN[3])
@@ -39,6 +41,7 @@ class StaticChart:
     x_label: str = ""
     log_y: bool = False
     lines: list[tuple[np.ndarray, np.ndarray, str, float, float]] = field(default_factory=list)
+    legend: list[tuple[str, str]] = field(default_factory=list)  # (text, colour) when several lines
 
 
 def _path(xs: np.ndarray, ys: np.ndarray, px: tuple[float, float, float, float]) -> list[str]:
@@ -101,6 +104,12 @@ def _chart(chart: StaticChart, ox: float, oy: float) -> list[str]:
             parts.append(f'<path d="{d}" fill="none" stroke="{color}" stroke-width="{stroke:g}"'
                          + (f' stroke-opacity="{opacity:g}"' if opacity < 1 else "")
                          + ' stroke-linejoin="round"/>')
+        ok = np.isfinite(xs) & np.isfinite(ys)
+        if opacity >= 1 and 0 < ok.sum() < MARKERS_BELOW:  # a short series: its points show
+            for a, b in zip(left + xs[ok] * sx, top + height - ys[ok] * sy):
+                parts.append(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="2.5" fill="{color}"/>')
+    for i, (text, color) in enumerate(chart.legend):
+        parts.append(f'<text x="{left + 6}" y="{top + 12 + 13 * i}" fill="{color}">{html.escape(text)}</text>')
     return parts
 
 

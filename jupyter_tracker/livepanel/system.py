@@ -78,6 +78,8 @@ class SystemChart:
         self.figure = self.frame.figure
         if len(lines) > 1:
             self.figure.legend_location = "top-left"
+            self.figure.legend_style = {"fill": "var(--tracker-bg, #ffffff)", "fill-opacity": "0.85",
+                                        "stroke": "var(--tracker-grid, #e0e0e0)"}
         self.sent: list[tuple[np.ndarray, np.ndarray, str]] = []
         self.x_range = (0.0, 1.0)
 
@@ -126,9 +128,10 @@ class SystemChart:
         """This chart as it is now, for the static image."""
         if not self.sent:
             return None
-        x_axis, y_axis = self._axes(PLOT[0], PLOT[1], (float(MARGIN[0]), float(MARGIN[1])), (0.0, 6.0))
+        x_axis, y_axis = self._axes(PLOT[0], PLOT[1], (float(MARGIN[0]), float(MARGIN[1])), (4.0, 6.0))
         lines = [(x, y, color, 1.5, 1.0) for x, y, color in self.sent]
-        return StaticChart(self.figure.title, x_axis, y_axis, f"time ({x_axis.unit})", False, lines)
+        legend = [(mark.labels[0], color) for mark, (_, _, color) in zip(self.marks, self.sent)] if len(lines) > 1 else []
+        return StaticChart(self.figure.title, x_axis, y_axis, f"time ({x_axis.unit})", False, lines, legend)
 
 
 class SystemCharts:

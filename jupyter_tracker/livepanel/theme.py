@@ -6,10 +6,12 @@ so it exists exactly where the panel's widgets render:
 - colours come from JupyterLab's CSS variables (``--jp-ui-font-color1``...),
   with light fallbacks elsewhere, so the charts read well in Light and Dark;
 - the output that follows the panel in its cell (the static image of the
-  final charts, see :mod:`.snapshot`) is hidden, so a live JupyterLab (or a
-  notebook whose saved widget state renders) shows the panel once, while a
-  renderer without widgets (nbconvert without state, GitHub, nbviewer) shows
-  the image.
+  final charts, see :mod:`.snapshot`) is hidden once one of the panel's
+  charts has rendered, so a live JupyterLab (or a notebook whose saved widget
+  state renders) shows the panel once, while a renderer without widgets
+  (nbconvert without state, GitHub, nbviewer), or one that renders the stock
+  widgets but cannot load bqplot (nbconvert's HTML with widget state: bqplot's
+  front end is not on the CDN it uses), shows the image.
 """
 
 from __future__ import annotations
@@ -60,6 +62,6 @@ def stylesheet(panel_class: str) -> str:
 .tracker-panel .tracker-summary td:first-child, .tracker-panel .tracker-summary th:first-child {{ text-align: left; }}
 .tracker-panel .jupyter-widget-Collapse-contents {{ padding: 2px 6px 6px 6px; }}
 .tracker-panel .jupyter-widget-Collapse-header {{ padding: 4px 8px; }}
-.jp-OutputArea-child:has(.{panel_class}) + .jp-OutputArea-child,
-.output_area:has(.{panel_class}) + .output_area {{ display: none; }}
+.jp-OutputArea-child:has(.{panel_class} .bqplot.figure) + .jp-OutputArea-child,
+.output_area:has(.{panel_class} .bqplot.figure) + .output_area {{ display: none; }}
 </style>"""
