@@ -36,7 +36,11 @@ HEIGHT = 220
 MIN_WIDTH = 300
 #: Points offered to the hover tooltip, and how often they are refreshed (s).
 HOVER_POINTS = 200
-HOVER_PERIOD = 2.0
+HOVER_PERIOD = 5.0
+#: New points fewer than 1/LINE_PX of those drawn move the line by under half a pixel of a
+#: 400 px plot: they wait, at most LINE_PERIOD seconds, unless they widen the range shown.
+LINE_PX = 800
+LINE_PERIOD = 5.0
 Y_PAD_PX = 8.0
 MARKER_PAD_PX = 6.0
 
@@ -70,6 +74,15 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}" if math.isfinite(value) else str(value)
 
 
+def _wire(values: np.ndarray, exact: bool = False) -> np.ndarray:
+    """What goes to the browser: float32 (half the bytes; 7 digits are plenty for a line on
+    a screen), except x values float32 cannot hold exactly (wall times, huge steps)."""
+    small = values.astype(np.float32)
+    if exact and not np.array_equal(small.astype(np.float64), values, equal_nan=True):
+        return values
+    return small
+
+
 def _title(name: str, last: float, note: str = "") -> str:
     short = name if len(name) <= 34 else name[:16] + "…" + name[-16:]
     return f"{short}   last {_fmt(last)}" + (f"   ({note})" if note else "")
@@ -98,7 +111,7 @@ class Chart:
         self._set_scales(False)
         self.smoother = LiveSmoother()
         self.raw_index = MinMaxIndex(POINTS // 2)
-        self.smooth_index = MinMaxIndex(POINTS // 2)
+        self.smooth_index = MinMaxIndex(POINTS // 8)  # a smooth curve needs fewer points
         self.drawn = 0  # points of the series already indexed
         self.view: View | None = None
         self.kind = ""
@@ -109,6 +122,8 @@ class Chart:
         self.hovered_at = -math.inf
         self.axes: tuple[ticks.Axis, ticks.Axis] | None = None
         self.x_key: tuple[str, str | None] | None = None
+        self.sent_at = -math.inf
+        self.sent_range = (math.inf, -math.inf)
 
     def _set_scales(self, log_y: bool) -> None:
         scales = {"x": self.frame.x_scale, "y": self.frame.y_scale_for(log_y)}
@@ -138,14 +153,28 @@ class Chart:
         return self.x_cache.view()[:n]
 
     # -- drawing ------------------------------------------------------------------
-    def update(self, series: Series, n: int, view: View, store: SeriesStore, final: bool = False) -> bool:
-        """Bring the figure up to ``n`` points under ``view``; whether anything was sent."""
+    def update(self, series: Series, n: int, view: View, store: SeriesStore, final: bool = False,
+               exact: bool = True) -> bool:
+        """Bring the figure up to ``n`` points under ``view``; whether anything was sent.
+
+        Unless ``exact`` (or ``final``), new points that would move the line by less
+        than half a pixel, within the range already shown, are drawn later (at most
+        :data:`LINE_PERIOD` s later): at a long history most redraws then send only
+        the chart's title, with its last value.
+        """
         kind = view.kind(n)
         metric = self._x_metric(view, store)
         x_key = (view.x_axis, metric)
         if n == self.drawn and view == self.view and kind == self.kind and x_key == self.x_key and not final:
             return False
         now = time.monotonic()
+        if not (exact or final) and view == self.view and kind == self.kind and x_key == self.x_key \
+                and (n - self.drawn) * LINE_PX < self.drawn and now - self.sent_at < LINE_PERIOD \
+                and self.sent_range[0] <= series.minimum and series.maximum <= self.sent_range[1]:
+            title = _title(self.name, series.last, self.axes[1].note if self.axes else "")
+            if self.figure.title != title:
+                self.figure.title = title
+            return False
         if x_key != self.x_key:
             self.x_cache = Column()
         reset = self.view is None or x_key != self.x_key or kind != self.kind or (
@@ -173,6 +202,8 @@ class Chart:
         smooth_idx = np.concatenate([self.smooth_index.indices(), tail]) if len(tail) else self.smooth_index.indices()
         self.raw_index.extend(y, self.drawn)
         self.drawn = n
+        self.sent_at = now
+        self.sent_range = (series.minimum, series.maximum)
         log_changed = self.view is None or view.log_y != self.view.log_y
         self.view, self.kind, self.x_key = view, kind, x_key
         short = n < SHORT and kind == "none"
@@ -258,7 +289,7 @@ class Chart:
     def _send(self, raw: tuple[np.ndarray, np.ndarray], smooth: tuple[np.ndarray, np.ndarray], short: bool) -> None:
         primary_raw = not len(smooth[0])
         with self.raw.hold_sync():  # one message per mark per redraw
-            self.raw.x, self.raw.y = raw
+            self.raw.x, self.raw.y = _wire(raw[0], exact=True), _wire(raw[1])
             if primary_raw != (self.raw.opacities == [1.0]):
                 self.raw.opacities = [1.0] if primary_raw else [0.3]
                 self.raw.stroke_width = 2 if primary_raw else 1
@@ -268,7 +299,7 @@ class Chart:
                 self.raw.marker_size = 24
         if len(self.smooth.x) or len(smooth[0]):
             with self.smooth.hold_sync():
-                self.smooth.x, self.smooth.y = smooth
+                self.smooth.x, self.smooth.y = _wire(smooth[0], exact=True), _wire(smooth[1])
         self.sent = {"raw": raw}
         if len(smooth[0]):
             self.sent["smooth"] = smooth

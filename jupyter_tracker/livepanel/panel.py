@@ -49,8 +49,10 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 FILTER_FROM = 12
 #: The longest the cell that finished the run waits for the final image (s).
 FINAL_WAIT = 30.0
-#: Bytes of the log read per cycle while the run writes to it (more when it does not).
-CHUNK = 1 << 20
+#: CPU seconds a cycle spends reading the log, and drawing charts, while the run logs
+#: (the charts not drawn in one cycle are drawn in the next ones, the stalest first).
+READ_SLICE = 0.025
+DRAW_SLICE = 0.040
 _SMOOTHERS = ((f"auto (EMA from {SHORT} points)", "auto"), ("EMA (TensorBoard)", "ema"),
               ("time-weighted EMA", "time-ema"), ("running average", "average"), ("Gaussian", "gaussian"),
               ("none", "none"))
@@ -87,6 +89,7 @@ class Panel:
         self._finished = False
         self._static = False
         self._drawn_at = 0.0
+        self._chunk = 512 << 10  # bytes of log per cycle: sized to READ_SLICE as the panel learns the cost
         #: Set once the panel has drawn for the first time (bqplot loaded, the log so far read).
         self.ready = threading.Event()
         self._state = run.state
@@ -156,13 +159,19 @@ class Panel:
         """One turn of the panel's thread; ``True`` while catching up with a log that stopped growing."""
         if self.run._finished and not self._finishing:
             return False  # finish() is writing the last records: keep out of its way until it hands over
-        previous = self.tail.size
-        more = self.pull(CHUNK)
+        previous, offset = self.tail.size, self.tail.offset
+        began = time.thread_time()
+        more = self.pull(self._chunk)
+        spent = time.thread_time() - began
+        read = self.tail.offset - offset
+        if read > 65536 and spent > 0:  # size the next read to about READ_SLICE of CPU
+            self._chunk = int(min(max(read / spent * READ_SLICE, 256 << 10), 16 << 20))
+        idle = self.tail.size == previous and not more  # nothing new: the run pauses (or ended)
         if more and (self._finishing or self.tail.size == previous):
             if time.monotonic() - self._drawn_at >= 1.0:
-                self.draw()
+                self.draw(exact=False)
             return True
-        self.draw()
+        self.draw(exact=idle)
         return False
 
     def set_status(self, message: str) -> None:
@@ -190,7 +199,9 @@ class Panel:
                 pass
             self.draw(final=self._finished)
 
-    def draw(self, final: bool = False) -> None:
+    def draw(self, final: bool = False, exact: bool = True) -> None:
+        """Redraw what changed. Unless ``exact`` (the log is idle) or ``final``, at most
+        :data:`DRAW_SLICE` of CPU goes to the charts, the stalest first."""
         with self._lock:
             self._header()
             view = self.view()
@@ -198,6 +209,7 @@ class Panel:
             for gone in [name for name in self.charts if name not in names]:
                 self._remove_chart(gone)
             needle = self.filter.value.strip().lower() if len(names) > FILTER_FROM else ""
+            due = []
             for name in names:
                 chart = self.charts.get(name) or self._add_chart(name)
                 visible = needle in name.lower()
@@ -205,11 +217,14 @@ class Panel:
                 if chart.figure.layout.display != display:
                     chart.figure.layout.display = display
                 section = self.sections[_prefix(name)][0]
-                if not visible or (section.selected_index is None and not final):
-                    continue  # hidden or folded: no work until it shows
-                got = self.store.snapshot(name)
-                if got is not None:
-                    chart.update(got[0], got[1], view, self.store, final=final)
+                if visible and (section.selected_index is not None or final):
+                    due.append(chart)  # hidden or folded: no work until it shows
+            began = time.thread_time()
+            for chart in sorted(due, key=lambda c: c.sent_at):
+                got = self.store.snapshot(chart.name)
+                if got is not None and chart.update(got[0], got[1], view, self.store, final=final, exact=exact) \
+                        and not (final or exact) and time.thread_time() - began > DRAW_SLICE:
+                    break  # the rest next time
             self._axis_menu()
             filter_display = None if len(names) > FILTER_FROM else "none"
             if self.filter.layout.display != filter_display:

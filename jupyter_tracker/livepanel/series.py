@@ -24,7 +24,7 @@ import numpy as np
 from .. import records
 from ..summaries import SummaryState, match
 
-__all__ = ["Column", "Series", "SeriesStore", "LogTail"]
+__all__ = ["Column", "Rows", "Series", "SeriesStore", "LogTail"]
 
 _SEQ, _STEP, _TIME, _ROW = itemgetter(0), itemgetter(2), itemgetter(3), itemgetter(4)
 #: Keys never charted: the tracker's own.
@@ -54,17 +54,42 @@ class Column:
         return self.data[: self.size]
 
 
+class Rows:
+    """Sequence numbers, steps and wall times of the rows a set of metrics was logged in.
+
+    Metrics logged in the same rows (every ``train/*`` at every step) share one
+    ``Rows``, so 20 metrics of 10^6 points keep these three columns once, not
+    20 times. A member that misses a row the others got is given a copy of its own.
+    """
+
+    __slots__ = ("seq", "step", "time", "members")
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.seq = Column(capacity)
+        self.step = Column(capacity)
+        self.time = Column(capacity)
+        self.members: set[str] = set()
+
+    def extend(self, seqs: Any, steps: Any, times: Any) -> None:
+        self.seq.extend(seqs)
+        self.step.extend(steps)
+        self.time.extend(times)
+
+    def copy(self) -> Rows:
+        out = Rows(max(1024, self.seq.size))
+        out.extend(self.seq.view(), self.step.view(), self.time.view())
+        return out
+
+
 class Series:
-    """One metric's points: sequence numbers (row order), steps, wall times and values."""
+    """One metric's points: its rows (sequence numbers, steps, wall times) and values."""
 
-    __slots__ = ("name", "seq", "step", "time", "value", "last", "minimum", "maximum",
-                 "rising", "increased", "_top")
+    __slots__ = ("name", "rows", "value", "last", "minimum", "maximum", "rising", "increased", "_top")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, rows: Rows) -> None:
         self.name = name
-        self.seq = Column()
-        self.step = Column()
-        self.time = Column()
+        self.rows = rows
+        rows.members.add(name)
         self.value = Column()
         self.last = math.nan
         self.minimum = math.inf
@@ -73,16 +98,26 @@ class Series:
         self.increased = False
         self._top = -math.inf
 
+    @property
+    def seq(self) -> Column:
+        return self.rows.seq
+
+    @property
+    def step(self) -> Column:
+        return self.rows.step
+
+    @property
+    def time(self) -> Column:
+        return self.rows.time
+
     def __len__(self) -> int:
         return self.value.size
 
-    def append(self, seqs: Any, steps: Any, times: Any, values: Any) -> None:
+    def extend(self, values: Any) -> None:
+        """Append values (their rows were appended to :attr:`rows` by the store)."""
         values = np.asarray(values, dtype=np.float64)
         if not len(values):
             return
-        self.seq.extend(seqs)
-        self.step.extend(steps)
-        self.time.extend(times)
         self.value.extend(values)
         self.last = float(values[-1])
         finite = values[np.isfinite(values)]
@@ -130,11 +165,33 @@ class SeriesStore:
                         self.version += 1
             self._flush(history)
 
-    def _series(self, name: str) -> Series:
-        series = self.series.get(name)
-        if series is None:
-            series = self.series[name] = Series(name)
-        return series
+    def _append(self, names: list[str], seqs: Any, steps: Any, times: Any, values: list[Any]) -> None:
+        """Rows (``seqs``, ``steps``, ``times``) logged with a value for each of ``names``.
+
+        Members of one :class:`Rows` that are all here share the append; the ones
+        whose fellow members are not here take a copy of their rows first.
+        """
+        fresh: Rows | None = None
+        by_rows: dict[int, list[Series]] = {}
+        for name in names:
+            series = self.series.get(name)
+            if series is None:
+                if fresh is None:
+                    fresh = Rows()
+                series = self.series[name] = Series(name, fresh)
+            by_rows.setdefault(id(series.rows), []).append(series)
+        for group in by_rows.values():
+            rows = group[0].rows
+            if len(group) < len(rows.members):  # the others were not logged here: part ways
+                for series in group:
+                    rows.members.discard(series.name)
+                rows = rows.copy()
+                for series in group:
+                    series.rows = rows
+                    rows.members.add(series.name)
+            rows.extend(seqs, steps, times)
+        for name, column in zip(names, values):
+            self.series[name].extend(column)
 
     def _flush(self, history: list[list]) -> None:
         if not history:
@@ -164,8 +221,7 @@ class SeriesStore:
         seqs = np.fromiter(map(_SEQ, history), dtype=np.float64, count=n)
         steps = np.fromiter(map(_STEP, history), dtype=np.float64, count=n)
         times = np.fromiter(map(_TIME, history), dtype=np.float64, count=n)
-        for column, name in enumerate(keys):
-            self._series(name).append(seqs, steps, times, table[:, column])
+        self._append(list(keys), seqs, steps, times, [table[:, column] for column in range(width)])
 
     def _flush_rows(self, history: list[list], rows: list[dict]) -> None:
         pending: dict[str, list[list[float]]] = {}
@@ -178,8 +234,13 @@ class SeriesStore:
                 cols[1].append(item[2])
                 cols[2].append(item[3])
                 cols[3].append(_as_float(value))
+        # metrics logged in exactly the same rows share them; the others get rows of their own
+        by_seqs: dict[tuple, list[str]] = {}
         for name, cols in pending.items():
-            self._series(name).append(*cols)
+            by_seqs.setdefault(tuple(cols[0]), []).append(name)
+        for names in by_seqs.values():
+            cols = pending[names[0]]
+            self._append(names, cols[0], cols[1], cols[2], [pending[name][3] for name in names])
 
     # -- reading ----------------------------------------------------------------
     def names(self) -> list[str]:

@@ -138,8 +138,8 @@ def nice_steps(span: float, integer: bool = False):
     """
     if not span > 0 or not math.isfinite(span):
         span = 1.0
-    e = math.floor(math.log10(span / (MAX_TICKS + 1))) - 1
-    for e in range(e, e + 40):
+    first = math.floor(math.log10(span / (MAX_TICKS + 1))) - 1
+    for e in range(first, first + 40):
         for m, shift in ((1, 0), (2, 0), (25, -1), (5, 0)):
             step = (m, e + shift)
             if integer and step[1] < 0:

@@ -90,6 +90,48 @@ def test_one_message_per_mark_per_redraw_and_nothing_when_nothing_changed(panel)
     assert [len(comm_of(w).updates()) for w in widgets] == counts
 
 
+def test_while_the_run_logs_invisible_changes_wait_and_an_idle_log_is_drawn_exactly(panel):
+    for i in range(20_000):
+        panel.run.log({"a": float(i % 100)})
+    sync(panel)
+    chart = panel.charts["a"]
+    sends = len(comm_of(chart.raw).updates())
+    for i in range(20_000, 20_010):  # 10 new points in 20,000: under half a pixel
+        panel.run.log({"a": float(i % 100)})
+    panel.run._writer.drain()
+    panel.pull()
+    panel.draw(exact=False)  # a redraw while the run logs
+    assert len(comm_of(chart.raw).updates()) == sends and chart.drawn == 20_000
+    assert "last 9" in chart.figure.title  # the last value is always shown
+    panel.run.log({"a": 1000.0})  # a new extreme widens the range: drawn at once
+    panel.run._writer.drain()
+    panel.pull()
+    panel.draw(exact=False)
+    assert chart.drawn == 20_011 and chart.frame.y_scale.max > 1000
+    panel.run.log({"a": 5.0})
+    sync(panel)  # the log is idle: everything is drawn
+    assert chart.drawn == 20_012
+
+
+def test_a_redraw_while_logging_spends_a_slice_and_the_stalest_charts_go_first(panel, monkeypatch):
+    import jupyter_tracker.livepanel.panel as panel_module
+
+    for i in range(50):
+        panel.run.log({f"m{k:03d}": float(i + k) for k in range(100)})
+    sync(panel)
+    assert all(c.drawn == 50 for c in panel.charts.values())
+    monkeypatch.setattr(panel_module, "DRAW_SLICE", 0.0)  # one chart per redraw
+    for i in range(50, 100):
+        panel.run.log({f"m{k:03d}": float(i + k) for k in range(100)})
+    panel.run._writer.drain()
+    panel.pull()
+    updated = []
+    for _ in range(3):
+        panel.draw(exact=False)
+        updated.append(sorted(name for name, c in panel.charts.items() if c.drawn == 100))
+    assert [len(u) for u in updated] == [1, 2, 3] and updated[0][0] in updated[2]
+
+
 def test_lines_are_decimated_and_end_at_the_last_step(panel):
     values = np.sin(np.arange(50_000) / 500.0)
     values[12_345] = 40.0  # a spike must survive decimation
@@ -134,8 +176,11 @@ def test_smoothing_is_tensorboard_ema_on_full_resolution(panel):
 
     expected = ema(values, 0.6)
     chart = panel.charts["noise"]
-    steps = np.asarray(chart.smooth.x, dtype=int)
-    np.testing.assert_allclose(chart.smooth.y, expected[steps], rtol=1e-9)
+    x, y = chart.sent["smooth"]  # computed in float64 on every point...
+    np.testing.assert_allclose(y, expected[x.astype(int)], rtol=1e-9)
+    assert chart.smooth.y.dtype == np.float32  # ...and sent in float32: half the bytes, 7 digits
+    np.testing.assert_allclose(chart.smooth.y, expected[np.asarray(chart.smooth.x, dtype=int)], rtol=1e-6)
+    assert chart.smooth.x.dtype == np.float32  # steps below 2**24 are exact in float32
 
 
 def test_a_short_series_is_drawn_raw_with_markers_and_shows_its_last_value(panel):

@@ -86,3 +86,19 @@ def test_summary_rows_follow_summary_rules():
     rows = {name: (value, lo, hi) for name, value, lo, hi in store.summary_rows()}
     assert rows["acc"] == (0.5, 0.4, 0.5) and rows["loss"] == (1.0, 1.0, 2.0)
     assert rows["note"][0] == "x" and np.isnan(rows["note"][1])
+
+
+def test_metrics_logged_together_share_their_rows_until_they_part():
+    store = SeriesStore()
+    store.add([[i + 1, "h", i, float(i), {"a": float(i), "b": -float(i), "c": 0.0}] for i in range(100)])
+    a, b, c = (store.series[k] for k in "abc")
+    assert a.rows is b.rows is c.rows and a.rows.members == {"a", "b", "c"}  # one copy of seq/step/time
+    store.add([[101, "h", 100, 100.0, {"a": 1.0, "b": 2.0}]])  # c not logged: a and b move on together
+    assert a.rows is b.rows and c.rows is not a.rows
+    assert len(a.step.view()) == len(a) == 101 and len(c.step.view()) == len(c) == 100
+    store.add([[102, "h", 101, 101.0, {"a": 1.0}], [103, "h", 102, 102.0, {"b": 2.0, "c": 3.0}]])
+    assert [len(store.series[k]) for k in "abc"] == [102, 102, 101]
+    assert list(a.seq.view()[-2:]) == [101.0, 102.0] and list(b.seq.view()[-2:]) == [101.0, 103.0]
+    assert list(c.seq.view()[-2:]) == [100.0, 103.0]
+    for series in store.series.values():
+        assert len(series.seq.view()) == len(series.step.view()) == len(series.time.view()) == len(series)
