@@ -421,3 +421,20 @@ def test_the_panels_own_thread_keeps_up_while_the_run_logs(tracker_env, recordin
     assert p.store.rows == 200 and p.charts["x"].drawn == 200
     run.finish()
     assert p.wait(30)
+
+
+def test_sync_trouble_shows_until_the_upload_recovers(panel):
+    from jupyter_tracker import rundir
+
+    panel.run._info["mode"] = "online"  # as with a tracking server configured
+    rundir.write_sync(panel.run.path, {"status": "retrying", "message": "connection refused",
+                                       "events": {"acked": 10}})
+    panel.redraw()
+    head = panel.status.value.split("</summary>")[0]
+    assert "sync retrying: connection refused" in head and "sync retrying (10 records)" in panel.header.value
+    rundir.write_sync(panel.run.path, {"status": "ok", "events": {"acked": 50}})
+    panel.redraw()
+    head = panel.status.value.split("</summary>")[0]
+    assert "connection refused" not in head and "no problem now" in head  # cleared...
+    assert "connection refused" in panel.status.value  # ...and kept in the history
+    assert "synced to server (50 records)" in panel.header.value
