@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..numerics.colors import color_of
 from .charts import MIN_WIDTH, SHORT, Chart, View
-from .redrawer import MAX_RATE, Redrawer
+from .redrawer import Redrawer
 from .series import LogTail, SeriesStore
 from .snapshot import render_svg
 from .status import StatusLine
@@ -42,7 +42,7 @@ from .theme import stylesheet
 if TYPE_CHECKING:
     from ..kernel.run import Run
 
-__all__ = ["Panel", "Redrawer", "MAX_RATE", "FILTER_FROM", "FINAL_WAIT"]
+__all__ = ["Panel", "FILTER_FROM", "FINAL_WAIT"]
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 #: More charted metrics than this bring up the filter box.
@@ -351,6 +351,9 @@ class Panel:
         self._finishing = True
         self._static = static_image
         self._state = state
+        if not self.redrawer.thread.is_alive():  # stopped (tests) or gone: draw the end here
+            self._final()
+            return
         self.redrawer.finish(self._final)
         if static_image:
             _hold_cell_until(self.redrawer.done, FINAL_WAIT)

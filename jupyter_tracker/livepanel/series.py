@@ -22,13 +22,12 @@ from typing import Any
 import numpy as np
 
 from .. import records
+from ..limits import RESERVED_KEYS
 from ..summaries import SummaryState, match
 
 __all__ = ["Column", "Rows", "Series", "SeriesStore", "LogTail"]
 
 _SEQ, _STEP, _TIME, _ROW = itemgetter(0), itemgetter(2), itemgetter(3), itemgetter(4)
-#: Keys never charted: the tracker's own.
-_OWN_KEYS = frozenset({"_step", "_timestamp", "_runtime"})
 
 
 class Column:
@@ -268,7 +267,7 @@ class SeriesStore:
         axes = {spec["step_metric"] for spec in specs if spec.get("step_metric")}
         out = []
         for name in names:
-            if name in axes or name in _OWN_KEYS:
+            if name in axes or name in RESERVED_KEYS:  # an x axis, or the tracker's own
                 continue
             hidden = False
             for spec in specs:

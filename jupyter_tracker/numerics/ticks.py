@@ -327,9 +327,7 @@ def log_axis(lo: float, hi: float, length: float, *, vertical: bool = False, pad
 def duration_axis(lo: float, hi: float, length: float, *, margins: tuple[float, float] = (0.0, 0.0)) -> Axis:
     """Relative time in seconds, labelled in s, min, h or days (:attr:`Axis.unit`) by its length."""
     lo, hi = float(lo), float(hi)
-    for limit, size, unit in _DURATION_UNITS:
-        if max(hi, hi - lo) < limit:
-            break
+    size, unit = next((size, unit) for limit, size, unit in _DURATION_UNITS if max(hi, hi - lo) < limit)
     axis = linear_axis(lo / size, hi / size, length, nonnegative=lo >= 0, margins=margins)
     return Axis(axis.lo * size, axis.hi * size, tuple(t * size for t in axis.ticks), axis.labels, unit=unit)
 
