@@ -49,7 +49,7 @@ import time, json
 import tracker
 run = tracker.init(project='bench-notebook', name='{config}')
 panel = getattr(run, "_panel", None)
-if panel is not None:  # its one-off start (loading bqplot, about a second) is not the loop's cost
+if panel is not None and {wait_ready}:  # its one-off start (loading bqplot, ~1 s) is not the loop's cost
     panel.ready.wait(30)
 """
 LOOP = """\
@@ -119,14 +119,14 @@ class LoadSampler:
         self._thread.join()
 
 
-def run_once(config: str, n: int, work: Path) -> dict:
+def run_once(config: str, n: int, work: Path, wait_ready: bool = True) -> dict:
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [nbformat.v4.new_code_cell(src) for src in
-                (INIT.format(config=config), LOOP.format(n=n), AFTER.format())]
+                (INIT.format(config=config, wait_ready=wait_ready), LOOP.format(n=n), AFTER.format())]
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
     env.update(TRACKER_DIR=str(work / "runs"), TRACKER_CONFIG_DIR=str(work / "config"),
                PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p))
@@ -191,6 +191,7 @@ def render(section: dict) -> str:
     md = [
         f"_Generated {section['generated']} by `bench/notebook_log.py{' --quick' if section['mode'] == 'quick' else ''}`"
         f" — N = {p['n']:,} calls, {p['reps']} repetitions (configurations interleaved, a fresh kernel each), "
+        f"{'after' if p.get('wait_ready', True) else 'without waiting for'} the panel's first drawing, "
         f"suite took {section['suite_seconds']:.0f} s._\n\n",
         machine_markdown(section["machine"]),
         f"- Machine load before the suite: load average {section['loadavg_before']}\n",
@@ -217,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--n", type=int, default=None)
     parser.add_argument("--reps", type=int, default=None)
+    parser.add_argument("--no-wait-ready", action="store_true",
+                        help="start the loop at once after init, while the panel still loads bqplot (worst case)")
     parser.add_argument("--peers-python", help=argparse.SUPPRESS)  # accepted for run_all.py
     args = parser.parse_args(argv)
     sys.path.insert(0, str(HERE))
@@ -232,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             for config in (CONFIGS if rep % 2 == 0 else tuple(reversed(CONFIGS))):
                 work = Path(tmp) / f"{config}-{rep}"
                 work.mkdir()
-                result = run_once(config, n, work)
+                result = run_once(config, n, work, wait_ready=not args.no_wait_ready)
                 result["rep"] = rep
                 results.append(result)
                 if result.get("error"):
@@ -244,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
                           f"CPU in the loop: panel thread {1000 * (result['panel_cpu_loop_s'] or 0):.0f} ms, "
                           f"writer thread {1000 * (result['writer_cpu_loop_s'] or 0):.0f} ms",
                           flush=True)
-    section = new_section("log() in a notebook kernel: live panel vs silent", args.quick, {"n": n, "reps": reps},
+    section = new_section("log() in a notebook kernel: live panel vs silent", args.quick,
+                          {"n": n, "reps": reps, "wait_ready": not args.no_wait_ready},
                           time.perf_counter() - started, results, packages=("ipykernel", "nbclient", "ipywidgets", "bqplot"))
     section["loadavg_before"] = loadavg
     section["summary"] = summarise(results)

@@ -49,6 +49,8 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 FILTER_FROM = 12
 #: The longest the cell that finished the run waits for the final image (s).
 FINAL_WAIT = 30.0
+#: Metric charts in the static image at most (it is saved in the notebook: about 12 kB a chart).
+STATIC_CHARTS = 30
 #: CPU seconds a cycle spends reading the log, and drawing charts, while the run logs
 #: (the charts not drawn in one cycle are drawn in the next ones, the stalest first).
 READ_SLICE = 0.025
@@ -386,7 +388,8 @@ class Panel:
             metrics = [c for c in (chart.static() for chart in self.charts.values()) if c is not None]
             system = [c for c in (chart.static() for chart in self.system.charts.values()) if c is not None]
         title = f"{self.run.name} · {self.run.project} · {self._state} · step {self.store.last_step}"
-        return render_svg(title, [("metrics", metrics), ("system", system)])
+        heading = "metrics" if len(metrics) <= STATIC_CHARTS else f"metrics (the first {STATIC_CHARTS} of {len(metrics)})"
+        return render_svg(title, [(heading, metrics[:STATIC_CHARTS]), ("system", system)])
 
 
 def _prefix(name: str) -> str:

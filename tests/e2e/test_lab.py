@@ -442,6 +442,9 @@ def test_axes_a_reader_can_trust(lab, tracker_env: Path, tmp_path: Path):
         x = next(a for a in by_title["val/acc"]["axes"] if a["label"])
         if x["label"] != "epoch" or x["labels"] != ["1", "2", "3", "4", "5"]:
             problems.append(f"val/acc x axis {x['label']!r} {x['labels']}, expected epoch 1..5")
+    narrow = [(c["title"], round(c["figure"]["width"])) for c in charts if c["kind"] == "metric" and c["figure"]["width"] < 290]
+    if narrow:
+        problems.append(f"charts narrower than the 300 px columns they fill: {narrow}")
     system = [c for c in charts if c["kind"] == "system"]
     if len(system) < 4:
         problems.append(f"{len(system)} system charts, expected kernel/host CPU and memory at least")

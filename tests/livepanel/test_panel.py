@@ -438,3 +438,12 @@ def test_sync_trouble_shows_until_the_upload_recovers(panel):
     assert "connection refused" not in head and "no problem now" in head  # cleared...
     assert "connection refused" in panel.status.value  # ...and kept in the history
     assert "synced to server (50 records)" in panel.header.value
+
+
+def test_the_static_image_keeps_a_notebook_small(panel):
+    for i in range(200):
+        panel.run.log({f"m{k:02d}": float((i * k) % 17) for k in range(40)})
+    sync(panel)
+    svg = panel.svg()
+    assert "the first 30 of 40" in svg and svg.count(">m") >= 30 and ">m35" not in svg
+    assert len(svg) < 30 * 15_000
