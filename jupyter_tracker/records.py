@@ -336,14 +336,18 @@ class Frame:
     last: int
     payload: bytes  # the JSON array of records, exactly as written
     end: int  # byte offset just after the line
+    count: int = 0  # how many records the frame holds
 
 
-def read_frames(path: str | os.PathLike, offset: int = 0, limit: int = 64 << 20) -> tuple[list[Frame], int, int]:
+def read_frames(
+    path: str | os.PathLike, offset: int = 0, limit: int = 64 << 20, corrupt_at: list[tuple[int, int]] | None = None
+) -> tuple[list[Frame], int, int]:
     """Complete, good frames from ``offset`` on (at most about ``limit`` bytes).
 
     Returns the frames, the offset after the last complete line read, and the
-    number of corrupt lines skipped. An incomplete last line (still being
-    written, or torn) is left for the next call.
+    number of corrupt lines skipped (their byte ranges are appended to
+    ``corrupt_at`` when given). An incomplete last line (still being written,
+    or torn) is left for the next call.
     """
     try:
         with open(path, "rb") as handle:
@@ -359,14 +363,16 @@ def read_frames(path: str | os.PathLike, offset: int = 0, limit: int = 64 << 20)
         if newline < 0:
             break
         line = data[position:newline]
-        position = newline + 1
+        start, position = position, newline + 1
         if not line:
             continue
         frame = decode_line(line)
         if frame is None:
             corrupt += 1
+            if corrupt_at is not None:
+                corrupt_at.append((offset + start, offset + position))
             continue
-        frames.append(Frame(frame[0][0], frame[-1][0], line[: len(line) - 9], offset + position))
+        frames.append(Frame(frame[0][0], frame[-1][0], line[: len(line) - 9], offset + position, len(frame)))
     return frames, offset + position, corrupt
 
 
