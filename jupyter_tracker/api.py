@@ -265,6 +265,13 @@ class RemoteRun(ApiRun):
         """The server's high-water mark per log (``events``, ``system``)."""
         return dict(self._resource.get("hwm") or {})
 
+    @property
+    def missing(self) -> dict[str, list[list[int]]]:
+        """Records the server will never have, per log: the holes the uploader declared
+        (unreadable in the local log) as inclusive ``[from_seq, to_seq]`` ranges."""
+        found = self._resource.get("missing") or {}
+        return {log: [list(r) for r in found.get(log) or []] for log in ("events", "system")}
+
     def _rows(self, keys: list[str] | None, samples: int | None) -> list[dict[str, Any]]:
         columns = self._client.history(self.id, keys=keys, samples=samples)
         rows: dict[int, dict[str, Any]] = {}
