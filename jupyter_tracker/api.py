@@ -201,6 +201,15 @@ class LocalRun(ApiRun):
         return self._replayed().report
 
     @property
+    def missing(self) -> dict[str, list[list[int]]]:
+        """Records the local logs lost (in corrupt lines), per log, as inclusive
+        ``[from_seq, to_seq]`` ranges: what a sync declares missing to the server."""
+        system = records.ReadReport()
+        for _record in records.read_log(self.path / rundir.SYSTEM, system):
+            pass
+        return {"events": [list(r) for r in self.read_report.missing_ranges], "system": system.missing_ranges}
+
+    @property
     def metrics(self) -> list[dict[str, Any]]:
         """The run's ``define_metric`` calls."""
         return list(self._replayed().metrics)

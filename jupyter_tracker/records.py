@@ -252,6 +252,8 @@ class ReadReport:
     #: Records lost in corrupt frames: the sequence numbers no good frame holds below
     #: the highest one read (from 1 when the file is read from its start).
     missing: int = 0
+    #: The same as inclusive ``[from_seq, to_seq]`` ranges, in order.
+    missing_ranges: list[list[int]] = field(default_factory=list)
     #: Records whose sequence number an earlier good frame of the file held already
     #: (a frame written twice); the reader yields them all the same.
     duplicates: int = 0
@@ -314,6 +316,7 @@ def read_log(path: str | os.PathLike, report: ReadReport | None = None, offset: 
             highest = first - 1
         if first > highest + 1:
             report.missing += first - highest - 1
+            report.missing_ranges.append([highest + 1, first - 1])
             report.problems.append(f"line {number}: records {highest + 1}-{first - 1} missing before it")
         else:
             repeated = _repeated(frame, highest)

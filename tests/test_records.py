@@ -87,6 +87,7 @@ def test_reader_skips_corrupt_frames_keeps_the_rest_and_counts_lost_records(tmp_
     assert [r[0] for r in got] == list(range(1, 11)) + list(range(21, 31))
     assert report.corrupt == 2
     assert report.missing == 10  # records lost, from the gap in sequence numbers
+    assert report.missing_ranges == [[11, 20]]
     assert any("corrupt" in p for p in report.problems)
 
 
@@ -112,6 +113,7 @@ def test_a_damaged_first_frame_counts_as_missing(tmp_path):
     got = list(records.read_log(path, report))
     assert [r[0] for r in got] == list(range(257, 601))
     assert report.corrupt == 1 and report.missing == 256 and report.duplicates == 0
+    assert report.missing_ranges == [[1, 256]]
     assert any("records 1-256 missing" in p for p in report.problems)
 
 
