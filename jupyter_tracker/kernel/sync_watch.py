@@ -3,8 +3,8 @@
 The run's service uploads and writes how it goes to ``sync.json``; in a
 notebook the live panel's header and status line show it. Where no panel
 shows it (a script, a terminal, a kernel without widgets), :class:`SyncWatch`
-reads ``sync.json`` on the writer thread's housekeeping tick (about once a
-second; a ``stat`` when nothing changed) and says, through the run's
+reads ``sync.json`` (a few hundred bytes) on the writer thread's housekeeping
+tick, about once a second, and says, through the run's
 :class:`~jupyter_tracker.kernel.notices.Notices` (one line on stderr in a
 script, nothing under ``TRACKER_SILENT``), once:
 
@@ -37,7 +37,6 @@ class SyncWatch:
     def __init__(self, run: Any) -> None:
         self.run = run
         self.path = run.path / rundir.SYNC_JSON
-        self.mtime: float | None = None
         self.status: dict[str, Any] = {}
 
     @classmethod
@@ -52,13 +51,10 @@ class SyncWatch:
         return self.run._notices.sink is not None  # the live panel shows the sync status
 
     def _read(self) -> dict[str, Any]:
-        try:
-            mtime = os.stat(self.path).st_mtime
-        except OSError:
-            return self.status
-        if mtime != self.mtime:
-            self.mtime = mtime
-            self.status = rundir.read_sync(self.run.path)
+        # a file of a few hundred bytes, once a second: cheaper than being clever with mtimes
+        # (two writes within the filesystem's timestamp granularity would look unchanged)
+        if os.path.exists(self.path):
+            self.status = rundir.read_sync(self.run.path) or self.status
         return self.status
 
     def tick(self) -> None:
@@ -86,7 +82,6 @@ class SyncWatch:
         """After the last record is written: say what is not on the server, if the upload is in trouble."""
         if self._shown_elsewhere():
             return
-        self.mtime = None
         status = self._read()
         state, message = status.get("status"), status.get("message") or ""
         if state not in _TROUBLE:
