@@ -98,6 +98,12 @@ def damage(run_dir: Path, line: int) -> None:
     path.write_bytes(b"".join(lines))
 
 
+def frame_sizes(run_dir: Path) -> list[int]:
+    """How many records each good line of events.log holds (it depends on the writer's timing)."""
+    frames, _, _ = records.read_frames(run_dir / rundir.EVENTS)
+    return [frame.count for frame in frames]
+
+
 def readable_rows(run_dir: Path) -> list[float]:
     """The x values the local log still holds, each sequence number once."""
     seen, out = set(), []
@@ -143,17 +149,20 @@ def test_a_corrupt_byte_mid_log_uploads_every_readable_row_and_records_the_hole(
     run_dir = offline_run()
     run_id = rundir.read_info(run_dir)["id"]
     lines = lines_of(run_dir / rundir.EVENTS)
+    size = frame_sizes(run_dir)[len(lines) // 2]
     damage(run_dir, len(lines) // 2)
     local = tracker.Api().run(run_id)
     hole = local.missing["events"]
-    assert len(hole) == 1 and hole[0][1] - hole[0][0] + 1 == 256
+    assert len(hole) == 1
+    lost = hole[0][1] - hole[0][0] + 1
+    assert lost == size  # the damaged line's records, no more
     expected = readable_rows(run_dir)
-    assert len(expected) == ROWS - 256
+    assert len(expected) == ROWS - lost
     with FaultProxy(f"http://127.0.0.1:{server.port}") as proxy:
         first = sync(run_dir, proxy.url, server.token)
         assert first.returncode == 0, first.stderr
         a, b = hole[0]
-        assert f"256 records were unreadable in the local events log (seq {a}-{b})" in first.stdout
+        assert f"{lost} records were unreadable in the local events log (seq {a}-{b})" in first.stdout
         assert "recorded as missing on the server" in first.stdout
         back = remote(server).run(run_id)
         assert server_rows(server, run_id) == expected  # exactly the readable rows, in order, once each
@@ -172,17 +181,18 @@ def test_a_corrupt_byte_mid_log_uploads_every_readable_row_and_records_the_hole(
 def test_a_damaged_first_frame_is_declared_and_sync_does_not_loop(server):  # noqa: F811
     run_dir = offline_run()
     run_id = rundir.read_info(run_dir)["id"]
-    damage(run_dir, 0)  # the start record and the first 255 rows
-    assert tracker.Api().run(run_id).read_report.missing == 256  # the reader counts it (item 16)
+    lost = frame_sizes(run_dir)[0]  # the start record and the first rows
+    damage(run_dir, 0)
+    assert tracker.Api().run(run_id).read_report.missing == lost  # the reader counts it (item 16)
     expected = readable_rows(run_dir)
     with FaultProxy(f"http://127.0.0.1:{server.port}") as proxy:
         done = sync(run_dir, proxy.url, server.token, "--retry-for", "10")
         posts = record_posts(proxy)
     assert done.returncode == 0, done.stderr
-    assert "256 records were unreadable in the local events log (seq 1-256)" in done.stdout
+    assert f"{lost} records were unreadable in the local events log (seq 1-{lost})" in done.stdout
     assert len(posts) <= 3  # was: 1,180 POSTs in 50 s
-    assert server_rows(server, run_id) == expected and len(expected) == ROWS - 255
-    assert remote(server).run(run_id).missing["events"] == [[1, 256]]
+    assert server_rows(server, run_id) == expected and len(expected) == ROWS - (lost - 1)
+    assert remote(server).run(run_id).missing["events"] == [[1, lost]]
 
 
 def test_a_frame_written_twice_is_uploaded_once(server):  # noqa: F811
@@ -190,17 +200,41 @@ def test_a_frame_written_twice_is_uploaded_once(server):  # noqa: F811
     run_id = rundir.read_info(run_dir)["id"]
     path = run_dir / rundir.EVENTS
     lines = lines_of(path)
+    sizes = frame_sizes(run_dir)
+    doubled = sizes[30] + sizes[10]
     lines.insert(40, lines[30])  # an old frame again, mid-log
     lines.insert(11, lines[10])  # and one right after itself
     path.write_bytes(b"".join(lines))
     report = tracker.Api().run(run_id).read_report
-    assert report.duplicates == 512 and report.missing == 0
+    assert report.duplicates == doubled and report.missing == 0
     done = sync(run_dir, f"http://127.0.0.1:{server.port}", server.token)
     assert done.returncode == 0, done.stderr
-    assert "512 duplicate records of the local events log skipped" in done.stdout
+    assert f"{doubled} duplicate records of the local events log skipped" in done.stdout
     assert server_rows(server, run_id) == [float(i) for i in range(ROWS)]  # nothing doubled, nothing lost
     assert remote(server).run(run_id).missing == {"events": [], "system": []}
-    assert "events.log: 512 duplicate records skipped" in (run_dir / "logs" / "debug.log").read_text()
+    debug = (run_dir / "logs" / "debug.log").read_text()
+    said = [int(line.split("events.log: ")[1].split()[0]) for line in debug.splitlines() if "duplicate records skipped" in line]
+    assert sum(said) == doubled
+
+
+def test_a_damaged_log_resumed_online_is_uploaded_by_the_service(server, monkeypatch):  # noqa: F811
+    run_dir = offline_run(5000)
+    run_id = rundir.read_info(run_dir)["id"]
+    damage(run_dir, 0)
+    damage(run_dir, 10)
+    before = readable_rows(run_dir)
+    monkeypatch.setenv("TRACKER_HOST", f"http://127.0.0.1:{server.port}")
+    monkeypatch.setenv("TRACKER_API_KEY", server.token)
+    run = tracker.init(id=run_id, resume="allow", mode="online")
+    for i in range(5000, 6000):
+        run.log({"x": float(i)})
+    run.finish()
+    wait_for(lambda: rundir.read_sync(run_dir).get("status") == "done", timeout=60)
+    assert server_rows(server, run_id) == before + [float(i) for i in range(5000, 6000)]
+    back = remote(server).run(run_id)
+    holes = tracker.Api().run(run_id).missing["events"]
+    assert len(holes) == 2 and holes[0][0] == 1 and back.missing["events"] == holes
+    assert back.state == "finished"
 
 
 def test_a_409_that_repeats_backs_off_and_retry_for_bounds_it(server):  # noqa: F811
