@@ -201,6 +201,15 @@ class LocalRun(ApiRun):
         return self._replayed().report
 
     @property
+    def missing(self) -> dict[str, list[list[int]]]:
+        """Records the local logs lost (in corrupt lines), per log, as inclusive
+        ``[from_seq, to_seq]`` ranges: what a sync declares missing to the server."""
+        system = records.ReadReport()
+        for _record in records.read_log(self.path / rundir.SYSTEM, system):
+            pass
+        return {"events": [list(r) for r in self.read_report.missing_ranges], "system": system.missing_ranges}
+
+    @property
     def metrics(self) -> list[dict[str, Any]]:
         """The run's ``define_metric`` calls."""
         return list(self._replayed().metrics)
@@ -264,6 +273,13 @@ class RemoteRun(ApiRun):
     def acknowledged(self) -> dict[str, int]:
         """The server's high-water mark per log (``events``, ``system``)."""
         return dict(self._resource.get("hwm") or {})
+
+    @property
+    def missing(self) -> dict[str, list[list[int]]]:
+        """Records the server will never have, per log: the holes the uploader declared
+        (unreadable in the local log) as inclusive ``[from_seq, to_seq]`` ranges."""
+        found = self._resource.get("missing") or {}
+        return {log: [list(r) for r in found.get(log) or []] for log in ("events", "system")}
 
     def _rows(self, keys: list[str] | None, samples: int | None) -> list[dict[str, Any]]:
         columns = self._client.history(self.id, keys=keys, samples=samples)

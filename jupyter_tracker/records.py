@@ -249,8 +249,14 @@ class ReadReport:
 
     records: int = 0
     corrupt: int = 0
-    #: Records lost in corrupt frames (from the gaps they leave in the sequence numbers).
+    #: Records lost in corrupt frames: the sequence numbers no good frame holds below
+    #: the highest one read (from 1 when the file is read from its start).
     missing: int = 0
+    #: The same as inclusive ``[from_seq, to_seq]`` ranges, in order.
+    missing_ranges: list[list[int]] = field(default_factory=list)
+    #: Records whose sequence number an earlier good frame of the file held already
+    #: (a frame written twice); the reader yields them all the same.
+    duplicates: int = 0
     torn_tail: bool = False
     bytes_read: int = 0
     problems: list[str] = field(default_factory=list)
@@ -260,6 +266,16 @@ class ReadReport:
         return self.corrupt + (1 if self.torn_tail else 0)
 
 
+def _repeated(frame: list, highest: int) -> int:
+    """How many records of ``frame`` have a sequence number at or below ``highest``."""
+    first, last = frame[0][0], frame[-1][0]
+    if first > highest:
+        return 0
+    if last <= highest and last - first + 1 == len(frame):
+        return len(frame)
+    return sum(1 for record in frame if record[0] <= highest)
+
+
 def read_log(path: str | os.PathLike, report: ReadReport | None = None, offset: int = 0) -> Iterator[list]:
     """Yield the good records of a log file, in file order.
 
@@ -267,6 +283,11 @@ def read_log(path: str | os.PathLike, report: ReadReport | None = None, offset: 
     was killed) is a torn tail; lines whose checksum or JSON do not hold are
     corrupt. Both are skipped and counted in ``report``; the rest of the file
     is always read. A missing file yields nothing.
+
+    ``report.missing`` counts the sequence numbers that no good frame holds
+    (before the first good frame, a log starting at 1, and between frames);
+    ``report.duplicates`` the records whose sequence number an earlier frame
+    held already. Every good record is yielded, duplicates too.
     """
     if report is None:
         report = ReadReport()
@@ -281,7 +302,7 @@ def read_log(path: str | os.PathLike, report: ReadReport | None = None, offset: 
     lines = data.split(b"\n")
     tail = lines.pop()  # b"" when the file ends with a newline
     number = 0
-    previous = None
+    highest = None if offset else 0  # the highest sequence number read so far
     for number, line in enumerate(lines, 1):
         if not line:
             continue
@@ -291,9 +312,18 @@ def read_log(path: str | os.PathLike, report: ReadReport | None = None, offset: 
             report.problems.append(f"line {number}: corrupt frame skipped")
             continue
         first = frame[0][0]
-        if previous is not None and first > previous + 1:
-            report.missing += first - previous - 1
-        previous = frame[-1][0]
+        if highest is None:  # read from an offset: what came before is unknown
+            highest = first - 1
+        if first > highest + 1:
+            report.missing += first - highest - 1
+            report.missing_ranges.append([highest + 1, first - 1])
+            report.problems.append(f"line {number}: records {highest + 1}-{first - 1} missing before it")
+        else:
+            repeated = _repeated(frame, highest)
+            if repeated:
+                report.duplicates += repeated
+                report.problems.append(f"line {number}: {repeated} records repeat earlier sequence numbers")
+        highest = max(highest, frame[-1][0])
         report.records += len(frame)
         yield from frame
     if tail:
@@ -309,14 +339,18 @@ class Frame:
     last: int
     payload: bytes  # the JSON array of records, exactly as written
     end: int  # byte offset just after the line
+    count: int = 0  # how many records the frame holds
 
 
-def read_frames(path: str | os.PathLike, offset: int = 0, limit: int = 64 << 20) -> tuple[list[Frame], int, int]:
+def read_frames(
+    path: str | os.PathLike, offset: int = 0, limit: int = 64 << 20, corrupt_at: list[tuple[int, int]] | None = None
+) -> tuple[list[Frame], int, int]:
     """Complete, good frames from ``offset`` on (at most about ``limit`` bytes).
 
     Returns the frames, the offset after the last complete line read, and the
-    number of corrupt lines skipped. An incomplete last line (still being
-    written, or torn) is left for the next call.
+    number of corrupt lines skipped (their byte ranges are appended to
+    ``corrupt_at`` when given). An incomplete last line (still being written,
+    or torn) is left for the next call.
     """
     try:
         with open(path, "rb") as handle:
@@ -332,14 +366,16 @@ def read_frames(path: str | os.PathLike, offset: int = 0, limit: int = 64 << 20)
         if newline < 0:
             break
         line = data[position:newline]
-        position = newline + 1
+        start, position = position, newline + 1
         if not line:
             continue
         frame = decode_line(line)
         if frame is None:
             corrupt += 1
+            if corrupt_at is not None:
+                corrupt_at.append((offset + start, offset + position))
             continue
-        frames.append(Frame(frame[0][0], frame[-1][0], line[: len(line) - 9], offset + position))
+        frames.append(Frame(frame[0][0], frame[-1][0], line[: len(line) - 9], offset + position, len(frame)))
     return frames, offset + position, corrupt
 
 
