@@ -14,7 +14,7 @@ from typing import Any
 from tornado import web
 
 from .endpoint import LabError, TrackerHandler
-from .lines import jsonable_columns, parse_smoothing
+from .lines import encode_history, encode_runs, parse_smoothing
 from .runs import check_run_id
 from .sources import MAX_SAMPLES, BadInput
 
@@ -35,13 +35,14 @@ class _ColumnsHandler(TrackerHandler):
         return (self.keys_argument(), samples, self.int_argument("min_step", None),
                 self.int_argument("max_step", None), smoothing)
 
-    async def read(self, run_ids: list[str]) -> dict[str, Any]:
+    async def read(self, run_ids: list[str], one: bool) -> bytes:
+        """The JSON of the runs' history (``one``: the single run's history alone)."""
         source = self.source()
         keys, samples, lo, hi, smoothing = self.chart_arguments()
 
-        def work() -> dict[str, Any]:
+        def work() -> bytes:
             found = source.columns(run_ids, keys, samples, lo, hi, smoothing)
-            return {run_id: jsonable_columns(history) for run_id, history in found.items()}
+            return encode_history(found[run_ids[0]]) if one else encode_runs(found)
 
         return await self.call(work)
 
@@ -50,7 +51,7 @@ class HistoryHandler(_ColumnsHandler):
     @web.authenticated
     async def get(self, run_id: str) -> None:
         run_id = check_run_id(run_id)
-        self.send((await self.read([run_id]))[run_id])
+        self.send(await self.read([run_id], one=True))
 
 
 class CompareHandler(_ColumnsHandler):
@@ -63,7 +64,7 @@ class CompareHandler(_ColumnsHandler):
             raise LabError(400, "ids is needed: the runs to compare, comma-separated")
         if len(ids) > MAX_RUNS:
             raise LabError(400, f"at most {MAX_RUNS} runs can be compared at once")
-        self.send(await self.read([check_run_id(i) for i in ids]))
+        self.send(await self.read([check_run_id(i) for i in ids], one=False))
 
 
 def _thin(records: list[dict[str, Any]], samples: int | None) -> list[dict[str, Any]]:

@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import orjson
 
 from ..numerics.decimate import minmax_indices
 from ..numerics.smoothing import smooth
 from .sources import BadInput
 
-__all__ = ["KINDS", "parse_smoothing", "smoothed_columns", "float_list", "jsonable_columns"]
+__all__ = ["KINDS", "parse_smoothing", "smoothed_columns", "float_list", "encode_history", "encode_runs"]
 
 #: The smoothing kinds of the live panel (``numerics.smoothing.smooth``).
 KINDS = ("ema", "time-ema", "average", "gaussian", "none")
@@ -68,10 +69,22 @@ def float_list(values: Any) -> list:
     return out
 
 
-def jsonable_columns(history: dict[str, dict[str, Any]]) -> dict[str, dict[str, list]]:
-    """One run's history (numpy arrays or lists) as JSON-ready lists."""
-    out: dict[str, dict[str, list]] = {}
-    for name, column in history.items():
-        out[name] = {key: (np.asarray(values).tolist() if key == "step" else float_list(values))
-                     for key, values in column.items()}
-    return out
+def _wire(values: Any, integer: bool) -> Any:
+    """An array as orjson serialises it fast: numpy when every value is finite, else a tagged list."""
+    array = np.asarray(values, dtype=np.int64 if integer else np.float64)
+    if integer or np.isfinite(array).all():
+        return np.ascontiguousarray(array)
+    return float_list(array)
+
+
+def encode_history(history: dict[str, dict[str, Any]]) -> bytes:
+    """One run's history (numpy arrays or lists) as the JSON of the history schema."""
+    wire = {name: {key: _wire(values, key == "step") for key, values in column.items()}
+            for name, column in history.items()}
+    return orjson.dumps(wire, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def encode_runs(found: dict[str, dict[str, dict[str, Any]]]) -> bytes:
+    """``{run_id: history}`` as JSON, each run encoded by :func:`encode_history`."""
+    parts = [orjson.dumps(run_id) + b":" + encode_history(history) for run_id, history in found.items()]
+    return b"{" + b",".join(parts) + b"}"

@@ -5,7 +5,10 @@ mtime of ``run.json``, ``events.log`` and ``sync.json``). A listing stats
 those files and rebuilds only the resources whose stamp changed (through the
 run's read cache, :mod:`jupyter_tracker.columns`), so refreshing a sidebar of
 1,000 runs costs a few thousand ``stat`` calls and the filter, not a read of
-every run. Which runs and in which order is the query layer's
+every run. The index is also kept in Jupyter's data folder
+(``jupyter_tracker/lab-index-<hash of the folder>.json``, never in the run
+folders), so a new Jupyter server lists runs it has seen before as fast; an
+entry counts only while its stamp matches the files. Which runs and in which order is the query layer's
 (:mod:`jupyter_tracker.query`), exactly as ``tracker.Api().runs`` and the
 tracking server evaluate it.
 """
@@ -15,43 +18,70 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from .. import query as q
 from .. import rundir
+from ..records import jsonable, restore_floats
 from ..api import LocalRun, Runs
 from ..limits import LIVE_STATES
 from .lines import smoothed_columns
 from .runfiles import list_files, open_file
 from .sources import BadInput, ListQuery, NotFound, Source
 
-__all__ = ["LocalSource", "stamp_of"]
+__all__ = ["LocalSource", "stamp_of", "index_path", "INDEX_VERSION"]
 
 _STAMPED = (rundir.RUN_JSON, rundir.EVENTS, rundir.SYNC_JSON)
+#: The format of the saved index; another version is ignored (and rewritten).
+INDEX_VERSION = 1
+#: Seconds between two writes of a saved index that changed.
+_SAVE_EVERY = 5.0
 
 
-def stamp_of(path: Path) -> tuple:
-    """What changes when the run changes: (mtime_ns, size) of its run.json, events.log and sync.json."""
-    out = []
+def stamp_of(path: Path) -> list:
+    """What changes when the run changes: [mtime_ns, size] of its run.json, events.log and sync.json."""
+    out: list = []
+    folder = os.fspath(path)
     for name in _STAMPED:
         try:
-            st = os.stat(path / name)
+            st = os.stat(f"{folder}/{name}")
         except OSError:
             out.append(None)
         else:
-            out.append((st.st_mtime_ns, st.st_size))
-    return tuple(out)
+            out.append([st.st_mtime_ns, st.st_size])
+    return out
+
+
+def index_path(base: Path) -> Path:
+    """Where the index of the runs under ``base`` is kept between Jupyter servers."""
+    from jupyter_core.paths import jupyter_data_dir
+
+    digest = hashlib.sha256(os.fspath(Path(base).resolve()).encode()).hexdigest()[:16]
+    return Path(jupyter_data_dir()) / "jupyter_tracker" / f"lab-index-{digest}.json"
 
 
 @dataclass
 class _Entry:
     path: Path
-    run: LocalRun
-    stamp: tuple
+    stamp: list
     resource: dict[str, Any]
+    base: Path
+    #: the notebook file and the process that record the run (for the status bar)
+    who: list
+    _run: LocalRun | None = None
+
+    @property
+    def run(self) -> LocalRun:
+        """The run's reader (made when first needed: a saved index entry has none)."""
+        if self._run is None:
+            self._run = LocalRun(self.path)
+        return self._run
 
 
 def _sync_status(path: Path, info: dict[str, Any], data: dict[str, Any]) -> dict[str, Any] | None:
@@ -64,13 +94,13 @@ def _sync_status(path: Path, info: dict[str, Any], data: dict[str, Any]) -> dict
     return None
 
 
-def _resource(run: LocalRun, stamp: tuple, full: bool) -> dict[str, Any]:
+def _resource(run: LocalRun, stamp: list, full: bool) -> dict[str, Any]:
     """A local run as the tracking server's run resource (docs/api.md), with ``sync``,
     ``rev`` and ``dir``; ``full`` adds ``info``, ``metrics``, ``missing`` and the read report."""
     info = run.info
     brief = run.brief()
     steps = brief["steps"]
-    sync = rundir.read_sync(run.path)
+    sync = rundir.read_sync(run.path) if stamp[2] is not None else {}
     events = stamp[1]
     out: dict[str, Any] = {
         "id": run.id,
@@ -126,37 +156,92 @@ class LocalSource(Source):
     id = "local"
     label = "Local runs"
 
-    def __init__(self, dirs: Callable[[], list[Path]]) -> None:
+    def __init__(self, dirs: Callable[[], list[Path]], keep_index: bool = True) -> None:
         self._dirs = dirs
         self._entries: dict[Path, _Entry] = {}
         self._by_id: dict[str, _Entry] = {}
         self._lock = threading.Lock()
+        self._keep = keep_index
+        self._saved: dict[Path, dict[str, Any]] = {}  # base -> {run folder name: {"stamp", "resource"}}
+        self._dirty: set[Path] = set()
+        self._saved_at = 0.0
+        self._scanned_at = -1e9
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "dirs": [str(d) for d in self._dirs()]}
 
     # -- the index ------------------------------------------------------------------
-    def scan(self) -> list[dict[str, Any]]:
-        """Every run's list resource, newest first; only changed runs are read again."""
+    def scan(self, max_age: float = 0.0) -> list[dict[str, Any]]:
+        """Every run's list resource, newest first; only changed runs are read again.
+        ``max_age``: a scan that recent is good enough (no new look at the files)."""
         with self._lock:
+            if max_age and time.monotonic() - self._scanned_at <= max_age:
+                return [entry.resource for entry in self._entries.values()]
+            self._scanned_at = time.monotonic()
             entries: dict[Path, _Entry] = {}
             for base in self._dirs():
+                saved = self._load(base)
                 for path in rundir.list_run_dirs(base):
                     if path in entries:
                         continue
                     stamp = stamp_of(path)
                     entry = self._entries.get(path)
+                    if entry is None and saved.get(path.name, {}).get("stamp") == stamp:
+                        kept = saved[path.name]
+                        entry = _Entry(path, stamp, kept["resource"], base, kept.get("who") or [None, None])
                     if entry is None or entry.stamp != stamp:
                         run = entry.run.refresh() if entry is not None else LocalRun(path)
-                        entry = _Entry(path, run, stamp, _resource(run, stamp, full=False))
+                        info = run.info
+                        entry = _Entry(path, stamp, _resource(run, stamp, full=False), base,
+                                       [info.get("notebook"), info.get("pid")], run)
+                        self._dirty.add(base)
                     elif entry.resource["state"] in LIVE_STATES:
                         entry.resource["state"] = entry.run.state  # its process may have died since
                     entries[path] = entry
+            removed = {entry.base for path, entry in self._entries.items() if path not in entries}
+            self._dirty |= removed
             self._entries = entries
             self._by_id = {}
             for entry in entries.values():
                 self._by_id.setdefault(entry.resource["id"], entry)
+            self._save()
             return [entry.resource for entry in entries.values()]
+
+    def _load(self, base: Path) -> dict[str, Any]:
+        """The saved index of ``base`` (read once per process), ``{}`` when there is none."""
+        if base in self._saved:
+            return self._saved[base]
+        found: dict[str, Any] = {}
+        if self._keep:
+            try:
+                data = index_path(base).read_bytes()
+                value = orjson.loads(data)
+                if b'"$float"' in data:
+                    value = restore_floats(value)
+                if isinstance(value, dict) and value.get("version") == INDEX_VERSION and isinstance(value.get("runs"), dict):
+                    found = value["runs"]
+            except (OSError, ValueError):
+                found = {}
+        self._saved[base] = found
+        return found
+
+    def _save(self) -> None:
+        """Write the index of each folder whose runs changed (at most every few seconds)."""
+        if not self._keep or not self._dirty or time.monotonic() - self._saved_at < _SAVE_EVERY:
+            return
+        for base in self._dirty:
+            runs = {entry.path.name: {"stamp": entry.stamp, "resource": entry.resource, "who": entry.who}
+                    for entry in self._entries.values() if entry.base == base}
+            self._saved[base] = runs
+            try:
+                target = index_path(base)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                rundir.write_atomic(target, orjson.dumps(jsonable({"version": INDEX_VERSION, "dir": os.fspath(base),
+                                                                   "runs": runs})))
+            except (OSError, TypeError, ValueError):
+                pass  # a speed-up only
+        self._dirty = set()
+        self._saved_at = time.monotonic()
 
     def _find(self, run_id: str) -> _Entry:
         entry = self._by_id.get(run_id)
@@ -189,16 +274,16 @@ class LocalSource(Source):
     def status(self, notebook: str | None, pid: int | None) -> dict[str, Any]:
         """``{"run", "live"}``: the newest run the kernel ``pid`` records now, else the newest run
         of the notebook file ``notebook``; and how many runs are live."""
-        resources = self.scan()
+        resources = self.scan(max_age=1.5)
         live = sum(1 for r in resources if r["state"] in LIVE_STATES)
         wanted = os.path.realpath(notebook) if notebook else None
         best: tuple[int, float] | None = None
         found = None
-        for entry in self._entries.values():
-            info = entry.run.info
-            if pid and info.get("pid") == pid and entry.resource["state"] in LIVE_STATES:
+        for entry in list(self._entries.values()):
+            run_notebook, run_pid = entry.who
+            if pid and run_pid == pid and entry.resource["state"] in LIVE_STATES:
                 rank = 2
-            elif wanted and isinstance(info.get("notebook"), str) and os.path.realpath(info["notebook"]) == wanted:
+            elif wanted and isinstance(run_notebook, str) and os.path.realpath(run_notebook) == wanted:
                 rank = 1
             else:
                 continue

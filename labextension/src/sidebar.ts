@@ -48,6 +48,7 @@ export class RunsPanel extends Widget {
 
   source: SourceId = 'local';
   private runs: RunResource[] = [];
+  /** rows by run (id and folder: two folders may hold runs of one id) */
   private rows = new Map<string, { row: HTMLTableRowElement; signature: string }>();
   private selected = new Set<string>();
   private etag: string | null = null;
@@ -242,7 +243,8 @@ export class RunsPanel extends Widget {
   /** Draw the rows: new ones made, changed ones redrawn, the rest only moved into order. */
   render(all = false): void {
     const shown = this.shown;
-    const keep = new Set(shown.map(r => r.id));
+    const key = (r: RunResource) => `${r.id}\u0001${r.dir ?? ''}`;
+    const keep = new Set(shown.map(key));
     for (const [id, entry] of this.rows) {
       if (!keep.has(id)) {
         entry.row.remove();
@@ -252,12 +254,12 @@ export class RunsPanel extends Widget {
     let previous: HTMLTableRowElement | null = null;
     for (const run of shown) {
       const signature = this.signature(run);
-      let entry = this.rows.get(run.id);
+      let entry = this.rows.get(key(run));
       if (!entry || all || entry.signature !== signature) {
         const row = this.row(run);
         if (entry) entry.row.replaceWith(row);
         entry = { row, signature };
-        this.rows.set(run.id, entry);
+        this.rows.set(key(run), entry);
       }
       const wanted: ChildNode | null = previous ? previous.nextSibling : this.body.firstChild;
       if (wanted !== entry.row) this.body.insertBefore(entry.row, wanted);
@@ -333,12 +335,13 @@ export class RunsPanel extends Widget {
       this.source = source;
       this.sourceSelect.value = source;
     }
-    let entry = this.rows.get(id);
+    const find = () => [...this.rows.entries()].find(([k]) => k.startsWith(`${id}\u0001`))?.[1];
+    let entry = find();
     if (!entry) {
       this.filterBox.value = '';
       for (const s of [this.projectSelect, this.groupSelect, this.tagSelect, this.stateSelect]) s.value = '';
       await this.refresh(true);
-      entry = this.rows.get(id);
+      entry = find();
     }
     if (!entry) return;
     for (const other of this.body.querySelectorAll('.tracker-revealed')) other.classList.remove('tracker-revealed');
