@@ -158,7 +158,7 @@ export class Chart {
         ys.push(values);
         series.push({ label, stroke: withAlpha(band.color, 0.25), width: 0.5, points: { show: false }, value: (_u, v) => formatValue(v) });
       }
-      bands.push({ series: [hiIndex, hiIndex + 1], fill: withAlpha(band.color, 0.16) });
+      bands.push({ series: [hiIndex, hiIndex + 1], fill: withAlpha(band.color, 0.2) });
       xs.push(band.x);
       ys.push(band.mean);
       series.push({ label: band.label, stroke: band.color, width: 2, points: { show: false }, value: (_u, v) => formatValue(v) });

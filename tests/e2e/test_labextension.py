@@ -165,9 +165,13 @@ def test_the_lab_extension_end_to_end(lab: Lab):
               "system charts in the run view")
         page.screenshot("runview-light", ".tracker-run-view")
 
-        # compare two runs: both lines drawn in their colours
+        # select two runs in the sidebar, then tracker:compare: both lines drawn in their colours
         two = [r["id"] for r in rows if r["name"] in ("lr-0.1", "lr-0.01")]
-        p.evaluate("(ids) => window.jupyterapp.commands.execute('tracker:compare', {ids})", two)
+        p.evaluate("() => window.jupyterapp.commands.execute('tracker:open-runs')")
+        for run_id in two:
+            p.check(f".tracker-run-row[data-id='{run_id}'] .tracker-col-check input")
+        assert p.inner_text(".tracker-compare-button") == "Compare (2)"
+        p.evaluate("() => window.jupyterapp.commands.execute('tracker:compare')")
         _wait(page, "() => document.querySelectorAll('.tracker-compare-view .tracker-chart canvas').length >= 2",
               "the compare view's charts")
         from jupyter_tracker.numerics.colors import colors_for
@@ -188,9 +192,19 @@ def test_the_lab_extension_end_to_end(lab: Lab):
               "one group's mean line with its band")
         page.screenshot("compare-group-light", ".tracker-compare-view")
 
+        # the selection as a notebook cell; a refresh of everything
+        nb_area = p.evaluate("() => window.__e2e.panel.id")
+        p.evaluate(f"() => window.jupyterapp.shell.activateById('{nb_area}')")
+        p.evaluate("() => window.jupyterapp.commands.execute('tracker:insert-compare-cell')")
+        sources = p.evaluate("() => window.__e2e.panel.content.widgets.map(c => c.model.sharedModel.getSource())")
+        inserted = [src for src in sources if "tracker.compare(" in src]
+        assert len(inserted) == 1 and all(run_id in inserted[0] for run_id in two), sources
+        p.evaluate("() => window.jupyterapp.commands.execute('tracker:refresh')")
+
         # Dark: the same views, readable
         p.evaluate("() => window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
         _wait(page, "() => document.body.dataset.jpThemeLight === 'false'", "the dark theme")
+        p.evaluate("() => window.jupyterapp.shell.activateById(document.querySelector('.tracker-compare-view').id + '-area')")
         time.sleep(1.0)
         page.screenshot("compare-dark", ".tracker-compare-view")
         p.evaluate(f"() => window.jupyterapp.shell.activateById('tracker-run-local-{live_id}-area')")
