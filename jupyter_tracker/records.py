@@ -52,6 +52,8 @@ __all__ = [
     "encode_items",
     "decode_line",
     "read_log",
+    "read_new_frames",
+    "LogPosition",
     "ReadReport",
     "jsonable",
     "to_float",
@@ -260,6 +262,18 @@ class ReadReport:
         return self.corrupt + (1 if self.torn_tail else 0)
 
 
+@dataclass
+class LogPosition:
+    """How far an incremental reader got in a log: what the next read continues from."""
+
+    #: Bytes of complete lines consumed (a torn or half-written last line is not).
+    offset: int = 0
+    #: Lines consumed, so that problems name absolute line numbers.
+    lines: int = 0
+    #: The last sequence number of the last good frame (gaps after it count as missing).
+    seq: int | None = None
+
+
 def read_log(path: str | os.PathLike, report: ReadReport | None = None, offset: int = 0) -> Iterator[list]:
     """Yield the good records of a log file, in file order.
 
@@ -268,21 +282,37 @@ def read_log(path: str | os.PathLike, report: ReadReport | None = None, offset: 
     corrupt. Both are skipped and counted in ``report``; the rest of the file
     is always read. A missing file yields nothing.
     """
+    for frame in read_new_frames(path, LogPosition(offset=offset), report):
+        yield from frame
+
+
+def read_new_frames(path: str | os.PathLike, position: LogPosition,
+                    report: ReadReport | None = None) -> Iterator[list]:
+    """Yield the good frames (lists of records) of the complete lines after ``position``.
+
+    The incremental form of :func:`read_log`: corrupt lines and gaps in the
+    sequence numbers are counted in ``report`` as there, ``report.torn_tail``
+    says whether bytes follow the last complete line, and once the generator
+    is exhausted ``position`` has moved past the lines read (a half-written
+    last line is read again next time).
+    """
     if report is None:
         report = ReadReport()
     try:
         with open(path, "rb") as handle:
-            if offset:
-                handle.seek(offset)
+            if position.offset:
+                handle.seek(position.offset)
             data = handle.read()
     except FileNotFoundError:
         return
-    report.bytes_read = offset + len(data)
-    lines = data.split(b"\n")
-    tail = lines.pop()  # b"" when the file ends with a newline
-    number = 0
-    previous = None
-    for number, line in enumerate(lines, 1):
+    report.bytes_read = position.offset + len(data)
+    end = data.rfind(b"\n") + 1
+    lines = data[:end].split(b"\n")
+    lines.pop()  # b"" after the last newline
+    number = position.lines
+    previous = position.seq
+    for line in lines:
+        number += 1
         if not line:
             continue
         frame = decode_line(line)
@@ -295,9 +325,12 @@ def read_log(path: str | os.PathLike, report: ReadReport | None = None, offset: 
             report.missing += first - previous - 1
         previous = frame[-1][0]
         report.records += len(frame)
-        yield from frame
-    if tail:
-        report.torn_tail = True
+        yield frame
+    position.offset += end
+    position.lines = number
+    position.seq = previous
+    report.torn_tail = end < len(data)
+    if report.torn_tail:
         report.problems.append(f"line {number + 1}: torn last record skipped")
 
 

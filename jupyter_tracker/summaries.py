@@ -97,6 +97,10 @@ class SummaryState:
                     for key in tracked & row.keys():
                         self._accumulate(key, row[key])
 
+    def knows(self, keys: Iterable[str]) -> bool:
+        """Whether every one of ``keys`` was seen (then ``add_rows(..., check_new=False)`` is right)."""
+        return self._seen.issuperset(keys)
+
     def _new_keys(self, rows: list[dict[str, Any]]) -> None:
         seen = self._seen
         for row in rows:
@@ -160,6 +164,40 @@ class SummaryState:
         elif kind == "s":
             self.set_manual(payload.get("set") or {})
             self.delete_manual(payload.get("del") or [])
+
+    # -- keeping it ---------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The whole state as JSON-ready values (first-seen key order kept), for
+        whoever keeps it between reads: the server's database, a run's cache."""
+        return {
+            "last": self.last,
+            "first": self.first,
+            "stats": self.stats,
+            "rules": self.rules,
+            "specs": self.specs,
+            "overrides": self.overrides,
+            "deleted": sorted(self.deleted),
+            "rows": self.rows,
+            "last_step": self.last_step,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> SummaryState:
+        """Rebuild a state written by :meth:`to_dict` (a new one for ``None`` or ``{}``)."""
+        state = cls()
+        if not data:
+            return state
+        state.last = data.get("last") or {}
+        state.first = data.get("first") or {}
+        state.stats = data.get("stats") or {}
+        state.rules = data.get("rules") or {}
+        state.specs = data.get("specs") or []
+        state.overrides = data.get("overrides") or {}
+        state.deleted = set(data.get("deleted") or [])
+        state._seen = set(state.first)  # keys are seen exactly when they get a first value
+        state.rows = int(data.get("rows") or 0)
+        state.last_step = data.get("last_step")
+        return state
 
     # -- reading --------------------------------------------------------------
     def value(self, key: str) -> Any:
