@@ -1,0 +1,614 @@
+"""Which runs, in which order: wandb's filter syntax, parsed once into a small tree.
+
+The same tree answers ``Api.runs`` on local run directories (evaluated here,
+in Python, by :func:`matches` and :func:`sort_runs`) and on a tracking server
+(translated to SQL by ``server/filters.py``), so a filter selects the same
+runs in both places. ``tracker ls``, ``tracker.compare()`` and the lab
+extension use it too.
+
+Filters (a MongoDB-like dict, as ``wandb.Api().runs(filters=...)``)::
+
+    {"config.lr": 0.1}                                  equality
+    {"config.lr": {"$lt": 0.05}, "state": "finished"}   several keys: all must hold
+    {"$or": [{"group": "a"}, {"tags": {"$in": ["x"]}}]}
+    {"summary_metrics.val/acc": {"$gte": 0.9}, "display_name": {"$regex": "^base"}}
+
+Keys: ``config.<key>`` (nested keys with dots: ``config.optimizer.lr``),
+``summary_metrics.<metric>`` (or ``summary.<metric>``), and the run fields
+``id``, ``display_name`` (or ``name``), ``project``, ``group``, ``job_type``,
+``tags``, ``state``, ``notes``, ``created_at``. A bare key that is none of
+these names a config key (``lr`` is ``config.lr``). Operators: ``$eq $ne $gt
+$gte $lt $lte $in $nin $regex $exists``, and ``$and`` / ``$or`` lists. The
+exact meaning of each (types, missing keys, NaN, tags) is in docs/api.md.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Union
+
+import orjson
+
+from .limits import STATES
+from .records import jsonable
+
+__all__ = [
+    "Field",
+    "Cond",
+    "And",
+    "Or",
+    "Node",
+    "Order",
+    "Query",
+    "OPERATORS",
+    "RUN_FIELDS",
+    "parse_field",
+    "parse_filters",
+    "parse_order",
+    "build_query",
+    "split_path",
+    "value_of",
+    "present",
+    "matches",
+    "sort_runs",
+    "group_key",
+    "group_runs",
+    "missing_key_notes",
+    "to_filters",
+    "compile_regex",
+    "canonical_json",
+]
+
+#: Field operators, and the operators that combine filters.
+OPERATORS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$regex", "$exists")
+_COMBINERS = ("$and", "$or")
+#: The run's own fields (not config or summary), with the type of their values.
+RUN_FIELDS = {
+    "id": "string",
+    "display_name": "string",
+    "project": "string",
+    "group": "string",
+    "job_type": "string",
+    "tags": "tags",
+    "state": "string",
+    "notes": "string",
+    "created_at": "number",
+}
+_ALIASES = {"name": "display_name", "displayName": "display_name", "jobType": "job_type", "createdAt": "created_at"}
+_SOURCES = {"config": "config", "summary_metrics": "summary", "summary": "summary", "summaryMetrics": "summary"}
+#: Nested keys with more dots than this are looked up as written and fully split only.
+_MAX_SPLIT_DOTS = 4
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Field:
+    """What a key names: a run field (``source`` is its name, ``key`` empty) or a
+    key of the run's ``config`` or ``summary`` (``key`` as written after the prefix)."""
+
+    source: str
+    key: str = ""
+    text: str = ""
+
+    @property
+    def is_json(self) -> bool:
+        return self.source in ("config", "summary")
+
+    @property
+    def kind(self) -> str:
+        """``json``, ``string``, ``number`` or ``tags``."""
+        return "json" if self.is_json else RUN_FIELDS[self.source]
+
+    @property
+    def paths(self) -> tuple[tuple[str, ...], ...]:
+        """The ways the key can be found in a nested dict, tried in order."""
+        return split_path(self.key, wandb_value=self.source == "config") if self.is_json else ()
+
+    @property
+    def label(self) -> str:
+        """How messages name it: ``config key 'lr'``, ``summary metric 'val/acc'``, ``group``."""
+        if self.source == "config":
+            return f"config key {self.key!r}"
+        if self.source == "summary":
+            return f"summary metric {self.key!r}"
+        return self.source
+
+
+@dataclass(frozen=True)
+class Cond:
+    """One test of one field: ``op`` is one of :data:`OPERATORS`."""
+
+    field: Field
+    op: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class And:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    items: tuple[Node, ...]
+
+
+Node = Union[Cond, And, Or]
+
+
+@dataclass(frozen=True)
+class Order:
+    """Sort by ``field``; runs without a value of the field's type come last either way."""
+
+    field: Field
+    descending: bool = True
+
+    @property
+    def text(self) -> str:
+        return ("-" if self.descending else "+") + self.field.text
+
+
+NEWEST_FIRST = Order(Field("created_at", text="created_at"), True)
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed filter (``where``, None for every run) and an order."""
+
+    where: Node | None = None
+    order: Order = NEWEST_FIRST
+
+    def to_filters(self) -> dict[str, Any] | None:
+        """The filter as a wandb-style dict again (what a client sends a server)."""
+        return None if self.where is None else to_filters(self.where)
+
+    def fields(self) -> list[Field]:
+        """The config and summary fields the filter and the order name, once each."""
+        out: dict[Field, None] = {}
+
+        def walk(node: Node | None) -> None:
+            if isinstance(node, Cond):
+                if node.field.is_json:
+                    out[node.field] = None
+            elif node is not None:
+                for item in node.items:
+                    walk(item)
+
+        walk(self.where)
+        if self.order.field.is_json:
+            out[self.order.field] = None
+        return list(out)
+
+
+# -- parsing ---------------------------------------------------------------------
+@functools.lru_cache(maxsize=1024)
+def split_path(key: str, wandb_value: bool = False) -> tuple[tuple[str, ...], ...]:
+    """The paths a dotted key can mean in nested dicts, the key as written first.
+
+    ``"a.b.c"`` gives ``("a.b.c",)``, ``("a", "b.c")``, ``("a.b", "c")`` and
+    ``("a", "b", "c")``: a key holding dots is found whether it was logged as
+    one key or as nested dicts. With ``wandb_value``, a trailing ``.value``
+    (wandb's ``config.lr.value``) may also be left out.
+    """
+    parts = key.split(".")
+    dots = len(parts) - 1
+    if dots == 0:
+        out: list[tuple[str, ...]] = [(key,)]
+    elif dots > _MAX_SPLIT_DOTS:
+        out = [(key,), tuple(parts)]
+    else:
+        splits = []
+        for mask in range(1 << dots):
+            segments, current = [], parts[0]
+            for i in range(dots):
+                if mask >> i & 1:
+                    segments.append(current)
+                    current = parts[i + 1]
+                else:
+                    current += "." + parts[i + 1]
+            segments.append(current)
+            splits.append(tuple(segments))
+        out = sorted(splits, key=lambda s: (len(s), [len(x) for x in s]))
+    if wandb_value and parts[-1] == "value" and dots:
+        out += [p for p in split_path(key[: -len(".value")]) if p not in out]
+    return tuple(out)
+
+
+def parse_field(key: Any) -> Field:
+    """The field a filter, order or group-by key names.
+
+    Raises
+    ------
+    TypeError
+        The key is not a string.
+    ValueError
+        An empty key, or a prefix without a key (``"config."``).
+    """
+    if not isinstance(key, str):
+        raise TypeError(f"filter keys must be strings, got {key!r}")
+    if not key:
+        raise ValueError("empty filter key")
+    name = _ALIASES.get(key, key)
+    if name in RUN_FIELDS:
+        return Field(name, text=key)
+    prefix, dot, rest = key.partition(".")
+    if dot and prefix in _SOURCES:
+        if not rest:
+            raise ValueError(f"filter key {key!r} names no key after {prefix + '.'!r}")
+        return Field(_SOURCES[prefix], rest, key)
+    if key in _SOURCES:
+        raise ValueError(f"filter key {key!r} needs a key after it, e.g. {key + '.lr'!r}")
+    if key.startswith("$"):
+        raise ValueError(f"invalid operator {key!r}: use one of {', '.join(_COMBINERS)} here")
+    return Field("config", key, key)
+
+
+def _operand(value: Any, where: str) -> Any:
+    """``value`` as plain JSON types (numpy scalars become numbers)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, Mapping):
+        return {str(k): _operand(v, where) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_operand(v, where) for v in value]
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "shape", None) == ():
+        return _operand(item(), where)
+    raise TypeError(f"{where}: {value!r} ({type(value).__name__}) is not a value a filter can hold")
+
+
+def _time(value: Any, where: str) -> Any:
+    """A ``created_at`` operand: a number, or an ISO 8601 date (UTC unless it says otherwise)."""
+    if isinstance(value, _dt.datetime):
+        moment = value
+    elif isinstance(value, _dt.date):
+        moment = _dt.datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        try:
+            moment = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{where}: {value!r} is not a time (seconds since the epoch or an ISO 8601 date)") from None
+    else:
+        return value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_dt.timezone.utc)
+    return moment.timestamp()
+
+
+@functools.lru_cache(maxsize=256)
+def compile_regex(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
+
+
+def _check(fld: Field, op: str, value: Any) -> Any:
+    where = f"{op!r} for {fld.text!r}"
+    if op in ("$in", "$nin"):
+        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (list, tuple, set, frozenset)):
+            raise ValueError(f"{where} takes a list of values, got {value!r}")
+        values = [_operand(v, where) for v in value]
+        if fld.source == "created_at":
+            values = [_time(v, where) for v in values]
+        if fld.source == "state":
+            for v in values:
+                _check_state(v, where)
+        return tuple(values)
+    if op == "$regex":
+        if not isinstance(value, str):
+            raise ValueError(f"{where} takes a pattern string, got {value!r}")
+        try:
+            compile_regex(value)
+        except re.error as exc:
+            raise ValueError(f"{where}: bad pattern {value!r} ({exc})") from None
+        return value
+    if op == "$exists":
+        if not isinstance(value, bool):
+            raise ValueError(f"{where} takes true or false, got {value!r}")
+        return value
+    value = _operand(value, where)
+    if fld.source == "created_at":
+        value = _time(value, where)
+    if op in ("$gt", "$gte", "$lt", "$lte"):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ValueError(f"{where} compares with a number or a string, got {value!r}")
+    elif fld.source == "state":
+        _check_state(value, where)
+    return value
+
+
+def _check_state(value: Any, where: str) -> None:
+    if isinstance(value, str) and value not in STATES:
+        raise ValueError(f"{where}: no run state is called {value!r} (states: {', '.join(STATES)})")
+
+
+def _parse_value(fld: Field, value: Any) -> list[Node]:
+    if isinstance(value, Mapping) and any(isinstance(k, str) and k.startswith("$") for k in value):
+        plain = [k for k in value if not (isinstance(k, str) and k.startswith("$"))]
+        if plain:
+            raise ValueError(f"filter on {fld.text!r} mixes operators and plain keys ({plain[0]!r})")
+        out: list[Node] = []
+        for op, operand in value.items():
+            if op not in OPERATORS:
+                raise ValueError(f"invalid operator {op!r} for {fld.text!r}: use one of {', '.join(OPERATORS)}")
+            out.append(Cond(fld, op, _check(fld, op, operand)))
+        if not out:
+            raise ValueError(f"filter on {fld.text!r} is an empty dict")
+        return out
+    return [Cond(fld, "$eq", _check(fld, "$eq", value))]
+
+
+def _parse_doc(doc: Any, where: str) -> Node:
+    if not isinstance(doc, Mapping):
+        raise TypeError(f"{where} must be a dict of filters, got {type(doc).__name__}")
+    items: list[Node] = []
+    for key, value in doc.items():
+        if isinstance(key, str) and key.startswith("$"):
+            if key not in _COMBINERS:
+                raise ValueError(f"invalid operator {key!r}: at the top of a filter use {' or '.join(_COMBINERS)}")
+            if not isinstance(value, (list, tuple)) or not value:
+                raise ValueError(f"{key!r} takes a non-empty list of filter dicts")
+            parts = tuple(_parse_doc(part, f"each item of {key!r}") for part in value)
+            items.append(And(parts) if key == "$and" else Or(parts))
+        else:
+            items.extend(_parse_value(parse_field(key), value))
+    return items[0] if len(items) == 1 else And(tuple(items))
+
+
+def parse_filters(filters: Mapping[str, Any] | None) -> Node | None:
+    """The tree of a wandb-style filter dict (``None`` for no filter).
+
+    Raises
+    ------
+    ValueError
+        An invalid operator (named), a bad operand, a state that does not exist.
+    TypeError
+        Not a dict, or a value no filter can hold.
+    """
+    if filters is None:
+        return None
+    node = _parse_doc(filters, "filters")
+    return None if node == And(()) else node
+
+
+def parse_order(order: str | None) -> Order:
+    """``"-summary_metrics.val/acc"`` (descending), ``"+config.lr"`` or ``"config.lr"``
+    (ascending, as in wandb); ``None`` is newest first (``"-created_at"``)."""
+    if order is None:
+        return NEWEST_FIRST
+    if not isinstance(order, str) or not order.strip("+- "):
+        raise ValueError(f"order must be a key with an optional '+' or '-' in front, got {order!r}")
+    text = order.strip()
+    descending = text.startswith("-")
+    return Order(parse_field(text.lstrip("+-")), descending)
+
+
+def build_query(filters: Mapping[str, Any] | None = None, order: str | None = None, *,
+                project: str | None = None, group: str | None = None,
+                tags: str | Iterable[str] | None = None, state: str | Iterable[str] | None = None) -> Query:
+    """One query from ``Api.runs``' arguments: ``filters`` and the shortcuts, all of which must hold.
+
+    ``tags`` keeps runs that have every tag given; ``state`` one state or a list of them.
+    """
+    items: list[Node] = []
+    for name, value in (("project", project), ("group", group)):
+        if value is not None:
+            items.append(Cond(parse_field(name), "$eq", _check(parse_field(name), "$eq", value)))
+    if tags is not None:
+        for tag in [tags] if isinstance(tags, str) else list(tags):
+            if not isinstance(tag, str):
+                raise TypeError(f"tags must be strings, got {tag!r}")
+            items.append(Cond(parse_field("tags"), "$eq", tag))
+    if state is not None:
+        states = [state] if isinstance(state, str) else list(state)
+        items.append(Cond(parse_field("state"), "$in", _check(parse_field("state"), "$in", states)))
+    node = parse_filters(filters)
+    if node is not None:
+        items.append(node)
+    where = None if not items else items[0] if len(items) == 1 else And(tuple(items))
+    return Query(where, parse_order(order))
+
+
+def to_filters(node: Node) -> dict[str, Any]:
+    """A filter dict that parses back to ``node``."""
+    if isinstance(node, Cond):
+        value = list(node.value) if isinstance(node.value, tuple) else node.value
+        return {node.field.text: {node.op: value}}
+    return {"$and" if isinstance(node, And) else "$or": [to_filters(item) for item in node.items]}
+
+
+# -- evaluation (local runs) ------------------------------------------------------
+#: ``source(name)`` gives a run's field (``"config"`` and ``"summary"``: its dicts).
+Source = Callable[[str], Any]
+
+
+def value_of(fld: Field, source: Source) -> Any:
+    """The run's value of ``fld``, or the ``_MISSING`` marker (test with ``is``)."""
+    if not fld.is_json:
+        value = source(fld.source)
+        if fld.source == "tags":
+            return list(value or [])
+        return _MISSING if value is None else value
+    data = source(fld.source)
+    for path in fld.paths:
+        current = data
+        for segment in path:
+            if isinstance(current, dict) and segment in current:
+                current = current[segment]
+            else:
+                break
+        else:
+            return current
+    return _MISSING
+
+
+def present(fld: Field, source: Source) -> bool:
+    """Whether the run has a value for ``fld`` (tags: at least one tag)."""
+    value = value_of(fld, source)
+    return bool(value) if fld.source == "tags" else value is not _MISSING
+
+
+def canonical_json(value: Any) -> bytes:
+    """The JSON text lists and dicts are compared by (the server compares the same text)."""
+    return orjson.dumps(jsonable(value))
+
+
+def _kind(value: Any) -> str:
+    if value is _MISSING:
+        return "missing"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "nan" if value != value else "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, dict)):
+        return "json"
+    return "other"
+
+
+def _equal(value: Any, operand: Any) -> bool:
+    kind = _kind(value)
+    if operand is None:
+        return kind in ("missing", "null")
+    if isinstance(operand, bool):
+        return kind == "bool" and value == operand
+    if isinstance(operand, (int, float)):
+        return kind == "number" and value == operand
+    if isinstance(operand, str):
+        return kind == "string" and value == operand
+    return kind == "json" and canonical_json(value) == canonical_json(operand)
+
+
+def _compare(value: Any, op: str, operand: Any) -> bool:
+    kind = _kind(value)
+    if isinstance(operand, str):
+        if kind != "string":
+            return False
+    elif kind != "number" or operand != operand:
+        return False
+    if op == "$gt":
+        return value > operand
+    if op == "$gte":
+        return value >= operand
+    if op == "$lt":
+        return value < operand
+    return value <= operand
+
+
+def _test(value: Any, op: str, operand: Any) -> bool:
+    """One condition on one (non-tags) value; never raises."""
+    if op == "$eq":
+        return _equal(value, operand)
+    if op == "$ne":
+        return not _equal(value, operand)
+    if op == "$in":
+        return any(_equal(value, item) for item in operand)
+    if op == "$nin":
+        return not any(_equal(value, item) for item in operand)
+    if op == "$exists":
+        return (value is not _MISSING) == operand
+    if op == "$regex":
+        return isinstance(value, str) and compile_regex(operand).search(value) is not None
+    return _compare(value, op, operand)
+
+
+def _test_tags(tags: list[str], op: str, operand: Any) -> bool:
+    """Tags: a list of strings; a condition holds when it holds for one of them."""
+    if op == "$ne":
+        return not _test_tags(tags, "$eq", operand)
+    if op == "$nin":
+        return not _test_tags(tags, "$in", operand)
+    if op == "$exists":
+        return bool(tags) == operand
+    if op == "$eq" and operand is None:
+        return not tags
+    if op == "$eq" and isinstance(operand, (list, dict)):
+        return canonical_json(tags) == canonical_json(operand)
+    if op == "$in":
+        return any(_test_tags(tags, "$eq", item) for item in operand)
+    return any(_test(tag, op, operand) for tag in tags)
+
+
+def matches(node: Node | None, source: Source) -> bool:
+    """Whether the run whose fields ``source`` gives passes the filter ``node``."""
+    if node is None:
+        return True
+    if isinstance(node, Cond):
+        value = value_of(node.field, source)
+        if node.field.source == "tags":
+            return _test_tags(value, node.op, node.value)
+        return _test(value, node.op, node.value)
+    if isinstance(node, And):
+        return all(matches(item, source) for item in node.items)
+    return any(matches(item, source) for item in node.items)
+
+
+def _rank(value: Any) -> tuple[int, Any]:
+    """Where a value sorts: numbers, then NaN, strings, booleans, then the rest."""
+    kind = _kind(value)
+    if kind == "number":
+        return 0, float(value)
+    if kind == "nan":
+        return 1, 0
+    if kind == "string":
+        return 2, value
+    if kind == "bool":
+        return 3, int(value)
+    return 4, 0
+
+
+def sort_runs(items: Sequence[Any], order: Order, source_of: Callable[[Any], Source],
+              identity: Callable[[Any], tuple[float | None, str]]) -> list[Any]:
+    """``items`` in ``order``; ties newest first, then by id (as the server sorts).
+
+    ``identity(item)`` gives ``(created_at, id)``.
+    """
+    def tie(item: Any) -> tuple[float, str]:
+        created, run_id = identity(item)
+        return (-(created if created is not None else -math.inf), run_id)
+
+    ranks: dict[int, list[tuple[Any, Any]]] = {}
+    for item in sorted(items, key=tie):
+        rank, value = _rank(value_of(order.field, source_of(item)))
+        ranks.setdefault(rank, []).append((value, item))
+    out = []
+    for rank in sorted(ranks):
+        ranks[rank].sort(key=lambda pair: pair[0], reverse=order.descending)
+        out.extend(item for _, item in ranks[rank])
+    return out
+
+
+def group_key(value: Any) -> Any:
+    """A hashable group for a value (lists and dicts by their JSON text; missing is None)."""
+    if value is _MISSING:
+        return None
+    if isinstance(value, (list, dict)):
+        return canonical_json(value).decode()
+    return value
+
+
+def group_runs(items: Iterable[Any], key: str, source_of: Callable[[Any], Source]) -> dict[Any, list[Any]]:
+    """``{value: [items...]}`` by the value of ``key`` (``"lr"`` = ``"config.lr"``,
+    ``"group"``, ``"job_type"`` ...), groups in order of first appearance; runs without
+    the key are under ``None``."""
+    fld = parse_field(key)
+    groups: dict[Any, list[Any]] = {}
+    for item in items:
+        groups.setdefault(group_key(value_of(fld, source_of(item))), []).append(item)
+    return groups
+
+
+def missing_key_notes(fields: Iterable[Field], has_key: Callable[[Field], bool], project: str | None) -> list[str]:
+    """Messages for the config and summary keys no run (of ``project``) has; ``has_key`` tells."""
+    scope = f" of project {project!r}" if project is not None else ""
+    return [f"no run{scope} has {fld.label}" for fld in fields if not has_key(fld)]
