@@ -54,6 +54,7 @@ __all__ = [
     "split_path",
     "value_of",
     "present",
+    "holds_when_missing",
     "matches",
     "sort_runs",
     "group_key",
@@ -294,9 +295,9 @@ def _check(fld: Field, op: str, value: Any) -> Any:
     if op in ("$in", "$nin"):
         if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (list, tuple, set, frozenset)):
             raise ValueError(f"{where} takes a list of values, got {value!r}")
-        values = [_operand(v, where) for v in value]
         if fld.source == "created_at":
-            values = [_time(v, where) for v in values]
+            value = [_time(v, where) for v in value]
+        values = [_operand(v, where) for v in value]
         if fld.source == "state":
             for v in values:
                 _check_state(v, where)
@@ -313,9 +314,9 @@ def _check(fld: Field, op: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise ValueError(f"{where} takes true or false, got {value!r}")
         return value
-    value = _operand(value, where)
     if fld.source == "created_at":
         value = _time(value, where)
+    value = _operand(value, where)
     if op in ("$gt", "$gte", "$lt", "$lte"):
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise ValueError(f"{where} compares with a number or a string, got {value!r}")
@@ -520,6 +521,12 @@ def _test(value: Any, op: str, operand: Any) -> bool:
     if op == "$regex":
         return isinstance(value, str) and compile_regex(operand).search(value) is not None
     return _compare(value, op, operand)
+
+
+def holds_when_missing(cond: Cond) -> bool:
+    """Whether ``cond`` holds for a run that has no value for its field (``$ne``,
+    ``$nin``, ``$exists: false``, equality with None)."""
+    return _test(_MISSING, cond.op, cond.value)
 
 
 def _test_tags(tags: list[str], op: str, operand: Any) -> bool:
