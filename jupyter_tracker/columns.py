@@ -628,8 +628,7 @@ class RunCache:
         rundir.write_cache_json(self.path, COLUMNS_JSON, state.to_dict())  # type: ignore[union-attr]
         rundir.write_cache_json(self.path, SNAPSHOT_JSON, {"version": VERSION, "log": state.log,  # type: ignore[union-attr]
                                                            "run": log.to_dict()})  # type: ignore[union-attr]
-        if fresh_start:
-            rundir.cache_prune(self.path, store.prefix)
+        rundir.cache_prune(self.path, store.prefix)  # and what builders killed half-way left
         self._set(state, log, store)  # type: ignore[arg-type]
 
     def _update_memory(self, rebuild: bool) -> None:
