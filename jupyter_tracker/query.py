@@ -254,6 +254,10 @@ def _operand(value: Any, where: str) -> Any:
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
+        try:
+            float(value)
+        except OverflowError:
+            raise ValueError(f"{where}: {value} is too large for a number a run can hold") from None
         return int(value)
     if isinstance(value, float):
         return float(value)

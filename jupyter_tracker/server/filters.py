@@ -48,6 +48,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DataError, DBAPIError, ProgrammingError
 
 from .. import query as q
 from . import schema
@@ -55,7 +56,8 @@ from .database import reading
 from .errors import BadRequest
 from .payloads import ParseError, loads
 
-__all__ = ["parse_listing", "where_clause", "order_clauses", "prepare", "listing_notes", "notes_header", "NOTES_HEADER"]
+__all__ = ["parse_listing", "where_clause", "order_clauses", "prepare", "run_listing", "listing_notes",
+           "notes_header", "NOTES_HEADER"]
 
 #: The response header that carries the notes of a listing (a JSON list of strings).
 NOTES_HEADER = "X-Tracker-Notes"
@@ -310,6 +312,17 @@ def _regexp(pattern: str, text: Any) -> int:
     if not isinstance(text, str):
         return 0
     return 1 if q.compile_regex(pattern).search(text) else 0
+
+
+def run_listing(conn: Connection, statement: Any) -> list[Any]:
+    """The rows of a listing; a filter the database refuses (a regular expression
+    PostgreSQL does not know) is a 400, not a 500."""
+    try:
+        return conn.execute(statement).all()
+    except DBAPIError as exc:
+        if isinstance(exc, (DataError, ProgrammingError)) or "regular expression" in str(exc.orig):
+            raise BadRequest(f"the database cannot apply this filter: {str(exc.orig).splitlines()[0][:200]}") from None
+        raise
 
 
 def prepare(conn: Connection) -> None:

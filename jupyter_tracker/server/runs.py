@@ -21,7 +21,7 @@ from ..limits import LIVE_STATES, STATES
 from ..query import Query
 from .database import dialect_insert, reading, writing
 from .errors import BadRequest, NotFound
-from .filters import order_clauses, prepare, where_clause
+from .filters import order_clauses, prepare, run_listing, where_clause
 from .payloads import dumps_column, loads_column
 
 __all__ = [
@@ -223,7 +223,7 @@ def list_runs(
     query = query.order_by(*order).limit(limit).offset(offset)
     with reading(engine) as conn:
         prepare(conn)
-        return [run_resource(row, full=False, state=row.effective) for row in conn.execute(query)]
+        return [run_resource(row, full=False, state=row.effective) for row in run_listing(conn, query)]
 
 
 def list_projects(engine: Engine) -> list[dict[str, Any]]:

@@ -180,3 +180,12 @@ def test_a_stale_live_run_filters_as_crashed(engine, stored) -> None:
 def test_bad_listing_arguments_are_400s(filters, order, message) -> None:
     with pytest.raises(BadRequest, match=message):
         parse_listing(filters, order)
+
+
+def test_a_pattern_only_python_knows_is_a_400_on_postgresql(engine, stored) -> None:
+    query = q.build_query({"display_name": {"$regex": "(?P<word>base)"}})
+    if engine.dialect.name == "sqlite":  # Python's regular expressions there
+        assert sorted(_sql(engine, query)) == sorted(_python(stored, query))
+    else:
+        with pytest.raises(BadRequest, match="the database cannot apply this filter"):
+            _sql(engine, query)
