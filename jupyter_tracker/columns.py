@@ -185,6 +185,25 @@ def _as_floats(values: list) -> tuple[np.ndarray, bool]:
     return out, False
 
 
+class _Points:
+    """New points of one metric: their rows (ranges from whole frames, lists of single
+    rows otherwise) and their values."""
+
+    __slots__ = ("rows", "values")
+
+    def __init__(self) -> None:
+        self.rows: list[range | list[int]] = []
+        self.values: list[Any] = []
+
+    def last_row(self) -> int:
+        return self.rows[-1][-1]
+
+    def row_array(self) -> np.ndarray:
+        parts = [np.arange(part.start, part.stop, dtype=_I8) if isinstance(part, range) else np.asarray(part, dtype=_I8)
+                 for part in self.rows if len(part)]
+        return np.concatenate(parts) if len(parts) != 1 else parts[0]
+
+
 class _Increment:
     """The records read in one update, turned into appends and patches of the columns."""
 
@@ -197,7 +216,7 @@ class _Increment:
         self.steps: list[int] = []
         self.stamps: list[float] = []
         self.retime: float | None = None  # new timestamp of the row before this increment
-        self.points: dict[str, tuple[list[int], list[Any]]] = {}
+        self.points: dict[str, _Points] = {}
         self.patches: dict[str, Any] = {}  # metric -> new value of its last stored point
 
     def _fast(self, frame: list[list]) -> bool:
@@ -235,13 +254,13 @@ class _Increment:
             meta[3] = self.row
             pending = points.get(key)
             if pending is None:
-                pending = points[key] = ([], [])
-            pending[0].extend(rows)
-            pending[1].extend(values)
+                pending = points[key] = _Points()
+            pending.rows.append(rows)
+            pending.values.extend(values)
         log.last_seq = max(log.last_seq, max(map(_SEQ, frame)))
         log.last_step = steps[-1]
         log.last_ts = frame[-1][3]
-        log.summary.add_rows(datas, steps[-1], check_new=not log.summary.knows(keys))
+        log.summary.add_columns(keys, columns, steps[-1])
         return True
 
     def frame(self, frame: list[list]) -> None:
@@ -292,16 +311,20 @@ class _Increment:
                 meta = metrics[key] = [len(metrics), 0, True, -1]
             pending = points.get(key)
             if meta[3] == row:  # logged again in the same row: the later value wins
-                if pending is not None and pending[0] and pending[0][-1] == row:
-                    pending[1][-1] = value
+                if pending is not None and pending.values and pending.last_row() == row:
+                    pending.values[-1] = value
                 else:
                     self.patches[key] = value
                 continue
             meta[3] = row
             if pending is None:
-                pending = points[key] = ([], [])
-            pending[0].append(row)
-            pending[1].append(value)
+                pending = points[key] = _Points()
+            chunks = pending.rows
+            if chunks and type(chunks[-1]) is list:
+                chunks[-1].append(row)
+            else:
+                chunks.append([row])
+            pending.values.append(value)
 
     def write(self, store: _Memory | _Files, stored: dict[str, list]) -> None:
         """Append and patch the arrays; ``stored`` is each metric's points before this increment."""
@@ -323,9 +346,9 @@ class _Increment:
                 store.patch(f"{number}.val", before - 1, float(values[0]))
                 meta[2] = meta[2] and ints
             pending = self.points.get(key)
-            if pending:
-                values, ints = _as_floats(pending[1])
-                store.append(f"{number}.row", np.asarray(pending[0], dtype=_I8))
+            if pending is not None and pending.values:
+                values, ints = _as_floats(pending.values)
+                store.append(f"{number}.row", pending.row_array())
                 store.append(f"{number}.val", values)
                 meta[1] = before + len(values)
                 meta[2] = meta[2] and ints

@@ -34,6 +34,7 @@ import os
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -94,6 +95,9 @@ def _crc(payload: bytes) -> int:
     for start in range(0, len(payload), _CRC_PIECE):
         crc = _zlib_crc(view[start : start + _CRC_PIECE], crc)
     return crc
+_LIST = {list}
+_INT = {int}
+_FIRST = itemgetter(0)
 _NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
@@ -235,11 +239,11 @@ def decode_line(line: bytes) -> list | None:
         frame = _loads(payload)
     except ValueError:
         return None
-    if type(frame) is not list:
+    # every record a list of at least 3 items starting with an int (checked a column at a time)
+    if type(frame) is not list or not frame or set(map(type, frame)) != _LIST:
         return None
-    for record in frame:
-        if type(record) is not list or len(record) < 3 or type(record[0]) is not int:
-            return None
+    if min(map(len, frame)) < 3 or set(map(type, map(_FIRST, frame))) != _INT:
+        return None
     if b'"$float"' in payload:
         restore_floats(frame)
     return frame

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from functools import reduce
+from operator import add
 from typing import Any
 
 __all__ = ["SUMMARY_KINDS", "MetricSpec", "SummaryState", "check_metric_name", "match"]
@@ -100,6 +102,51 @@ class SummaryState:
     def knows(self, keys: Iterable[str]) -> bool:
         """Whether every one of ``keys`` was seen (then ``add_rows(..., check_new=False)`` is right)."""
         return self._seen.issuperset(keys)
+
+    def add_columns(self, keys: list[str], columns: list[list[Any]], step: int | None = None) -> None:
+        """History records given column-wise: ``columns[i]`` holds the values of
+        ``keys[i]`` in each of the records, every key in every record. The same as
+        :meth:`add_rows` of those records, for a reader that has them as columns."""
+        count = len(columns[0]) if columns else 0
+        if not count:
+            return
+        if not self.knows(keys):
+            self.add_rows([dict(zip(keys, values)) for values in zip(*columns)], step)
+            return
+        self.rows += count
+        if step is not None:
+            self.last_step = step
+        rules = self.rules
+        for key, column in zip(keys, columns):
+            self.last[key] = column[-1]
+            if key in rules:
+                self._accumulate_all(key, column)
+
+    def _accumulate_all(self, key: str, values: list[Any]) -> None:
+        """:meth:`_accumulate` of each value, in order (the same floats, summed in the same order)."""
+        try:
+            numbers = [float(value) for value in values]
+        except (TypeError, ValueError):
+            for value in values:
+                self._accumulate(key, value)
+            return
+        numbers = [value for value in numbers if value == value]  # NaN never poisons min/max/mean
+        if not numbers:
+            return
+        stats = self.stats.get(key)
+        if stats is None:
+            first = numbers[0]
+            stats = self.stats[key] = [first, first, first, 1.0]
+            numbers = numbers[1:]
+            if not numbers:
+                return
+        low, high = min(numbers), max(numbers)
+        if low < stats[0]:
+            stats[0] = low
+        if high > stats[1]:
+            stats[1] = high
+        stats[2] = reduce(add, numbers, stats[2])  # left to right, as += does (sum() may compensate)
+        stats[3] += float(len(numbers))
 
     def _new_keys(self, rows: list[dict[str, Any]]) -> None:
         seen = self._seen

@@ -98,6 +98,37 @@ def random_log(rng: random.Random, count: int) -> bytes:
     return data
 
 
+def writer_log(rng: random.Random, rows: int) -> bytes:
+    """A log shaped as the kernel's writer makes it: frames of up to 256 history records
+    with the same keys and one row each (the reader's fast path), now and then a
+    define_metric with a summary rule, a config record, a row continued over two
+    records, a new key, NaN and infinities, integers."""
+    keys = ["loss", "acc"]
+    items: list[list] = [[0, "m", 1.0, {"name": "acc", "summary": "max", "step_metric": None}],
+                         [0, "m", 1.0, {"name": "loss", "summary": "mean", "step_metric": None}]]
+    step = 0
+    for _ in range(rows):
+        roll = rng.random()
+        if roll < 0.001:
+            items.append([0, "m", 1.0, {"name": rng.choice(keys), "summary": rng.choice(["min", "mean", "first", "last"]),
+                                        "step_metric": None}])
+        elif roll < 0.002:
+            keys = keys + [f"k{len(keys)}"]
+        elif roll < 0.003:
+            items.append([0, "c", 1.0, {"lr": rng.random()}])
+        elif roll < 0.005:  # commit=False: a second record for the same step
+            items.append([0, "h", step, 2.0 + step, {"extra": float(step)}])
+        step += 1
+        data = {k: rng.choice([rng.random(), rng.randint(0, 9), math.nan, math.inf if k[0] == "k" else -0.0])
+                if rng.random() < 0.02 else rng.random() for k in keys}  # sums stay finite for loss and acc
+        if rng.random() < 0.3:
+            data = {k: step * 3 for k in keys}
+        items.append([0, "h", step, 2.0 + step, data])
+    out: list[bytes] = []
+    records.encode_items(items, 0, out)
+    return b"".join(out)
+
+
 def step_of(items: list[list]) -> int:
     steps = [item[2] for item in items if item[1] == "h"]
     return steps[-1] if steps else 0
@@ -129,6 +160,7 @@ def check_agrees(path: Path, cache: RunCache) -> None:
                 assert value == want[key] and type(want[key]) is int
     assert same(snapshot.config, log.config)
     assert same(snapshot.summary.as_dict(), log.summary.as_dict())
+    assert same(snapshot.summary.to_dict(), log.summary.to_dict())  # rules' min, max, sums and counts too
     assert list(snapshot.summary.as_dict()) == list(log.summary.as_dict())
     assert snapshot.summary.step_metrics() == log.summary.step_metrics()
     for name in ("metrics", "meta", "files", "state", "exit_code", "last_seq", "last_step", "start_ts", "last_ts"):
@@ -162,6 +194,22 @@ def test_cache_and_replay_agree_on_random_logs(tmp_path: Path, seed: int) -> Non
     (run / "events.log").write_bytes(data)
     check_agrees(run, RunCache(run))
     check_agrees(run, RunCache(run))  # from the files this time
+    check_agrees(run, RunCache(run, persist=False))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_cache_and_replay_agree_on_logs_shaped_by_the_writer(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(200 + seed)
+    data = writer_log(rng, 6000)
+    run = tmp_path / "run"
+    run.mkdir()
+    events = run / "events.log"
+    cut = rng.randrange(len(data))
+    events.write_bytes(data[:cut])
+    reader = RunCache(run)
+    check_agrees(run, reader)
+    events.write_bytes(data)
+    check_agrees(run, reader)
     check_agrees(run, RunCache(run, persist=False))
 
 
