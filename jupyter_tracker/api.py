@@ -207,10 +207,17 @@ class LocalRun(ApiRun):
 
     def _snapshot(self) -> Any:
         log = self._cache.snapshot()
-        if log is not self._seen:  # the log changed: run.json may have too
+        if log is not self._seen:
+            if self._seen is not None:  # the log changed since: run.json may have too
+                self._info = rundir.read_info(self.path) or self._info
             self._seen = log
-            self._info = rundir.read_info(self.path) or self._info
         return log
+
+    def refresh(self) -> LocalRun:
+        """Read ``run.json`` and the log again now (a live run's state, name, summary)."""
+        self._info = rundir.read_info(self.path) or self._info
+        self._seen = self._cache.snapshot()
+        return self
 
     def _field(self, name: str) -> Any:
         if name == "config":
@@ -361,6 +368,20 @@ class Runs(list):
         super().__init__(runs)
         self.notes = list(notes)
         self.query = query if query is not None else q.Query()
+
+    def columns(self, keys: Sequence[str] | str | None = None, samples: int | None = None,
+                min_step: int | None = None, max_step: int | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+        """``{run.id: run.columns(...)}`` for every run (the data of a compare view).
+
+        Local runs whose read cache must be built first (never read, or grown a
+        lot) are built in parallel, one process per CPU.
+        """
+        from .columns import build_many
+
+        cold = [run.path for run in self if isinstance(run, LocalRun) and not run._cache.fresh()]
+        if len(cold) > 1:
+            build_many(cold)
+        return {run.id: run.columns(keys, samples, min_step, max_step) for run in self}
 
     def group_by(self, key: str) -> dict[Any, list[ApiRun]]:
         """``{value: [runs...]}`` by a config key (``"lr"`` or ``"config.lr"``), ``"group"``,

@@ -274,8 +274,13 @@ def cache_lock(path: Path, exclusive: bool) -> Iterator[None]:
 
 def read_cache_json(path: Path, name: str) -> Any:
     """A JSON file of the cache (non-finite floats restored), ``None`` if missing or unreadable."""
-    value = read_json(Path(path) / CACHE / name)
-    return restore_floats(value) if value is not None else None
+    try:
+        with open(os.path.join(path, CACHE, name), "rb") as handle:
+            data = handle.read()
+        value = orjson.loads(data)
+    except (OSError, ValueError):
+        return None
+    return restore_floats(value) if b'"$float"' in data else value
 
 
 def write_cache_json(path: Path, name: str, value: Any) -> None:

@@ -149,3 +149,25 @@ def test_columns_history_samples_and_scan(tracker_env):
     scanned = list(back.scan_history(keys=["val"], page_size=64, min_step=100, max_step=199))
     assert [r["_step"] for r in scanned] == list(range(100, 200, 10))
     assert len(list(back.scan_history())) == 5000
+
+
+def test_runs_columns_builds_cold_caches_in_parallel_and_reads_them(tracker_env):
+    import numpy as np
+
+    made = []
+    for seed in range(3):
+        run = tracker.init(project="cmp", config={"seed": seed})
+        for i in range(3000):
+            run.log({"loss": float(i * (seed + 1)), "acc": i % 7})
+        run.finish()
+        made.append(run)
+    assert not any((run.path / "cache").exists() for run in made)
+    found = tracker.Api().runs("cmp")
+    data = found.columns(["loss", "acc"], samples=100)
+    assert all((run.path / "cache" / "columns.json").exists() for run in made)  # built by the worker processes
+    assert set(data) == {run.id for run in made}
+    for run in found:
+        again = tracker.Api().run(run.id).columns(["loss", "acc"], samples=100)
+        for key in ("loss", "acc"):
+            np.testing.assert_array_equal(data[run.id][key]["value"], again[key]["value"])
+            np.testing.assert_array_equal(data[run.id][key]["step"], again[key]["step"])

@@ -390,3 +390,19 @@ def test_builders_killed_half_way_cost_nothing(tmp_path: Path) -> None:
     check_agrees(run, RunCache(run))
     generations = {name.split("-")[0] for name in _arrays(run)}
     assert generations == {"g" + _generation(run)}  # what killed builders left is gone
+
+
+def test_build_many_builds_in_separate_processes(tmp_path: Path) -> None:
+    from jupyter_tracker.columns import build_many
+
+    runs = []
+    for seed in range(3):
+        (tmp_path / f"r{seed}").mkdir()
+        runs.append(_run_with_log(tmp_path / f"r{seed}", seed=seed, count=2000))
+    assert build_many(runs, workers=2) == 2
+    for run in runs:
+        assert (run / "cache" / COLUMNS_JSON).exists()  # before any reader in this process
+        reader = RunCache(run)
+        assert reader.fresh()
+        check_agrees(run, reader)
+    assert build_many(runs[:1]) == 0  # one run: no process is worth it
