@@ -26,7 +26,6 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Boolean,
     Float,
     Text,

@@ -73,7 +73,7 @@ def synced(server, tracker_env):
 
 
 def test_the_same_filters_select_the_same_runs_locally_and_on_the_server(server, synced) -> None:
-    project, made, _ = synced
+    project, _, _ = synced
     local = tracker.Api()
     remote = tracker.Api(host=f"http://127.0.0.1:{server.port}", api_key=server.token)
     for filters, order in QUERIES:
@@ -96,7 +96,7 @@ def test_the_same_filters_select_the_same_runs_locally_and_on_the_server(server,
 
 
 def test_columns_agree_and_the_cache_is_never_uploaded(server, synced) -> None:
-    project, made, _ = synced
+    _, made, _ = synced
     remote = tracker.Api(host=f"http://127.0.0.1:{server.port}", api_key=server.token)
     for run in made[:2]:
         here = tracker.Api().run(run.id)
@@ -115,7 +115,7 @@ def test_columns_agree_and_the_cache_is_never_uploaded(server, synced) -> None:
 
 
 def test_tracker_ls_reads_the_server_the_same_way(server, synced) -> None:
-    project, made, env = synced
+    project, _, env = synced
 
     def ls(*args: str) -> list[str]:
         done = subprocess.run([sys.executable, "-m", "jupyter_tracker", "ls", "--project", project, *args],
