@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 import zlib
 from collections.abc import Iterator, Sequence
 from operator import itemgetter
@@ -551,6 +552,7 @@ class RunCache:
         self._state: _State | None = None
         self._store: _Memory | _Files | None = None
         self._history: History | None = None
+        self._lock = threading.RLock()  # one reader may serve several threads (a live view's, the caller's)
 
     @property
     def persistent(self) -> bool:
@@ -559,6 +561,10 @@ class RunCache:
 
     def snapshot(self) -> RunLog:
         """The run as its log says now, without the history rows."""
+        with self._lock:
+            return self._snapshot()
+
+    def _snapshot(self) -> RunLog:
         stat = _stat(self.events)
         if self._log is not None and self._position is not None and _fresh(self._position, stat):
             return self._log
@@ -573,6 +579,10 @@ class RunCache:
 
     def history(self, keys: Sequence[str] | None = None) -> History:
         """The columns as the log says now, with the arrays of ``keys`` (None: all) read."""
+        with self._lock:
+            return self._read_history(keys)
+
+    def _read_history(self, keys: Sequence[str] | None) -> History:
         damaged: str | None = None
         for attempt in range(3):
             stat = _stat(self.events)
@@ -594,6 +604,10 @@ class RunCache:
 
     def fresh(self) -> bool:
         """Whether the columns are ready for the log as it is now (no build to do)."""
+        with self._lock:
+            return self._fresh_now()
+
+    def _fresh_now(self) -> bool:
         stat = _stat(self.events)
         if self._history is not None and self._position is not None and _fresh(self._position, stat):
             return True
@@ -670,9 +684,12 @@ class RunCache:
         if (rebuild or state is None or log is None or not isinstance(store, _Memory) or stat is None
                 or not _continues(state.log, stat, self.events)):
             state, log, store = _State("mem"), RunLog(), _Memory()
+        elif not _fresh(state.log, stat):
+            # new objects for what changes: whoever holds the old ones keeps a consistent view
+            state, log = _State.from_dict(state.to_dict()), RunLog.from_dict(log.to_dict())
         if stat is None or not _fresh(state.log, stat):
-            self._advance(state, log, store)
-        self._set(state, log, store)
+            self._advance(state, log, store)  # type: ignore[arg-type]
+        self._set(state, log, store)  # type: ignore[arg-type]
 
     def _advance(self, state: _State, log: RunLog, store: _Memory | _Files) -> None:
         """Read the log from where ``state`` stopped and add what it says."""

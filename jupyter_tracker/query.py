@@ -350,7 +350,13 @@ def _parse_value(fld: Field, value: Any) -> list[Node]:
     return [Cond(fld, "$eq", _check(fld, "$eq", value))]
 
 
-def _parse_doc(doc: Any, where: str) -> Node:
+#: How deep ``$and``/``$or`` may nest (a filter is written by a person or a UI).
+MAX_DEPTH = 32
+
+
+def _parse_doc(doc: Any, where: str, depth: int = 0) -> Node:
+    if depth > MAX_DEPTH:
+        raise ValueError(f"filters nest $and/$or more than {MAX_DEPTH} levels deep")
     if not isinstance(doc, Mapping):
         raise TypeError(f"{where} must be a dict of filters, got {type(doc).__name__}")
     items: list[Node] = []
@@ -360,7 +366,7 @@ def _parse_doc(doc: Any, where: str) -> Node:
                 raise ValueError(f"invalid operator {key!r}: at the top of a filter use {' or '.join(_COMBINERS)}")
             if not isinstance(value, (list, tuple)) or not value:
                 raise ValueError(f"{key!r} takes a non-empty list of filter dicts")
-            parts = tuple(_parse_doc(part, f"each item of {key!r}") for part in value)
+            parts = tuple(_parse_doc(part, f"each item of {key!r}", depth + 1) for part in value)
             items.append(And(parts) if key == "$and" else Or(parts))
         else:
             items.extend(_parse_value(parse_field(key), value))

@@ -234,12 +234,12 @@ class SummaryState:
         state = cls()
         if not data:
             return state
-        state.last = data.get("last") or {}
-        state.first = data.get("first") or {}
-        state.stats = data.get("stats") or {}
-        state.rules = data.get("rules") or {}
-        state.specs = data.get("specs") or []
-        state.overrides = data.get("overrides") or {}
+        state.last = dict(data.get("last") or {})
+        state.first = dict(data.get("first") or {})
+        state.stats = {key: list(values) for key, values in (data.get("stats") or {}).items()}
+        state.rules = dict(data.get("rules") or {})
+        state.specs = list(data.get("specs") or [])
+        state.overrides = dict(data.get("overrides") or {})
         state.deleted = set(data.get("deleted") or [])
         state._seen = set(state.first)  # keys are seen exactly when they get a first value
         state.rows = int(data.get("rows") or 0)

@@ -136,6 +136,14 @@ def test_bad_input_names_what_is_wrong(filters, message) -> None:
         q.parse_filters(filters)
 
 
+def test_deep_nesting_is_refused_not_a_crash() -> None:
+    deep: dict = {"config.lr": 1}
+    for _ in range(40):
+        deep = {"$and": [deep]}
+    with pytest.raises(ValueError, match="more than 32 levels"):
+        q.parse_filters(deep)
+
+
 def test_bad_types() -> None:
     with pytest.raises(TypeError, match="must be a dict"):
         q.parse_filters([("config.lr", 1)])
