@@ -10,6 +10,7 @@ Which runs and in which order is the query layer's (:mod:`jupyter_tracker.query`
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -255,8 +256,17 @@ class LocalRun(ApiRun):
     def read_report(self) -> records.ReadReport:
         """How many damaged records the reader skipped (torn tail, corrupt lines)."""
         report = self._snapshot().report
-        return records.ReadReport(report.records, report.corrupt, report.missing, report.torn_tail,
-                                  report.bytes_read, list(report.problems))
+        return dataclasses.replace(report, missing_ranges=[list(r) for r in report.missing_ranges],
+                                   problems=list(report.problems))
+
+    @property
+    def missing(self) -> dict[str, list[list[int]]]:
+        """Records the local logs lost (in corrupt lines), per log, as inclusive
+        ``[from_seq, to_seq]`` ranges: what a sync declares missing to the server."""
+        system = records.ReadReport()
+        for _record in records.read_log(self.path / rundir.SYSTEM, system):
+            pass
+        return {"events": [list(r) for r in self.read_report.missing_ranges], "system": system.missing_ranges}
 
     @property
     def metrics(self) -> list[dict[str, Any]]:
@@ -323,6 +333,13 @@ class RemoteRun(ApiRun):
             }
             for name, column in answer.items()
         }
+
+    @property
+    def missing(self) -> dict[str, list[list[int]]]:
+        """Records the server will never have, per log: the holes the uploader declared
+        (unreadable in the local log) as inclusive ``[from_seq, to_seq]`` ranges."""
+        found = self._resource.get("missing") or {}
+        return {log: [list(r) for r in found.get(log) or []] for log in ("events", "system")}
 
     def _rows(self, keys: list[str] | None, samples: int | None) -> list[dict[str, Any]]:
         columns = self._client.history(self.id, keys=keys, samples=samples)

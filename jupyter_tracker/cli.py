@@ -7,8 +7,12 @@ import math
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import settings
+
+if TYPE_CHECKING:
+    from .service.uploader import Uploader
 
 __all__ = ["main"]
 
@@ -117,7 +121,7 @@ def cmd_mode(args: argparse.Namespace) -> int:
 def cmd_sync(args: argparse.Namespace) -> int:
     from .client import ServerClient
     from .rundir import list_run_dirs
-    from .service.uploader import Uploader
+    from .service.uploader import Uploader, debug_logger
 
     host = args.host or settings.host()
     if not host:
@@ -137,18 +141,58 @@ def cmd_sync(args: argparse.Namespace) -> int:
             print(f"{path}: not a run directory", file=sys.stderr)
             failed += 1
             continue
-        uploader = Uploader(path, client)
-        ok = uploader.run_until(done=lambda: True, interval=0.0, give_up=args.retry_for, heartbeat_every=1e9)
-        sent = uploader.sent
-        what = (f"{sent['events']} events, {sent['system']} system records, {sent['files']} files"
-                if any(sent.values()) else "nothing new")
+        debug, handler = debug_logger(path)
+        uploader = Uploader(path, client, debug)
+        try:
+            ok = uploader.run_until(done=lambda: True, interval=0.0, give_up=args.retry_for, heartbeat_every=1e9)
+        except KeyboardInterrupt:
+            uploader.abandon("interrupted")
+            print(f"{path.name}: interrupted; {_sync_report(uploader, path)}", file=sys.stderr)
+            return 130
+        finally:
+            if handler is not None:
+                debug.removeHandler(handler)
+                handler.close()
         if ok:
-            print(f"{path.name}: synced ({what}) to {host}")
+            print(f"{path.name}: synced to {host}: {_sync_report(uploader)}")
         else:
             failed += 1
-            print(f"{path.name}: not synced ({uploader.status}: {uploader.message}); {what} sent so far",
+            print(f"{path.name}: not synced ({uploader.status}: {uploader.message}); {_sync_report(uploader, path)}",
                   file=sys.stderr)
     return 1 if failed else 0
+
+
+def _ranges(holes: list[list[int]]) -> str:
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in holes)
+
+
+def _sync_report(uploader: Uploader, unfinished: Path | None = None) -> str:
+    """What ``tracker sync`` did to one run: sent, declared missing, skipped, and what is left."""
+    sent = uploader.sent
+    records = sent["events"] + sent["system"]
+    if records or sent["files"]:
+        parts = [f"uploaded {records} records ({sent['events']} events, {sent['system']} system records) "
+                 f"and {sent['files']} files" + (" so far" if unfinished else "")]
+    else:
+        parts = ["nothing new" + (" sent" if unfinished else "")]
+    for name, holes in uploader.declared.items():
+        if holes:
+            lost = sum(b - a + 1 for a, b in holes)
+            parts.append(f"{lost} records were unreadable in the local {name} log (seq {_ranges(holes)}) "
+                         "and are recorded as missing on the server")
+    for name, holes in uploader.missing.items():
+        if holes and not uploader.declared[name]:
+            lost = sum(b - a + 1 for a, b in holes)
+            parts.append(f"{lost} unreadable records of the local {name} log (seq {_ranges(holes)}) "
+                         "are recorded as missing on the server")
+    for name, count in uploader.skipped.items():
+        if count:
+            parts.append(f"{count} duplicate records of the local {name} log skipped")
+    if unfinished is not None:
+        left = uploader.left()
+        parts.append(f"left: {left['events']} events, {left['system']} system records, {left['files']} files; "
+                     f"run `tracker sync {unfinished}` again")
+    return "; ".join(parts)
 
 
 def cmd_login(args: argparse.Namespace) -> int:

@@ -51,7 +51,7 @@ from .replay import MAX_PROBLEMS, RunLog
 __all__ = ["VERSION", "RunCache", "History", "build_many", "empty_column"]
 
 #: The cache's format; a cache of another version is rebuilt.
-VERSION = 1
+VERSION = 2
 SNAPSHOT_JSON = "snapshot.json"
 COLUMNS_JSON = "columns.json"
 _FINGERPRINT = 64  # bytes checked at the start of the log and before the offset
@@ -694,7 +694,7 @@ class RunCache:
     def _advance(self, state: _State, log: RunLog, store: _Memory | _Files) -> None:
         """Read the log from where ``state`` stopped and add what it says."""
         position = records.LogPosition(int(state.log.get("offset", 0)), int(state.log.get("lines", 0)),
-                                       state.log.get("seq"))
+                                       state.log.get("seq", 0))
         stored = {key: meta[1] for key, meta in state.metrics.items()}
         report = records.ReadReport()
         increment = _Increment(state, log)
@@ -734,6 +734,8 @@ def _merge_report(total: records.ReadReport, new: records.ReadReport) -> None:
     total.records += new.records
     total.corrupt += new.corrupt
     total.missing += new.missing
+    total.missing_ranges.extend(new.missing_ranges)
+    total.duplicates += new.duplicates
     total.torn_tail = new.torn_tail
     total.bytes_read = new.bytes_read
     total.problems.extend(new.problems)

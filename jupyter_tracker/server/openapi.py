@@ -91,6 +91,8 @@ _FLOAT = {
     ]
 }
 
+_RANGE = {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 2, "maxItems": 2}
+
 _SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
@@ -151,6 +153,17 @@ _SCHEMAS: dict[str, Any] = {
             "config": {"type": "object", "additionalProperties": True},
             "info": {"type": "object", "additionalProperties": True, "description": "Only on GET /runs/{run_id}."},
             "metrics": {"type": "array", "items": {"type": "object"}, "description": "define_metric records."},
+            "missing": {
+                "type": "object",
+                "description": "Holes the client declared in each log (records unreadable in its local log), "
+                "as inclusive [from_seq, to_seq] ranges, adjacent ones merged. Not in GET /runs.",
+                "properties": {log: {"type": "array", "items": _RANGE} for log in LOGS},
+            },
+            "missing_records": {
+                "type": "object",
+                "description": "How many records each log is missing (the sizes of the ranges). Not in GET /runs.",
+                "properties": {log: {"type": "integer", "minimum": 0} for log in LOGS},
+            },
         },
     },
     "Project": {
@@ -167,9 +180,16 @@ _SCHEMAS: dict[str, Any] = {
             "last_seq": {"type": "integer", "minimum": 1},
             "records": {
                 "type": "array",
-                "description": "Records as in docs/format.md, numbered first_seq..last_seq without gaps, e.g. "
-                "`[7, \"h\", 3, 1795311223.5, {\"loss\": 0.9}]`.",
+                "description": "Records as in docs/format.md, numbered first_seq..last_seq without gaps "
+                "except across the `missing` ranges, e.g. `[7, \"h\", 3, 1795311223.5, {\"loss\": 0.9}]`.",
                 "items": {"type": "array", "minItems": 3},
+            },
+            "missing": {
+                "type": "array",
+                "description": "Permanent holes of the client's log: inclusive [from_seq, to_seq] ranges, sorted, "
+                "not overlapping, not adjacent, within first_seq..last_seq. Records and ranges cover "
+                "first_seq..last_seq exactly once. Optional (absent or [] = no holes).",
+                "items": _RANGE,
             },
         },
     },

@@ -32,6 +32,7 @@ __all__ = [
     "identity_values",
     "revive",
     "run_resource",
+    "missing_ranges",
     "upsert_run",
     "get_run",
     "list_runs",
@@ -85,8 +86,30 @@ def effective_state(timeout: float, now: float) -> Any:
     return _effective_state(timeout, now)
 
 
-def run_resource(row: Any, full: bool = True, state: str | None = None) -> dict[str, Any]:
-    """The JSON resource of a run row (``full`` adds config, info and metrics)."""
+_MISSING = (
+    select(schema.missing_ranges.c.log, schema.missing_ranges.c.first_seq, schema.missing_ranges.c.last_seq)
+    .where(schema.missing_ranges.c.run_pk == bindparam("run_pk"))
+    .order_by(schema.missing_ranges.c.log, schema.missing_ranges.c.first_seq)
+)
+
+
+def missing_ranges(conn: Connection, run_pk: int) -> dict[str, list[list[int]]]:
+    """The holes declared in each log of the run, adjacent ranges merged: ``{log: [[a, b], ...]}``."""
+    out: dict[str, list[list[int]]] = {"events": [], "system": []}
+    for log, lo, hi in conn.execute(_MISSING, {"run_pk": run_pk}):
+        ranges = out.setdefault(log, [])
+        if ranges and lo <= ranges[-1][1] + 1:
+            ranges[-1][1] = max(ranges[-1][1], hi)
+        else:
+            ranges.append([lo, hi])
+    return out
+
+
+def run_resource(
+    row: Any, full: bool = True, state: str | None = None, missing: dict[str, list[list[int]]] | None = None
+) -> dict[str, Any]:
+    """The JSON resource of a run row (``full`` adds config, info and metrics;
+    ``missing``, the run's declared holes, adds ``missing`` and ``missing_records``)."""
     out: dict[str, Any] = {
         "id": row.run_id,
         "project": row.project,
@@ -108,6 +131,9 @@ def run_resource(row: Any, full: bool = True, state: str | None = None) -> dict[
     if full:
         out["info"] = loads_column(row.info, {})
         out["metrics"] = loads_column(row.metrics, [])
+    if missing is not None:
+        out["missing"] = missing
+        out["missing_records"] = {log: sum(hi - lo + 1 for lo, hi in ranges) for log, ranges in missing.items()}
     return out
 
 
@@ -178,7 +204,7 @@ def upsert_run(engine: Engine, run_id: str, body: Any, now: float) -> dict[str, 
             conn.execute(_runs.update().where(_runs.c.id == row.id).values(**values))
             row = lock_run(conn, run_id)
         _ensure_project(conn, row.project, now)
-        return run_resource(row)
+        return run_resource(row, missing=missing_ranges(conn, row.id))
 
 
 def _ensure_project(conn: Connection, name: str, now: float) -> None:
@@ -191,9 +217,10 @@ def get_run(engine: Engine, run_id: str, timeout: float, now: float) -> dict[str
         row = conn.execute(
             select(_runs, _effective_state(timeout, now).label("effective")).where(_runs.c.run_id == run_id)
         ).first()
-    if row is None:
-        raise NotFound(f"no run {run_id!r}")
-    return run_resource(row, state=row.effective)
+        if row is None:
+            raise NotFound(f"no run {run_id!r}")
+        missing = missing_ranges(conn, row.id)
+    return run_resource(row, state=row.effective, missing=missing)
 
 
 def list_runs(
