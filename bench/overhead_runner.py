@@ -42,16 +42,9 @@ print(json.dumps(out))
 
 
 def _default_peers_python():
-    cands = []
-    if os.environ.get("PEERS_PYTHON"):
-        cands.append(os.environ["PEERS_PYTHON"])
-    if os.environ.get("PEERS_VENV"):
-        cands.append(os.path.join(os.environ["PEERS_VENV"], "bin", "python"))
-    cands += [os.path.join(os.path.dirname(BENCH_DIR), ".venv-peers", "bin", "python")]
-    for c in cands:
-        if os.path.exists(c):
-            return c
-    return cands[0]
+    from _common import default_peers_python
+
+    return default_peers_python()
 
 
 def _probe_python(python, modules, dists, cwd):

@@ -18,8 +18,10 @@ from sqlalchemy.engine import Connection, Engine, Row
 
 from . import schema
 from ..limits import LIVE_STATES, STATES
+from ..query import Query
 from .database import dialect_insert, reading, writing
 from .errors import BadRequest, NotFound
+from .filters import order_clauses, prepare, run_listing, where_clause
 from .payloads import dumps_column, loads_column
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "list_projects",
     "heartbeat",
     "sweep_crashed",
+    "effective_state",
 ]
 
 #: ``info["crash_source"]`` of a run the server marked crashed.
@@ -76,6 +79,11 @@ def find_run_pk(conn: Connection, run_id: str) -> int:
 def _effective_state(timeout: float, now: float) -> Any:
     stale = and_(_runs.c.state.in_(LIVE_STATES), _runs.c.heartbeat_at < now - timeout)
     return case((stale, "crashed"), else_=_runs.c.state)
+
+
+def effective_state(timeout: float, now: float) -> Any:
+    """The SQL expression of a run's state as reads report it (stale live runs are crashed)."""
+    return _effective_state(timeout, now)
 
 
 _MISSING = (
@@ -223,17 +231,26 @@ def list_runs(
     state: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    filters: Query | None = None,
 ) -> list[dict[str, Any]]:
-    """Runs, newest first, optionally of one project and/or in one (effective) state."""
+    """Runs, newest first, optionally of one project and/or in one (effective) state,
+    and matching ``filters`` in its order (:mod:`.filters`)."""
     effective = _effective_state(timeout, now).label("effective")
     query = select(_runs, effective)
     if project is not None:
         query = query.where(_runs.c.project == project)
     if state is not None:
         query = query.where(_effective_state(timeout, now) == state)
-    query = query.order_by(_runs.c.created_at.desc(), _runs.c.id.desc()).limit(limit).offset(offset)
+    order = [_runs.c.created_at.desc(), _runs.c.id.desc()]
+    if filters is not None:
+        where = where_clause(filters.where, _effective_state(timeout, now), engine.dialect.name)
+        if where is not None:
+            query = query.where(where)
+        order = order_clauses(filters.order, _effective_state(timeout, now), engine.dialect.name)
+    query = query.order_by(*order).limit(limit).offset(offset)
     with reading(engine) as conn:
-        return [run_resource(row, full=False, state=row.effective) for row in conn.execute(query)]
+        prepare(conn)
+        return [run_resource(row, full=False, state=row.effective) for row in run_listing(conn, query)]
 
 
 def list_projects(engine: Engine) -> list[dict[str, Any]]:
