@@ -1,5 +1,5 @@
 /** The shared test vectors of the chart rules (tests/data/chart_rules.json at the repo root). */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export const VECTORS_PATH = process.env.TRACKER_CHART_RULES ?? resolve(__dirname, '../../tests/data/chart_rules.json');
@@ -37,6 +37,11 @@ function quoteBare(text: string): string {
     out += c;
   }
   return out;
+}
+
+/** Whether the shared vectors are there (they come with the Python side's tick and colour modules). */
+export function haveVectors(): boolean {
+  return existsSync(VECTORS_PATH);
 }
 
 /** The vectors, numbers JSON cannot hold ('nan', 'inf', '-inf', or bare NaN/Infinity) as numbers. */
