@@ -6,6 +6,7 @@ land in tests/e2e/artifacts/."""
 
 from __future__ import annotations
 
+import re
 import time
 import urllib.error
 import urllib.request
@@ -104,10 +105,19 @@ def _check_ticks(chart: dict) -> list[str]:
     return problems
 
 
-def _colour(name: str) -> str:
-    from jupyter_tracker.numerics.colors import color_of  # the Python side of the same rule
+def _hex(css: str) -> str:
+    """``rgb(r, g, b)`` as ``#rrggbb``."""
+    r, g, b = (int(float(v)) for v in re.findall(r"[\d.]+", css)[:3])
+    return f"#{r:02x}{g:02x}{b:02x}"
 
-    return color_of(name)
+
+def _legend_colour(page: NotebookPage, selector: str, label: str) -> str:
+    """The colour of the series ``label`` in the chart's legend (its marker)."""
+    css = page.page.evaluate("""([selector, label]) => {
+      for (const s of document.querySelectorAll(selector + ' .u-legend .u-series'))
+        if (s.querySelector('.u-label').textContent === label)
+          return getComputedStyle(s.querySelector('.u-marker')).borderColor; }""", [selector, label])
+    return _hex(css)
 
 
 @pytest.fixture(scope="module")
@@ -157,10 +167,11 @@ def test_the_lab_extension_end_to_end(lab: Lab):
         assert sorted(c["metric"] for c in charts) == ["train/acc", "train/loss"]
         problems = [p_ for c in charts for p_ in _check_ticks(c)]
         assert not problems, problems
+        loss_colour = _legend_colour(page, ".tracker-run-view .tracker-chart[data-metric='train/loss']", "train/loss")
         metric_ink = p.evaluate(CHARTS_JS, {"selector": ".tracker-run-view .tracker-metric-section",
-                                            "colors": [_colour("train/loss")]})
+                                            "colors": [loss_colour]})
         loss = next(c for c in metric_ink if c["metric"] == "train/loss")
-        assert loss["ink"][_colour("train/loss")] > 100, loss
+        assert loss["ink"][loss_colour] > 100, loss
         _wait(page, "() => document.querySelectorAll('.tracker-run-view .tracker-system-chart canvas').length >= 1",
               "system charts in the run view")
         page.screenshot("runview-light", ".tracker-run-view")
@@ -174,9 +185,10 @@ def test_the_lab_extension_end_to_end(lab: Lab):
         p.evaluate("() => window.jupyterapp.commands.execute('tracker:compare')")
         _wait(page, "() => document.querySelectorAll('.tracker-compare-view .tracker-chart canvas').length >= 2",
               "the compare view's charts")
-        from jupyter_tracker.numerics.colors import colors_for
-
-        colours = colors_for(two)
+        colours = {run_id: _hex(p.evaluate(
+            f"() => getComputedStyle(document.querySelector(\".tracker-compare-table tr[data-id='{run_id}'] .tracker-swatch\")).backgroundColor"))
+            for run_id in two}
+        assert len(set(colours.values())) == 2, colours
         charts = _wait(page, CHARTS_JS, "compare charts", arg={"selector": ".tracker-compare-view",
                                                                 "colors": list(colours.values())})
         for chart in charts:
