@@ -27,7 +27,8 @@ class FileHandler(TrackerHandler):
         size, chunks = await self.call(source.open_file, run_id, path)  # tornado unquoted it
         try:
             self.set_header("Content-Type", "application/octet-stream")
-            self.set_header("Content-Disposition", f'attachment; filename="{os.path.basename(path)}"')
+            name = os.path.basename(path).replace('"', "").replace("\\", "")
+            self.set_header("Content-Disposition", f'attachment; filename="{name}"')
             if size:
                 self.set_header("Content-Length", str(size))
             while True:

@@ -75,6 +75,14 @@ class _Entry:
     #: the notebook file and the process that record the run (for the status bar)
     who: list
     _run: LocalRun | None = None
+    #: the resource as JSON, and the state it was encoded with
+    _encoded: tuple[str, bytes] | None = None
+
+    def encoded(self) -> bytes:
+        """The resource's JSON (encoded again only when it changed)."""
+        if self._encoded is None or self._encoded[0] != self.resource["state"]:
+            self._encoded = (self.resource["state"], orjson.dumps(jsonable(self.resource)))
+        return self._encoded[1]
 
     @property
     def run(self) -> LocalRun:
@@ -160,12 +168,13 @@ class LocalSource(Source):
         self._dirs = dirs
         self._entries: dict[Path, _Entry] = {}
         self._by_id: dict[str, _Entry] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # one reader at a time: the runs' read caches are not thread-safe
         self._keep = keep_index
         self._saved: dict[Path, dict[str, Any]] = {}  # base -> {run folder name: {"stamp", "resource"}}
         self._dirty: set[Path] = set()
         self._saved_at = 0.0
         self._scanned_at = -1e9
+        self._of: dict[int, _Entry] = {}
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "dirs": [str(d) for d in self._dirs()]}
@@ -201,6 +210,7 @@ class LocalSource(Source):
             removed = {entry.base for path, entry in self._entries.items() if path not in entries}
             self._dirty |= removed
             self._entries = entries
+            self._of = {id(entry.resource): entry for entry in entries.values()}
             self._by_id = {}
             for entry in entries.values():
                 self._by_id.setdefault(entry.resource["id"], entry)
@@ -271,9 +281,18 @@ class LocalSource(Source):
                                          query.project)
         return found[query.offset: query.offset + query.limit], notes
 
+    def runs_json(self, query: ListQuery) -> tuple[bytes, list[str]]:
+        with self._lock:
+            found, notes = self.runs(query)
+            return b"[" + b",".join(self._of[id(r)].encoded() for r in found) + b"]", notes
+
     def status(self, notebook: str | None, pid: int | None) -> dict[str, Any]:
         """``{"run", "live"}``: the newest run the kernel ``pid`` records now, else the newest run
         of the notebook file ``notebook``; and how many runs are live."""
+        with self._lock:
+            return self._status(notebook, pid)
+
+    def _status(self, notebook: str | None, pid: int | None) -> dict[str, Any]:
         resources = self.scan(max_age=1.5)
         live = sum(1 for r in resources if r["state"] in LIVE_STATES)
         wanted = os.path.realpath(notebook) if notebook else None
@@ -300,22 +319,30 @@ class LocalSource(Source):
         return [{"name": name, "runs": counts[name]} for name in sorted(counts)]
 
     def run(self, run_id: str) -> dict[str, Any]:
-        entry = self._find(run_id)
-        return _resource(entry.run.refresh(), stamp_of(entry.path), full=True)
+        with self._lock:
+            entry = self._find(run_id)
+            return _resource(entry.run.refresh(), stamp_of(entry.path), full=True)
 
     def columns(self, run_ids: list[str], keys: list[str] | None, samples: int,
                 min_step: int | None, max_step: int | None,
                 smoothing: tuple[str, float] | None) -> dict[str, dict[str, dict[str, Any]]]:
-        runs = Runs(self._find(run_id).run for run_id in dict.fromkeys(run_ids))
-        if smoothing is None:
-            return runs.columns(keys, samples, min_step, max_step)
-        return smoothed_columns(runs.columns(keys, None, min_step, max_step), samples, smoothing)
+        with self._lock:
+            runs = Runs(self._find(run_id).run for run_id in dict.fromkeys(run_ids))
+            if smoothing is None:
+                return runs.columns(keys, samples, min_step, max_step)
+            found = runs.columns(keys, None, min_step, max_step)
+        return smoothed_columns(found, samples, smoothing)
 
     def system(self, run_id: str) -> list[dict[str, Any]]:
-        return self._find(run_id).run.system()
+        with self._lock:
+            return self._find(run_id).run.system()
 
     def files(self, run_id: str) -> list[dict[str, Any]]:
-        return list_files(self._find(run_id).path)
+        with self._lock:
+            path = self._find(run_id).path
+        return list_files(path)
 
     def open_file(self, run_id: str, path: str) -> tuple[int, Iterator[bytes]]:
-        return open_file(self._find(run_id).path, path)
+        with self._lock:
+            folder = self._find(run_id).path
+        return open_file(folder, path)

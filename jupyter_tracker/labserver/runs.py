@@ -65,8 +65,8 @@ class RunsHandler(TrackerHandler):
                           order=self.get_query_argument("order", None) or None,
                           limit=self.int_argument("limit", 1000, 1, 10_000),
                           offset=self.int_argument("offset", 0, 0, 2**31))
-        runs, notes = await self.call(source.runs, query)
-        self.send(runs, {"X-Tracker-Notes": orjson.dumps(notes).decode()} if notes else None)
+        body, notes = await self.call(source.runs_json, query)
+        self.send(body, {"X-Tracker-Notes": orjson.dumps(notes).decode()} if notes else None)
 
 
 class RunHandler(TrackerHandler):

@@ -17,7 +17,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from .. import settings
+from ..records import jsonable
 
 __all__ = ["MAX_SAMPLES", "ListQuery", "Source", "Sources", "UnknownSource", "NotFound", "BadInput", "Unavailable"]
 
@@ -68,6 +71,11 @@ class Source(ABC):
     @abstractmethod
     def runs(self, query: ListQuery) -> tuple[list[dict[str, Any]], list[str]]:
         """The runs ``query`` selects (resources without ``info``/``metrics``) and notes."""
+
+    def runs_json(self, query: ListQuery) -> tuple[bytes, list[str]]:
+        """:meth:`runs` as JSON (non-finite numbers tagged) and the notes."""
+        found, notes = self.runs(query)
+        return orjson.dumps(jsonable(found)), notes
 
     @abstractmethod
     def projects(self) -> list[dict[str, Any]]:

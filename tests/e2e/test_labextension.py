@@ -157,6 +157,11 @@ def test_the_lab_extension_end_to_end(lab: Lab):
         _wait(page, "() => { const s = document.querySelector('.tracker-statusbar');"
                     " return s && /live-one · finished/.test(s.textContent) && /0 live/.test(s.textContent); }",
               "the status bar saying the run finished")
+        p.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+        p.click(".tracker-statusbar")
+        _wait(page, f"() => {{ const row = document.querySelector(\".tracker-run-row[data-id='{live_id}']\");"
+                    " return row && row.classList.contains('tracker-revealed') && row.offsetParent !== null; }",
+              "the status bar's click revealing the run in the sidebar")
 
         # the run view: a chart per metric, round ticks, the run's colour drawn
         p.click(f".tracker-run-row[data-id='{live_id}'] .tracker-run-link")
