@@ -71,10 +71,14 @@ function withAlpha(color: string, alpha: number): string {
   return hex.length === 6 ? `#${hex}${a}` : color;
 }
 
+/** Whether every series has the same x values. */
+export function sameX(xs: Float64Array[]): boolean {
+  return xs.every(x => x.length === xs[0].length && x.every((v, i) => v === xs[0][i]));
+}
+
 /** The x values of all series, merged and sorted, and each series' y on them (null where it has none). */
 export function align(xs: Float64Array[], ys: Float64Array[]): AlignedData {
-  const same = xs.every(x => x.length === xs[0].length && x.every((v, i) => v === xs[0][i]));
-  if (same) return [xs[0] ?? new Float64Array(0), ...ys.map(y => Array.from(y, v => (Number.isFinite(v) ? v : null)))];
+  if (sameX(xs)) return [xs[0] ?? new Float64Array(0), ...ys.map(y => Array.from(y, v => (Number.isFinite(v) ? v : null)))];
   const all = Array.from(new Set(xs.flatMap(x => Array.from(x).filter(Number.isFinite)))).sort((a, b) => a - b);
   const index = new Map(all.map((v, i) => [v, i]));
   const out: (number | null)[][] = ys.map(() => new Array(all.length).fill(null));
@@ -222,9 +226,25 @@ export class Chart {
       series,
       bands
     };
-    const data = align(xs, ys);
+    // Lines with different x values (runs decimated each their own way) are drawn each on its own
+    // x (uPlot's mode 2): aligning them on the union of their x values would make every line as
+    // long as all of them together. Bands need aligned data (mode 1).
+    const ragged = !bands.length && xs.length > 1 && !sameX(xs);
+    let data: AlignedData;
+    if (ragged) {
+      options.mode = 2;
+      for (const s of series.slice(1)) s.facets = [{ scale: 'x', auto: false }, { scale: 'y', auto: false }];
+      data = [null, ...xs.map((x, i) => [x, Array.from(ys[i], v => (Number.isFinite(v) ? v : null))])] as unknown as AlignedData;
+    } else {
+      data = align(xs, ys);
+    }
     if (this.plot) this.plot.destroy();
     this.plot = new uPlot(options, data, this.body);
+    // the legend names each line once: the faint raw line and a band's edges stay out of it
+    const hidden = new Set(series.slice(1).map(s => String(s.label ?? '')).filter(l => l.endsWith(' (raw)') || / (max|min)$/.test(l)));
+    for (const row of this.body.querySelectorAll('.u-legend .u-series')) {
+      if (hidden.has(row.querySelector('.u-label')?.textContent ?? '')) row.classList.add('tracker-legend-hidden');
+    }
     if (yAxis.note) {
       const note = document.createElement('span');
       note.className = 'tracker-chart-note';
