@@ -19,6 +19,7 @@ import hashlib
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,8 @@ _STAMPED = (rundir.RUN_JSON, rundir.EVENTS, rundir.SYNC_JSON)
 INDEX_VERSION = 1
 #: Seconds between two writes of a saved index that changed.
 _SAVE_EVERY = 5.0
+#: Runs whose chart lines are kept in memory (the newest asked for).
+_KEPT_LINES = 64
 
 
 def stamp_of(path: Path) -> list:
@@ -175,6 +178,7 @@ class LocalSource(Source):
         self._saved_at = 0.0
         self._scanned_at = -1e9
         self._of: dict[int, _Entry] = {}
+        self._lines: OrderedDict[tuple, dict[str, dict[str, Any]]] = OrderedDict()
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "dirs": [str(d) for d in self._dirs()]}
@@ -326,12 +330,31 @@ class LocalSource(Source):
     def columns(self, run_ids: list[str], keys: list[str] | None, samples: int,
                 min_step: int | None, max_step: int | None,
                 smoothing: tuple[str, float] | None) -> dict[str, dict[str, dict[str, Any]]]:
+        """Each run's lines, kept (a few dozen runs) until the run's files change: a compare
+        view refreshing while one of its runs records reads that run again, not the others."""
+        question = (tuple(keys) if keys is not None else None, samples, min_step, max_step, smoothing)
         with self._lock:
-            runs = Runs(self._find(run_id).run for run_id in dict.fromkeys(run_ids))
-            if smoothing is None:
-                return runs.columns(keys, samples, min_step, max_step)
-            found = runs.columns(keys, None, min_step, max_step)
-        return smoothed_columns(found, samples, smoothing)
+            out: dict[str, dict[str, dict[str, Any]]] = {}
+            todo: dict[str, tuple] = {}
+            for run_id in dict.fromkeys(run_ids):
+                entry = self._find(run_id)
+                key = (entry.path, repr(stamp_of(entry.path)), question)
+                if key in self._lines:
+                    self._lines.move_to_end(key)
+                    out[run_id] = self._lines[key]
+                else:
+                    todo[run_id] = key
+            if todo:
+                runs = Runs(self._find(run_id).run for run_id in todo)
+                if smoothing is None:
+                    found = runs.columns(keys, samples, min_step, max_step)
+                else:
+                    found = smoothed_columns(runs.columns(keys, None, min_step, max_step), samples, smoothing)
+                for run_id, key in todo.items():
+                    out[run_id] = self._lines[key] = found[run_id]
+                while len(self._lines) > _KEPT_LINES:
+                    self._lines.popitem(last=False)
+            return {run_id: out[run_id] for run_id in dict.fromkeys(run_ids)}
 
     def system(self, run_id: str) -> list[dict[str, Any]]:
         with self._lock:

@@ -70,3 +70,26 @@ def test_stamps_change_with_the_files(tracker_env: Path):
     assert before[0] is not None and before[1] is not None and before[2] is None  # no sync.json offline
     (run.path / "sync.json").write_text("{}")
     assert stamp_of(run.path) != before
+
+
+def test_lines_are_read_again_only_for_runs_that_changed(tracker_env: Path, monkeypatch: pytest.MonkeyPatch):
+    from jupyter_tracker import api
+
+    runs = [make_run("p", f"r{i}", steps=30) for i in range(3)]
+    source = LocalSource(lambda: [tracker_env])
+    ids = [r.id for r in runs]
+    first = source.columns(ids, None, 2000, None, None, ("ema", 0.6))
+    read: list[list[str]] = []
+    real = api.Runs.columns
+    monkeypatch.setattr(api.Runs, "columns", lambda self, *a, **k: read.append([r.id for r in self]) or real(self, *a, **k))
+    again = source.columns(ids, None, 2000, None, None, ("ema", 0.6))
+    assert read == [] and again.keys() == first.keys()
+    with open(runs[2].path / "events.log", "ab") as handle:
+        from jupyter_tracker import records
+
+        handle.write(records.encode([[1000, "h", 30, time.time(), {"loss": 9.0}]]))
+    changed = source.columns(ids, None, 2000, None, None, ("ema", 0.6))
+    assert read == [[runs[2].id]]
+    assert list(changed[runs[2].id]["loss"]["value"])[-1] == 9.0
+    source.columns(ids, None, 2000, None, None, ("ema", 0.9))  # another question: read again
+    assert read[-1] == ids
