@@ -38,8 +38,8 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-from _common import machine_markdown, md_table, new_section, publish_section  # noqa: E402
-from read_runs import make_runs  # noqa: E402
+from _common import machine_markdown, md_table, new_section, publish_section
+from read_runs import make_runs
 
 TARGETS = {"first_list_ms": 500, "refresh_cpu_ms": 100, "compare_data_ms": 300, "compare_draw_ms": 300}
 
@@ -209,8 +209,8 @@ def markdown(r: dict, quick: bool) -> tuple[list[str], list[list]]:
         ["sidebar: refresh, one run changed (200), server CPU", ok(r["refresh_one_changed"]["cpu_ms"], 100)],
         ["sidebar: browser render of the 1,000 rows", f"{r['sidebar_browser']['render']:.0f} ms"],
         [f"compare: data of 20 runs x {steps} steps x 4 metrics, smoothed, caches cold (wall)", f"{r['compare_data_cold']['wall_ms']:.0f} ms"],
-        [f"compare: data, smoothed (EMA on every point), caches warm (wall)", ok(r["compare_data_warm"]["wall_ms"], 300)],
-        [f"compare: data, not smoothed, caches warm (wall)", f"{r['compare_data_unsmoothed']['wall_ms']:.0f} ms"],
+        ["compare: data, smoothed (EMA on every point), caches warm (wall)", ok(r["compare_data_warm"]["wall_ms"], 300)],
+        ["compare: data, not smoothed, caches warm (wall)", f"{r['compare_data_unsmoothed']['wall_ms']:.0f} ms"],
         ["compare: bytes sent (4 metrics x 20 runs, <= 2,000 points per line)", f"{r['compare_bytes'] / 1e6:.1f} MB"],
         [f"compare: drawn in Chromium ({r['compare_browser']['charts']} charts, 20 runs x 2 lines each)", ok(r["compare_browser"]["draw_ms"], 300)],
         ["compare: command to last chart drawn (request included)", f"{r['compare_browser']['command_to_drawn_ms']:.0f} ms"],

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+
 from tornado import web
 
 from .endpoint import TrackerHandler

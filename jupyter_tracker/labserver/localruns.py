@@ -29,9 +29,9 @@ import orjson
 
 from .. import query as q
 from .. import rundir
-from ..records import jsonable, restore_floats
 from ..api import LocalRun, Runs
 from ..limits import LIVE_STATES
+from ..records import jsonable, restore_floats
 from .lines import smoothed_columns
 from .runfiles import list_files, open_file
 from .sources import BadInput, ListQuery, NotFound, Source

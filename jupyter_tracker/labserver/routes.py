@@ -22,7 +22,13 @@ from jupyter_server.utils import url_path_join
 from .files import FileHandler, FilesHandler
 from .history import CompareHandler, HistoryHandler, SystemHandler
 from .localruns import LocalSource
-from .runs import ProjectsHandler, RunHandler, RunsHandler, SourcesHandler, StatusHandler
+from .runs import (
+    ProjectsHandler,
+    RunHandler,
+    RunsHandler,
+    SourcesHandler,
+    StatusHandler,
+)
 from .sources import Sources
 
 __all__ = ["API", "setup", "run_folders"]

@@ -83,6 +83,6 @@ def _chunks(handle: Any, size: int) -> Iterator[bytes]:
 def open_file(run_dir: Path, path: str) -> tuple[int, Iterator[bytes]]:
     """``(size, chunks)`` of ``files/<path>``."""
     location = resolve(run_dir, path)
-    handle = open(location, "rb")  # noqa: SIM115 - closed by the iterator
+    handle = open(location, "rb")
     size = os.fstat(handle.fileno()).st_size
     return size, _chunks(handle, size)

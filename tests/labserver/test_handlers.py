@@ -3,6 +3,7 @@ authentication, the tracking server's shapes, errors."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
@@ -165,7 +166,7 @@ async def test_system_records(jp_fetch, tracker_env):
     deadline = time.monotonic() + 20
     while not run.path.joinpath("system.log").exists() or run.path.joinpath("system.log").stat().st_size == 0:
         assert time.monotonic() < deadline, "the service wrote no system record"
-        time.sleep(0.2)
+        await asyncio.sleep(0.2)
     run.finish()
     status, body, _ = await get(jp_fetch, f"runs/{run.id}/system")
     assert status == 200 and body and all("_timestamp" in r for r in body)

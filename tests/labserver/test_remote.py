@@ -59,7 +59,7 @@ async def test_the_servers_runs_through_the_lab_server(jp_fetch, configured):
                            smoothing="ema", amount="0.5", samples="50")
     assert list(both) == configured.ids and len(both[configured.ids[1]]["loss"]["smoothed"]) <= 50
     status, body, _ = await get(jp_fetch, "runs/nosuchrun", source="server")
-    assert status == 404
+    assert status == 404 and "nosuchrun" in body["error"]
     # the token is kept on the server side: in no answer
     for route in ("sources", "runs", f"runs/{configured.ids[0]}", "projects"):
         response = await jp_fetch(*API, *route.split("/"), params={"source": "server"})
