@@ -9,7 +9,9 @@ import pytest
 
 import jupyter_tracker as tracker
 
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
+# pytest-jupyter's fixtures and its hooks for async tests, for this folder only (``pytest_plugins``
+# would have to sit in the top conftest, and its autouse fixtures would then run for every test)
+from pytest_jupyter.jupyter_server import *  # noqa: E402,F403
 
 
 @pytest.fixture
