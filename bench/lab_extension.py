@@ -30,6 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -65,6 +66,7 @@ def _request(lab, path: str, etag: str | None = None) -> tuple[int, bytes, str |
         with urllib.request.urlopen(request, timeout=120) as response:
             return response.status, response.read(), response.headers.get("Etag")
     except urllib.error.HTTPError as exc:
+        exc.close()
         if exc.code == 304:
             return 304, b"", etag
         raise

@@ -249,6 +249,7 @@ def test_the_api_refuses_a_request_without_credentials(lab: Lab):
         request = urllib.request.Request(f"{lab.base}/tracker/api/runs", headers=headers)
         with pytest.raises(urllib.error.HTTPError) as caught:
             urllib.request.urlopen(request, timeout=10)
+        caught.value.close()  # the error holds the response's socket
         assert caught.value.code == 403
     assert isinstance(lab.api("GET", "/tracker/api/runs"), list)  # with the token: answered
 
