@@ -27,6 +27,7 @@ __all__ = [
     "TERMINAL_STATES",
     "key_problem",
     "text_problem",
+    "depth_problem",
 ]
 
 #: Longest metric key (characters, after nested dicts are flattened to ``a/b``).
@@ -102,4 +103,23 @@ def text_problem(value: object, limit: int) -> str | None:
             value.encode("utf-8")
         except UnicodeEncodeError:
             return "cannot be encoded as UTF-8 (a lone surrogate?)"
+    return None
+
+
+def depth_problem(value: object, limit: int = MAX_JSON_DEPTH) -> str | None:
+    """Why a JSON value (dicts, lists and scalars) cannot be stored: nested more than
+    ``limit`` levels deep, the value itself being the first level when it is an object
+    or an array. ``None`` when it can. Walks without recursion."""
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if level > limit:
+            return f"is nested more than {limit} levels deep"
+        stack.extend((child, level + 1) for child in children)
     return None
