@@ -18,6 +18,7 @@ __all__ = [
     "MAX_NOTES_LENGTH",
     "MAX_TAGS",
     "MAX_JSON_DEPTH",
+    "MAX_EXIT_CODE",
     "BATCH_RECORDS",
     "BATCH_BYTES",
     "MAX_BODY",
@@ -50,6 +51,8 @@ MAX_NOTES_LENGTH = 100_000
 MAX_TAGS = 1000
 #: Deepest nesting of JSON values (config, summary, metadata).
 MAX_JSON_DEPTH = 64
+#: Largest exit code (either sign) a ``state`` record holds (a signed 32-bit integer).
+MAX_EXIT_CODE = 2**31 - 1
 
 #: A sync batch holds at most this many records, or about this many bytes.
 BATCH_RECORDS = 20_000

@@ -22,6 +22,7 @@ from typing import Any
 
 from .. import records
 from ..limits import (
+    MAX_EXIT_CODE,
     MAX_KEY_LENGTH,
     MAX_KEYS_PER_RECORD,
     MAX_NOTES_LENGTH,
@@ -70,10 +71,11 @@ def check_tags(what: str, tags: Any) -> list[str]:
 
 
 def exit_status(code: Any) -> int:
-    """The exit status a ``SystemExit(code)`` gives the process (``None`` is 0, a message 1)."""
+    """The exit status a ``SystemExit(code)`` gives the process (``None`` is 0, a message 1;
+    an integer no exit status can hold, 1)."""
     if code is None:
         return 0
-    if isinstance(code, int):
+    if isinstance(code, int) and -MAX_EXIT_CODE <= code <= MAX_EXIT_CODE:
         return int(code)
     return 1
 
@@ -486,6 +488,8 @@ class Run:
             write_info(self.path, self._info)
         except OSError as exc:
             self._warn(f"cannot write run.json ({exc.strerror or exc})", "run-json")
+        except (TypeError, ValueError) as exc:  # a value of ours JSON cannot hold: say it, go on
+            self._warn(f"cannot write run.json ({exc})", "run-json-value")
 
     # -- finishing ------------------------------------------------------------
     def finish(self, exit_code: int = 0, quiet: bool | None = None) -> None:
@@ -496,6 +500,11 @@ class Run:
         from then on every process reads the run as finished. A problem of
         the tracker's own is reported, never raised.
         """
+        if isinstance(exit_code, bool) or not isinstance(exit_code, int):
+            raise TypeError(f"finish(exit_code=...) must be an integer, got {exit_code!r}")
+        if abs(exit_code) > MAX_EXIT_CODE:
+            raise ValueError(f"finish(exit_code={exit_code}): exit codes go from -{MAX_EXIT_CODE} to {MAX_EXIT_CODE}")
+        exit_code = int(exit_code)
         with self._lock:
             if self._finished or self._finishing:
                 return

@@ -20,6 +20,7 @@ from .. import rundir, settings
 from .._version import __version__
 from ..limits import MAX_NOTES_LENGTH, MAX_PROJECT_LENGTH, MAX_TEXT_LENGTH
 from . import exits
+from .capture import as_text
 from .configs import as_mapping, clean_value
 from .disabled import DisabledRun
 from ..names import check_id, new_id, random_name
@@ -237,7 +238,7 @@ def _new_info(run_id, name, project, group, job_type, tags, notes, mode, now) ->
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
         "tracker_version": __version__,
-        "cwd": os.getcwd(),
+        "cwd": as_text(os.getcwd()),
     }
 
 

@@ -623,3 +623,16 @@ def test_values_set_before_init_raise_instead_of_vanishing(tracker_env):
         with pytest.raises(RuntimeError, match=r"no active run; call tracker.init\(\)"):
             assign()
     assert dict(tracker.init().config) == {}
+
+
+def test_a_working_folder_whose_name_is_not_utf8_still_makes_a_run(tracker_env, tmp_path):
+    odd = os.path.join(os.fsencode(tmp_path), b"data-\xff")
+    os.mkdir(odd)
+    done = subprocess.run(
+        [sys.executable, "-c", "import tracker\nrun = tracker.init()\nrun.log({'a': 1.0})\nprint(run.id)"],
+        cwd=odd, capture_output=True, text=True, timeout=60, env=script_env(),
+    )
+    assert done.returncode == 0, done.stderr
+    run = tracker.Api().run(done.stdout.strip())
+    assert run.state == "finished" and run.info["cwd"].endswith("data-\ufffd")
+    assert [r["a"] for r in run.history()] == [1.0]

@@ -434,3 +434,16 @@ def test_a_finish_that_cannot_write_its_files_still_finishes(tracker_env, monkey
     assert read_back(run).state == "finished"
     assert "finish(): <lambda> failed (ZeroDivisionError" in warnings_logged(run)
     assert (run.path / "summary.json").exists()
+
+
+def test_finish_takes_only_exit_codes_a_run_can_hold(tracker_env):
+    run = tracker.init()
+    with pytest.raises(TypeError, match=r"finish\(exit_code=...\) must be an integer, got 'no'"):
+        run.finish(exit_code="no")
+    with pytest.raises(ValueError, match="exit codes go from -2147483647 to 2147483647"):
+        run.finish(exit_code=2**40)
+    run.finish(exit_code=2)
+    assert (read_back(run).state, read_back(run).info["exit_code"]) == ("failed", 2)
+    from jupyter_tracker.kernel.run import exit_status
+
+    assert [exit_status(c) for c in (None, 0, 3, -1, 2**40, "msg")] == [0, 0, 3, -1, 1, 1]
