@@ -288,19 +288,31 @@ class RunLock:
         self.problem = problem
 
     def release(self) -> None:
-        """Let the lock go (closing the file releases it)."""
+        """Let the lock go. Unlocked explicitly, not only closed: a child forked
+        meanwhile (a subprocess between fork and exec) shares the lock and would
+        otherwise keep it until it closes its copy."""
         fd, self.fd = self.fd, None
         if fd is not None:
             try:
-                os.close(fd)
+                fcntl.flock(fd, fcntl.LOCK_UN)
             except OSError:
                 pass
+            self._close(fd)
 
     def forget(self) -> None:
-        """In a forked child: close the child's copy of the file. The lock stays the
-        parent's (it is released when the last copy closes, so the child must not
-        keep one past the parent's life)."""
-        self.release()
+        """In a forked child: close the child's copy of the file, without unlocking
+        (the lock is the parent's). Otherwise the copy would hold the lock on after
+        the parent died, and its run could not be marked crashed or resumed."""
+        fd, self.fd = self.fd, None
+        if fd is not None:
+            self._close(fd)
+
+    @staticmethod
+    def _close(fd: int) -> None:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
 
 def try_lock_run(path: Path, role: str = "recording") -> RunLock | None:

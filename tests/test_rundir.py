@@ -69,7 +69,7 @@ def test_a_service_marking_a_crash_is_waited_for_briefly(tmp_path):
         stop(proc)
 
 
-def test_a_forked_child_that_forgets_the_lock_does_not_keep_it(tmp_path):
+def test_a_forked_child_keeps_no_lock_the_parent_gave_up_or_died_with(tmp_path):
     script = textwrap.dedent("""
         import os, sys, time
         from pathlib import Path
@@ -81,18 +81,38 @@ def test_a_forked_child_that_forgets_the_lock_does_not_keep_it(tmp_path):
             if sys.argv[2] == "forget":
                 lock.forget()
             os.write(told, b"x")
-            time.sleep(3)
+            time.sleep(30)
             os._exit(0)
         os.read(ready, 1)
-        lock.release()  # the parent is done with the run
-        again = rundir.try_lock_run(Path(sys.argv[1]))
-        print("free" if again is not None else "still held by the child", flush=True)
-        os.kill(pid, 9)
+        print(pid, flush=True)
+        if sys.argv[3] == "release":
+            lock.release()  # the parent is done with the run: free, whatever the child holds
+            time.sleep(30)
+        os._exit(0)  # the parent dies holding it: only the child's copy can keep it
     """)
-    for mode, expected in (("forget", "free"), ("keep", "still held by the child")):
-        done = subprocess.run([sys.executable, "-c", script, str(tmp_path), mode],
-                              capture_output=True, text=True, timeout=30)
-        assert done.stdout.strip() == expected, done.stderr
+    cases = [("keep", "release", True), ("forget", "die", True), ("keep", "die", False)]
+    for child, parent, free in cases:
+        proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path), child, parent],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read()
+        child_pid = int(line)
+        try:
+            if parent == "die":
+                proc.wait(10)
+            taken = rundir.try_lock_run(tmp_path)
+            assert (taken is not None) == free, (child, parent)
+            if taken is not None:
+                taken.release()
+        finally:
+            for pid in (proc.pid, child_pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
 
 
 def test_without_locks_on_the_filesystem_the_run_is_recorded_unlocked(tmp_path, monkeypatch):

@@ -62,4 +62,6 @@ def test_a_run_nobody_records_is_marked_crashed_after_its_last_whole_frame(track
     assert [r[0] for r in got] == list(range(1, len(got) + 1))
     assert rundir.read_info(run.path)["state"] == "crashed"
     assert rundir.lock_holder(run.path)["role"] == "service"
-    assert rundir.try_lock_run(run.path) is not None  # let go again
+    again = rundir.try_lock_run(run.path)  # let go again
+    assert again is not None
+    again.release()
