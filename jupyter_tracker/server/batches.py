@@ -1,17 +1,23 @@
 """A batch of records sent by a client: checked, then planned for ingest.
 
 ``POST /runs/{id}/records`` sends ``{"log", "first_seq", "last_seq",
-"records"}`` with the records exactly as the local log holds them
-(``docs/format.md``). :func:`parse_batch` refuses anything malformed with a
-:class:`BadBatch` (a 400 for the client) before the database is touched, and
+"records", "missing"?}`` with the records exactly as the local log holds them
+(``docs/format.md``). ``missing`` declares permanent holes of the local log
+(``[[from_seq, to_seq], ...]``, inclusive, sorted, apart): the records and the
+holes together cover ``first_seq..last_seq`` exactly once, in order.
+:func:`parse_batch` refuses anything malformed with a :class:`BadBatch` (a 400
+for the client, naming what is wrong) before the database is touched, and
 :func:`plan` walks the records once to group history points by metric, the
 way the local reader builds history rows: records of the same step that
 follow each other form one row, later values win, and the row's timestamp is
-that of its last record.
+that of its last record. A hole does not end a row: the local reader skips
+the unreadable lines and merges what is on either side the same way.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -22,9 +28,12 @@ from ..limits import MAX_KEY_LENGTH, MAX_SEQ as _MAX_SEQ, MAX_STEP as _MAX_STEP,
 from ..summaries import SUMMARY_KINDS
 from .errors import BadRequest
 
-__all__ = ["BadBatch", "Batch", "Points", "Plan", "parse_batch", "plan", "LOGS"]
+__all__ = ["BadBatch", "Batch", "Points", "Plan", "parse_batch", "plan", "LOGS", "Holes"]
 
 LOGS = ("events", "system")
+
+#: Declared holes: inclusive ``(from_seq, to_seq)`` ranges, sorted and apart.
+Holes = Sequence[tuple[int, int]]
 
 
 class BadBatch(BadRequest):
@@ -33,13 +42,20 @@ class BadBatch(BadRequest):
 
 @dataclass
 class Batch:
-    """A checked batch; ``records[i]`` has sequence number ``first_seq + i``."""
+    """A checked batch: its records, in sequence order, and the holes between them."""
 
     log: str
     first_seq: int
     last_seq: int
     records: list[list]
     plan: Plan
+    missing: list[tuple[int, int]] = field(default_factory=list)
+
+    def after(self, hwm: int) -> tuple[list[list], list[tuple[int, int]]]:
+        """The records and holes above ``hwm`` (holes clipped to start after it)."""
+        index = bisect_right(self.records, hwm, key=_SEQ)
+        holes = [(max(lo, hwm + 1), hi) for lo, hi in self.missing if hi > hwm]
+        return self.records[index:], holes
 
 
 @dataclass
@@ -140,7 +156,24 @@ _SEQ, _KIND, _STEP, _TS, _DATA = (itemgetter(i) for i in range(5))
 _NUMBER_TYPES = {float, int}
 
 
-def _plan_rows(records: list[list], first_seq: int, max_keys: int) -> Plan | None:
+def _expected_seqs(first_seq: int, count: int, missing: Holes) -> list[int]:
+    """The sequence numbers ``count`` records from ``first_seq`` have, skipping the holes."""
+    if not missing:
+        return list(range(first_seq, first_seq + count))
+    out: list[int] = []
+    seq = first_seq
+    for lo, hi in missing:
+        if len(out) >= count:
+            break
+        if lo > seq:
+            out.extend(range(seq, min(lo, seq + count - len(out))))
+        seq = max(seq, hi + 1)
+    if len(out) < count:
+        out.extend(range(seq, seq + count - len(out)))
+    return out
+
+
+def _plan_rows(records: list[list], first_seq: int, max_keys: int, missing: Holes = ()) -> Plan | None:
     """The fast path: history records only, one row each, all with the same keys.
 
     That is what a training loop's batches look like, and it can be checked
@@ -152,7 +185,7 @@ def _plan_rows(records: list[list], first_seq: int, max_keys: int) -> Plan | Non
     if not count or set(map(type, records)) != {list} or set(map(len, records)) != {5}:
         return None
     seqs = list(map(_SEQ, records))
-    if set(map(type, seqs)) != {int} or seqs != list(range(first_seq, first_seq + count)):
+    if set(map(type, seqs)) != {int} or seqs != _expected_seqs(first_seq, count, missing):
         return None
     if list(map(_KIND, records)).count("h") != count:
         return None
@@ -188,11 +221,16 @@ def _plan_rows(records: list[list], first_seq: int, max_keys: int) -> Plan | Non
     return out
 
 
-def plan(records: list[list], first_seq: int, max_keys: int) -> Plan:
-    """Check ``records`` (numbered from ``first_seq``) and group what they change."""
-    fast = _plan_rows(records, first_seq, max_keys)
+def plan(records: list[list], first_seq: int, max_keys: int, missing: Holes = ()) -> Plan:
+    """Check ``records`` (numbered from ``first_seq``, skipping the ``missing``
+    ranges) and group what they change."""
+    fast = _plan_rows(records, first_seq, max_keys, missing)
     if fast is not None:
         return fast
+    holes = iter(missing)
+    hole = next(holes, None)
+    contiguous = "sequence numbers are contiguous except across the missing ranges" if missing else (
+        "sequence numbers are contiguous")
     out = Plan()
     row_steps, row_ts, series, ops = out.row_steps, out.row_ts, out.series, out.ops
     row = -1
@@ -200,8 +238,11 @@ def plan(records: list[list], first_seq: int, max_keys: int) -> Plan:
     stretch: list[dict] | None = None
     seq = first_seq
     for record in records:
+        if hole is not None and seq == hole[0]:
+            seq = hole[1] + 1
+            hole = next(holes, None)
         if type(record) is not list or len(record) < 3 or record[0] != seq or type(record[0]) is not int:
-            raise BadBatch(f"record {seq}: expected [{seq}, kind, ...] (sequence numbers are contiguous)")
+            raise BadBatch(f"record {seq}: expected [{seq}, kind, ...] ({contiguous})")
         kind = record[1]
         if kind == "h":
             if len(record) != 5:
@@ -275,6 +316,50 @@ def parse_batch(value: Any, max_keys: int) -> Batch:
         raise BadBatch("'first_seq' and 'last_seq' must be integers with 1 <= first_seq <= last_seq")
     if type(records) is not list:
         raise BadBatch("'records' must be a list of records")
-    if len(records) != last - first + 1:
-        raise BadBatch(f"{len(records)} records sent for sequence numbers {first}..{last}")
-    return Batch(log=log, first_seq=first, last_seq=last, records=records, plan=plan(records, first, max_keys))
+    missing = _parse_missing(value.get("missing"), first, last)
+    absent = sum(hi - lo + 1 for lo, hi in missing)
+    if len(records) != last - first + 1 - absent:
+        if not missing:
+            raise BadBatch(f"{len(records)} records sent for sequence numbers {first}..{last}")
+        raise BadBatch(
+            f"{len(records)} records and {absent} missing sequence numbers sent for sequence numbers "
+            f"{first}..{last} ({last - first + 1}); together they must cover the range exactly once"
+        )
+    return Batch(
+        log=log, first_seq=first, last_seq=last, records=records, missing=missing,
+        plan=plan(records, first, max_keys, missing),
+    )
+
+
+def _parse_missing(value: Any, first: int, last: int) -> list[tuple[int, int]]:
+    """The declared holes of a batch, checked: ``[[from_seq, to_seq], ...]``."""
+    if value is None:
+        return []
+    if type(value) is not list:
+        raise BadBatch("'missing' must be a list of [from_seq, to_seq] ranges")
+    out: list[tuple[int, int]] = []
+    for index, item in enumerate(value):
+        if type(item) is not list or len(item) != 2 or any(type(seq) is not int for seq in item):
+            raise BadBatch(f"missing[{index}] must be [from_seq, to_seq] (two integers), not {_brief(item)}")
+        lo, hi = item
+        if lo > hi:
+            raise BadBatch(f"missing[{index}] {item}: from_seq is greater than to_seq")
+        if lo < first or hi > last:
+            raise BadBatch(f"missing[{index}] {item} is outside first_seq..last_seq ({first}..{last})")
+        if out and lo <= out[-1][1]:
+            raise BadBatch(
+                f"missing[{index}] {item} overlaps or comes before missing[{index - 1}] {list(out[-1])}; "
+                "ranges must be sorted and apart"
+            )
+        if out and lo == out[-1][1] + 1:
+            raise BadBatch(
+                f"missing[{index}] {item} is adjacent to missing[{index - 1}] {list(out[-1])}; "
+                "merge adjacent ranges into one"
+            )
+        out.append((lo, hi))
+    return out
+
+
+def _brief(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

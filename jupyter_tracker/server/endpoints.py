@@ -15,7 +15,8 @@ from .handlers import BaseHandler
 from .history import read_history
 from .ingest import ingest
 from .payloads import loads, loads_column
-from .runs import find_run_pk, get_run, heartbeat, list_projects, list_runs, upsert_run
+from .filters import NOTES_HEADER, listing_notes, notes_header, parse_listing
+from .runs import effective_state, find_run_pk, get_run, heartbeat, list_projects, list_runs, upsert_run
 
 __all__ = ["ROUTES"]
 
@@ -51,10 +52,18 @@ class RunsHandler(BaseHandler):
         project = self.get_query_argument("project", None) or None
         limit = self.int_argument("limit", 100, 1, 1000)
         offset = self.int_argument("offset", 0, 0, 2**31)
-        return await self.context.call(
-            list_runs, self.context.engine, self.settings_.heartbeat_timeout, self.now(),
-            project=project, state=state, limit=limit, offset=offset,
+        filters = parse_listing(self.get_query_argument("filters", None), self.get_query_argument("order", None))
+        now = self.now()
+        runs = await self.context.call(
+            list_runs, self.context.engine, self.settings_.heartbeat_timeout, now,
+            project=project, state=state, limit=limit, offset=offset, filters=filters,
         )
+        if filters is not None:
+            notes = await self.context.call(listing_notes, self.context.engine, filters, project, bool(runs) or offset > 0,
+                                            effective_state(self.settings_.heartbeat_timeout, now))
+            if notes:
+                self.set_header(NOTES_HEADER, notes_header(notes))
+        return runs
 
 
 class RunHandler(BaseHandler):

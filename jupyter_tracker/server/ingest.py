@@ -9,6 +9,8 @@ a resent batch is acknowledged without being applied twice:
 - ``first_seq <= hwm < last_seq``: apply only the records after ``hwm``;
 - ``first_seq > hwm + 1``: refuse (409, ``expected: hwm + 1``).
 
+Declared holes (``missing``) advance the hwm like records do, and are stored
+(clipped to above the old hwm) in ``missing_ranges`` in the same transaction.
 Records are applied as the local reader (``replay.py``) does.
 """
 
@@ -52,15 +54,22 @@ def ingest(engine: Engine, run_id: str, batch: Batch, max_keys: int, now: float)
             return {"acked": hwm}
         if batch.first_seq > hwm + 1:
             raise Conflict("gap", expected=hwm + 1)
-        todo = batch.plan
+        todo, holes = batch.plan, batch.missing
         if batch.first_seq <= hwm:
-            todo = plan(batch.records[hwm + 1 - batch.first_seq :], hwm + 1, max_keys)
+            rest, holes = batch.after(hwm)
+            todo = plan(rest, hwm + 1, max_keys, holes)
         values: dict[str, Any] = {hwm_column: batch.last_seq, "updated_at": now, "heartbeat_at": now}
         revive(row, values)
         if batch.log == "system":
             _apply_system(conn, row.id, todo)
         else:
             _apply_events(conn, row, todo, values, now)
+        if holes:
+            conn.execute(
+                schema.missing_ranges.insert(),
+                [{"run_pk": row.id, "log": batch.log, "first_seq": lo, "last_seq": hi, "declared_at": now}
+                 for lo, hi in holes],
+            )
         conn.execute(_runs.update().where(_runs.c.id == row.id).values(**values))
     return {"acked": batch.last_seq}
 

@@ -64,8 +64,13 @@ def _v2_run_indexes(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX IF NOT EXISTS runs_state ON runs (state)"))
 
 
+def _v3_missing_ranges(conn: Connection) -> None:
+    """The holes clients declare in their logs (``missing`` in a batch)."""
+    schema.metadata.create_all(conn, tables=[schema.missing_ranges])
+
+
 #: The migration steps; step ``i`` (from 0) brings the schema to version ``i + 1``.
-STEPS: list[Callable[[Connection], None]] = [_v1_tables, _v2_run_indexes]
+STEPS: list[Callable[[Connection], None]] = [_v1_tables, _v2_run_indexes, _v3_missing_ranges]
 LATEST = len(STEPS)
 
 

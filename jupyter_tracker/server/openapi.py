@@ -73,12 +73,25 @@ def _operation(
     return out
 
 
+def _notes(response: dict[str, Any]) -> dict[str, Any]:
+    response["headers"] = {
+        "X-Tracker-Notes": {
+            "description": "With `filters` or `order`: why the list may surprise (a project without runs, "
+                           "a key no run has), a JSON list of strings.",
+            "schema": {"type": "string"},
+        }
+    }
+    return response
+
+
 _FLOAT = {
     "oneOf": [
         {"type": "number"},
         _ref("TaggedFloat"),
     ]
 }
+
+_RANGE = {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 2, "maxItems": 2}
 
 _SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -140,6 +153,17 @@ _SCHEMAS: dict[str, Any] = {
             "config": {"type": "object", "additionalProperties": True},
             "info": {"type": "object", "additionalProperties": True, "description": "Only on GET /runs/{run_id}."},
             "metrics": {"type": "array", "items": {"type": "object"}, "description": "define_metric records."},
+            "missing": {
+                "type": "object",
+                "description": "Holes the client declared in each log (records unreadable in its local log), "
+                "as inclusive [from_seq, to_seq] ranges, adjacent ones merged. Not in GET /runs.",
+                "properties": {log: {"type": "array", "items": _RANGE} for log in LOGS},
+            },
+            "missing_records": {
+                "type": "object",
+                "description": "How many records each log is missing (the sizes of the ranges). Not in GET /runs.",
+                "properties": {log: {"type": "integer", "minimum": 0} for log in LOGS},
+            },
         },
     },
     "Project": {
@@ -156,9 +180,16 @@ _SCHEMAS: dict[str, Any] = {
             "last_seq": {"type": "integer", "minimum": 1},
             "records": {
                 "type": "array",
-                "description": "Records as in docs/format.md, numbered first_seq..last_seq without gaps, e.g. "
-                "`[7, \"h\", 3, 1795311223.5, {\"loss\": 0.9}]`.",
+                "description": "Records as in docs/format.md, numbered first_seq..last_seq without gaps "
+                "except across the `missing` ranges, e.g. `[7, \"h\", 3, 1795311223.5, {\"loss\": 0.9}]`.",
                 "items": {"type": "array", "minItems": 3},
+            },
+            "missing": {
+                "type": "array",
+                "description": "Permanent holes of the client's log: inclusive [from_seq, to_seq] ranges, sorted, "
+                "not overlapping, not adjacent, within first_seq..last_seq. Records and ranges cover "
+                "first_seq..last_seq exactly once. Optional (absent or [] = no holes).",
+                "items": _RANGE,
             },
         },
     },
@@ -216,11 +247,16 @@ def _paths() -> dict[str, Any]:
         },
         "/api/v1/runs": {
             "get": _operation(
-                "Runs, newest first",
-                _json(runs, "Runs (without info and metrics)."),
+                "Runs, newest first (or in the order asked), matching the filters",
+                _notes(_json(runs, "Runs (without info and metrics).")),
                 params=[
                     _query("project", {"type": "string"}, "Only runs of this project."),
                     _query("state", {"type": "string", "enum": list(STATES)}, "Only runs in this state."),
+                    _query("filters", {"type": "string"},
+                           "A filter in wandb's syntax, as JSON: `{\"config.lr\": {\"$lt\": 0.05}}` (see docs/api.md)."),
+                    _query("order", {"type": "string"},
+                           "`-summary_metrics.val/acc` (descending), `+config.lr` or `config.lr` (ascending); "
+                           "default `-created_at`. Runs without the key come last."),
                     _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}, "At most this many."),
                     _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "Skip this many."),
                 ],

@@ -18,8 +18,10 @@ from sqlalchemy.engine import Connection, Engine, Row
 
 from . import schema
 from ..limits import LIVE_STATES, STATES
+from ..query import Query
 from .database import dialect_insert, reading, writing
 from .errors import BadRequest, NotFound
+from .filters import order_clauses, prepare, run_listing, where_clause
 from .payloads import dumps_column, loads_column
 
 __all__ = [
@@ -30,12 +32,14 @@ __all__ = [
     "identity_values",
     "revive",
     "run_resource",
+    "missing_ranges",
     "upsert_run",
     "get_run",
     "list_runs",
     "list_projects",
     "heartbeat",
     "sweep_crashed",
+    "effective_state",
 ]
 
 #: ``info["crash_source"]`` of a run the server marked crashed.
@@ -77,8 +81,35 @@ def _effective_state(timeout: float, now: float) -> Any:
     return case((stale, "crashed"), else_=_runs.c.state)
 
 
-def run_resource(row: Any, full: bool = True, state: str | None = None) -> dict[str, Any]:
-    """The JSON resource of a run row (``full`` adds config, info and metrics)."""
+def effective_state(timeout: float, now: float) -> Any:
+    """The SQL expression of a run's state as reads report it (stale live runs are crashed)."""
+    return _effective_state(timeout, now)
+
+
+_MISSING = (
+    select(schema.missing_ranges.c.log, schema.missing_ranges.c.first_seq, schema.missing_ranges.c.last_seq)
+    .where(schema.missing_ranges.c.run_pk == bindparam("run_pk"))
+    .order_by(schema.missing_ranges.c.log, schema.missing_ranges.c.first_seq)
+)
+
+
+def missing_ranges(conn: Connection, run_pk: int) -> dict[str, list[list[int]]]:
+    """The holes declared in each log of the run, adjacent ranges merged: ``{log: [[a, b], ...]}``."""
+    out: dict[str, list[list[int]]] = {"events": [], "system": []}
+    for log, lo, hi in conn.execute(_MISSING, {"run_pk": run_pk}):
+        ranges = out.setdefault(log, [])
+        if ranges and lo <= ranges[-1][1] + 1:
+            ranges[-1][1] = max(ranges[-1][1], hi)
+        else:
+            ranges.append([lo, hi])
+    return out
+
+
+def run_resource(
+    row: Any, full: bool = True, state: str | None = None, missing: dict[str, list[list[int]]] | None = None
+) -> dict[str, Any]:
+    """The JSON resource of a run row (``full`` adds config, info and metrics;
+    ``missing``, the run's declared holes, adds ``missing`` and ``missing_records``)."""
     out: dict[str, Any] = {
         "id": row.run_id,
         "project": row.project,
@@ -100,6 +131,9 @@ def run_resource(row: Any, full: bool = True, state: str | None = None) -> dict[
     if full:
         out["info"] = loads_column(row.info, {})
         out["metrics"] = loads_column(row.metrics, [])
+    if missing is not None:
+        out["missing"] = missing
+        out["missing_records"] = {log: sum(hi - lo + 1 for lo, hi in ranges) for log, ranges in missing.items()}
     return out
 
 
@@ -170,7 +204,7 @@ def upsert_run(engine: Engine, run_id: str, body: Any, now: float) -> dict[str, 
             conn.execute(_runs.update().where(_runs.c.id == row.id).values(**values))
             row = lock_run(conn, run_id)
         _ensure_project(conn, row.project, now)
-        return run_resource(row)
+        return run_resource(row, missing=missing_ranges(conn, row.id))
 
 
 def _ensure_project(conn: Connection, name: str, now: float) -> None:
@@ -183,9 +217,10 @@ def get_run(engine: Engine, run_id: str, timeout: float, now: float) -> dict[str
         row = conn.execute(
             select(_runs, _effective_state(timeout, now).label("effective")).where(_runs.c.run_id == run_id)
         ).first()
-    if row is None:
-        raise NotFound(f"no run {run_id!r}")
-    return run_resource(row, state=row.effective)
+        if row is None:
+            raise NotFound(f"no run {run_id!r}")
+        missing = missing_ranges(conn, row.id)
+    return run_resource(row, state=row.effective, missing=missing)
 
 
 def list_runs(
@@ -196,17 +231,26 @@ def list_runs(
     state: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    filters: Query | None = None,
 ) -> list[dict[str, Any]]:
-    """Runs, newest first, optionally of one project and/or in one (effective) state."""
+    """Runs, newest first, optionally of one project and/or in one (effective) state,
+    and matching ``filters`` in its order (:mod:`.filters`)."""
     effective = _effective_state(timeout, now).label("effective")
     query = select(_runs, effective)
     if project is not None:
         query = query.where(_runs.c.project == project)
     if state is not None:
         query = query.where(_effective_state(timeout, now) == state)
-    query = query.order_by(_runs.c.created_at.desc(), _runs.c.id.desc()).limit(limit).offset(offset)
+    order = [_runs.c.created_at.desc(), _runs.c.id.desc()]
+    if filters is not None:
+        where = where_clause(filters.where, _effective_state(timeout, now), engine.dialect.name)
+        if where is not None:
+            query = query.where(where)
+        order = order_clauses(filters.order, _effective_state(timeout, now), engine.dialect.name)
+    query = query.order_by(*order).limit(limit).offset(offset)
     with reading(engine) as conn:
-        return [run_resource(row, full=False, state=row.effective) for row in conn.execute(query)]
+        prepare(conn)
+        return [run_resource(row, full=False, state=row.effective) for row in run_listing(conn, query)]
 
 
 def list_projects(engine: Engine) -> list[dict[str, Any]]:

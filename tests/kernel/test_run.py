@@ -384,9 +384,11 @@ def test_save_end_copies_and_records_every_file_before_the_log_closes(tracker_en
     files = run.path / "files"
     assert sorted(p.name for p in files.iterdir() if p.is_file()) == ["a.txt", "b.txt", "c.txt"]
     assert (files / "a.txt").read_text() == "a, final"
-    back = read_back(run)
-    assert [f["path"] for f in back._replayed().files] == ["a.txt", "b.txt", "a.txt", "b.txt", "c.txt"]
-    assert all(f["policy"] == "end" for f in back._replayed().files)
+    from jupyter_tracker.replay import replay
+
+    recorded = replay(run.path / "events.log").files
+    assert [f["path"] for f in recorded] == ["a.txt", "b.txt", "a.txt", "b.txt", "c.txt"]
+    assert all(f["policy"] == "end" for f in recorded)
     assert "save('missing.bin', policy='end'): no file matches it at finish" in warnings_logged(run)
 
 

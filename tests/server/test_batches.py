@@ -130,3 +130,67 @@ def test_key_limits() -> None:
 def test_unknown_kinds_are_kept_for_the_sequence_but_change_nothing() -> None:
     batch = parse_batch(body([[1, "future-kind", 1.0, {"x": 1}], [2, "start", 1.0]]), 10)
     assert [op[0] for op in batch.plan.ops] == ["future-kind", "start"]
+
+
+def holes_body(records: list[list], first: int, last: int, missing: list, log: str = "events") -> dict:
+    return {"log": log, "first_seq": first, "last_seq": last, "records": records, "missing": missing}
+
+
+def test_records_across_declared_holes() -> None:
+    records = [[i, "h", i, float(i), {"a": i}] for i in (*range(1, 4), *range(8, 11))]
+    batch = parse_batch(holes_body(records, 1, 12, [[4, 7], [11, 12]]), 10)
+    assert batch.missing == [(4, 7), (11, 12)]
+    assert batch.plan.ops[0][3] is True  # still the fast path
+    assert batch.plan.series["a"].steps.tolist() == [1, 2, 3, 8, 9, 10]
+    general = parse_batch(holes_body([*records[:3], [8, "c", 1.0, {"x": 1}], *records[4:]], 1, 12,
+                                     [[4, 7], [11, 12]]), 10)
+    assert general.plan.series["a"].steps.tolist() == [1, 2, 3, 9, 10]
+    # a hole first, a batch of holes only
+    assert parse_batch(holes_body(records[3:], 1, 10, [[1, 7]]), 10).plan.row_steps == [8, 9, 10]
+    only = parse_batch(holes_body([], 5, 9, [[5, 9]]), 10)
+    assert only.records == [] and only.missing == [(5, 9)] and not only.plan.ops
+    # a hole does not end a history row: the same step on both sides is one row
+    merged = parse_batch(holes_body([[1, "h", 0, 1.0, {"a": 1}], [3, "h", 0, 2.0, {"b": 2}]], 1, 3, [[2, 2]]), 10)
+    assert merged.plan.row_steps == [0] and merged.plan.row_ts == [2.0]
+
+
+def test_records_and_holes_above_a_mark() -> None:
+    records = [[i, "c", 1.0, {"x": i}] for i in (1, 2, 6, 7, 9)]
+    batch = parse_batch(holes_body(records, 1, 10, [[3, 5], [8, 8], [10, 10]]), 10)
+    assert batch.after(0) == (records, [(3, 5), (8, 8), (10, 10)])
+    assert batch.after(4) == (records[2:], [(5, 5), (8, 8), (10, 10)])
+    assert batch.after(6) == (records[3:], [(8, 8), (10, 10)])
+    assert batch.after(8) == (records[4:], [(10, 10)])
+
+
+@pytest.mark.parametrize(
+    ("records", "first", "last", "missing", "message"),
+    [
+        ([[1, "c", 1.0, {}]], 1, 3, {"2": 3}, "'missing' must be a list"),
+        ([[1, "c", 1.0, {}]], 1, 3, [[2, 3, 4]], r"missing\[0\] must be \[from_seq, to_seq\]"),
+        ([[1, "c", 1.0, {}]], 1, 3, [[2, "3"]], r"missing\[0\] must be"),
+        ([[1, "c", 1.0, {}]], 1, 3, [[2, True]], r"missing\[0\] must be"),
+        ([[1, "c", 1.0, {}]], 1, 3, [2, 3], r"missing\[0\] must be"),
+        ([[1, "c", 1.0, {}]], 1, 3, [[3, 2]], r"missing\[0\] \[3, 2\]: from_seq is greater than to_seq"),
+        ([[2, "c", 1.0, {}]], 2, 4, [[1, 1], [3, 4]], r"missing\[0\] \[1, 1\] is outside first_seq..last_seq \(2..4\)"),
+        ([[1, "c", 1.0, {}]], 1, 3, [[2, 5]], r"outside first_seq..last_seq \(1..3\)"),
+        ([[1, "c", 1.0, {}], [5, "c", 1.0, {}]], 1, 5, [[3, 4], [2, 2]], r"missing\[1\] \[2, 2\] overlaps or comes before"),
+        ([[1, "c", 1.0, {}], [5, "c", 1.0, {}]], 1, 5, [[2, 3], [3, 4]], "overlaps"),
+        ([[1, "c", 1.0, {}], [5, "c", 1.0, {}]], 1, 5, [[2, 3], [4, 4]], r"missing\[1\] \[4, 4\] is adjacent to missing\[0\]"),
+        ([[1, "c", 1.0, {}]], 1, 4, [[3, 4]], "1 records and 2 missing sequence numbers sent for sequence numbers 1..4"),
+        ([[1, "c", 1.0, {}], [2, "c", 1.0, {}], [3, "c", 1.0, {}]], 1, 4, [[3, 4]], "3 records and 2 missing"),
+        ([[1, "c", 1.0, {}], [2, "c", 1.0, {}]], 1, 4, [[2, 3]], r"record 4: expected \[4, kind, ...\] \(sequence numbers are contiguous except across the missing ranges\)"),
+        ([[1, "h", 0, 1.0, {"a": 1}], [3, "h", 1, 1.0, {"a": 1}]], 1, 3, [[3, 3]], "record 2: expected"),
+        ([[1, "c", 1.0, {}], [1, "c", 1.0, {}]], 1, 3, [[2, 2]], "record 3: expected"),
+    ],
+)
+def test_bad_missing_ranges(records: list[list], first: int, last: int, missing: object, message: str) -> None:
+    with pytest.raises(BadBatch, match=message):
+        parse_batch(holes_body(records, first, last, missing), 10)
+
+
+def test_missing_absent_null_or_empty_is_todays_format() -> None:
+    records = [[1, "c", 1.0, {}], [2, "c", 1.0, {}]]
+    for missing in (None, []):
+        assert parse_batch(holes_body(records, 1, 2, missing), 10).missing == []
+    assert parse_batch(body(records), 10).missing == []

@@ -204,3 +204,26 @@ def test_heartbeat(client: Client) -> None:
     beat = client.post(f"/runs/{run_id}/heartbeat")
     assert beat.status_code == 200 and beat.json()["state"] == "running"
     assert client.get(f"/runs/{run_id}").json()["heartbeat_at"] >= before
+
+
+def test_declared_holes_over_http(server: TrackerServer, client: Client) -> None:
+    run_id = client.new_run()
+    records = [r for r in history_records(1, range(900)) if not 256 <= r[0] <= 511]
+    body = {"log": "events", "first_seq": 1, "last_seq": 900, "records": records, "missing": [[256, 511]]}
+    for _ in range(2):  # resent: nothing doubled
+        response = client.post(f"/runs/{run_id}/records", data=orjson.dumps(body))
+        assert response.status_code == 200 and response.json() == {"acked": 900}
+    run = client.get(f"/runs/{run_id}").json()
+    assert run["hwm"]["events"] == 900
+    assert run["missing"] == {"events": [[256, 511]], "system": []}
+    assert run["missing_records"] == {"events": 256, "system": 0}
+    steps = [r[2] for r in records]
+    assert client.history(run_id)["a"]["step"] == steps
+    import jupyter_tracker as tracker
+
+    remote = tracker.Api(host=f"http://127.0.0.1:{server.port}", api_key=server.token).run(run_id)
+    assert remote.missing == {"events": [[256, 511]], "system": []}
+    bad = dict(body, missing=[[256, 511], [512, 600]])
+    response = client.post(f"/runs/{run_id}/records", data=orjson.dumps(bad))
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("missing[1] [512, 600] is adjacent to missing[0] [256, 511]")
