@@ -18,6 +18,7 @@ __all__ = [
     "MAX_NOTES_LENGTH",
     "MAX_TAGS",
     "MAX_JSON_DEPTH",
+    "MAX_EXIT_CODE",
     "BATCH_RECORDS",
     "BATCH_BYTES",
     "MAX_BODY",
@@ -27,6 +28,7 @@ __all__ = [
     "TERMINAL_STATES",
     "key_problem",
     "text_problem",
+    "depth_problem",
 ]
 
 #: Longest metric key (characters, after nested dicts are flattened to ``a/b``).
@@ -49,6 +51,8 @@ MAX_NOTES_LENGTH = 100_000
 MAX_TAGS = 1000
 #: Deepest nesting of JSON values (config, summary, metadata).
 MAX_JSON_DEPTH = 64
+#: Largest exit code (either sign) a ``state`` record holds (a signed 32-bit integer).
+MAX_EXIT_CODE = 2**31 - 1
 
 #: A sync batch holds at most this many records, or about this many bytes.
 BATCH_RECORDS = 20_000
@@ -102,4 +106,23 @@ def text_problem(value: object, limit: int) -> str | None:
             value.encode("utf-8")
         except UnicodeEncodeError:
             return "cannot be encoded as UTF-8 (a lone surrogate?)"
+    return None
+
+
+def depth_problem(value: object, limit: int = MAX_JSON_DEPTH) -> str | None:
+    """Why a JSON value (dicts, lists and scalars) cannot be stored: nested more than
+    ``limit`` levels deep, the value itself being the first level when it is an object
+    or an array. ``None`` when it can. Walks without recursion."""
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if level > limit:
+            return f"is nested more than {limit} levels deep"
+        stack.extend((child, level + 1) for child in children)
     return None
