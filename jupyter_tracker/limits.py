@@ -27,6 +27,8 @@ __all__ = [
     "TERMINAL_STATES",
     "key_problem",
     "text_problem",
+    "json_depth",
+    "depth_problem",
 ]
 
 #: Longest metric key (characters, after nested dicts are flattened to ``a/b``).
@@ -47,7 +49,7 @@ MAX_TEXT_LENGTH = 1024
 MAX_NOTES_LENGTH = 100_000
 #: Most tags on a run.
 MAX_TAGS = 1000
-#: Deepest nesting of JSON values (config, summary, metadata).
+#: Deepest nesting of JSON values (config, summary, metadata): ``{"a": {"b": 1}}`` is 2 deep.
 MAX_JSON_DEPTH = 64
 
 #: A sync batch holds at most this many records, or about this many bytes.
@@ -102,4 +104,35 @@ def text_problem(value: object, limit: int) -> str | None:
             value.encode("utf-8")
         except UnicodeEncodeError:
             return "cannot be encoded as UTF-8 (a lone surrogate?)"
+    return None
+
+
+def json_depth(value: object, stop: int | None = None) -> int:
+    """How deeply ``value`` nests dicts, lists and tuples (``1`` is 0, ``{"a": [1]}`` is 2).
+
+    Iterative, so any depth is measured without recursion; with ``stop``, the
+    walk ends as soon as that depth is passed (and returns ``stop + 1``).
+    """
+    deepest = 0
+    todo: list[tuple[object, int]] = [(value, 1)]
+    while todo:
+        item, level = todo.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if level > deepest:
+            deepest = level
+            if stop is not None and deepest > stop:
+                return deepest
+        todo.extend((child, level + 1) for child in children if isinstance(child, (dict, list, tuple)))
+    return deepest
+
+
+def depth_problem(value: object, limit: int = MAX_JSON_DEPTH) -> str | None:
+    """Why ``value`` is nested too deeply to be stored (config, summary, metadata), or ``None``."""
+    if json_depth(value, stop=limit) > limit:
+        return f"is nested more than {limit} levels deep (the limit is {limit})"
     return None

@@ -7,7 +7,7 @@ from typing import Any
 from .._version import __version__
 from . import schema
 from ..limits import STATES
-from .batches import parse_batch
+from .bodies import read_batch
 from .database import reading
 from .errors import BadRequest
 from .files import Upload, clean_path, list_files, stored_file
@@ -72,14 +72,11 @@ class RecordsHandler(BaseHandler):
     async def do_post(self, run_id: str) -> Any:
         run_id = self.run_id(run_id)
         data = self.body_bytes()
-        if not data.strip():
-            raise BadRequest("the request needs a JSON body")
         return await self.context.call(self._ingest, run_id, data)
 
-    def _ingest(self, run_id: str, data: bytes) -> dict[str, int]:
-        max_keys = self.settings_.max_keys
-        batch = parse_batch(loads(data), max_keys)
-        return ingest(self.context.engine, run_id, batch, max_keys, self.now())
+    def _ingest(self, run_id: str, data: bytearray) -> dict[str, int]:
+        batch = read_batch(data)  # the records are decoded slice by slice as they are applied
+        return ingest(self.context.engine, run_id, batch, self.settings_.max_keys, self.now())
 
 
 class HistoryHandler(BaseHandler):
@@ -132,6 +129,7 @@ class FileHandler(BaseHandler):
     """``PUT`` uploads raw bytes (streamed to disk), ``GET`` downloads them."""
 
     limit = "max_file"
+    buffered = False
     upload: Upload | None = None
 
     def _target(self, run_id: str, path: str) -> tuple[str, str]:
@@ -179,6 +177,9 @@ class FileHandler(BaseHandler):
         )
         self.set_header("Content-Type", "application/octet-stream")
         self.set_header("Content-Length", str(size))
+        if self.request.method == "HEAD":
+            self.finish()
+            return None
         with open(location, "rb") as handle:
             sent = 0
             while sent < size:

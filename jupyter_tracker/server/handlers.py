@@ -52,11 +52,13 @@ class BaseHandler(RequestHandler):
 
     auth = True
     limit = "max_body"
+    #: Whether the body is kept in memory (``receive``); file uploads stream to disk.
+    buffered = True
 
     def initialize(self, context: ServerContext) -> None:
         self.context = context
         self.settings_ = context.settings
-        self._chunks: list[bytes] = []
+        self._body = bytearray()
         self._size = 0
         self._error: ApiError | None = None
         self._limit = getattr(context.settings, self.limit)
@@ -73,6 +75,8 @@ class BaseHandler(RequestHandler):
             connection.set_max_body_size(self._limit + min(self._limit, _DRAIN_MAX))
         if announced is not None and announced > self._limit:
             self._error = self._too_large()
+        elif announced and self.buffered:
+            self._body = bytearray(announced)  # filled in place: the body is held once
         if self.auth and not (self.settings_.public and self.request.method in ("GET", "HEAD")):
             if not await self._authorized():
                 self._error = Unauthorized()
@@ -117,15 +121,21 @@ class BaseHandler(RequestHandler):
 
     def receive(self, chunk: bytes) -> None:
         """Keep a piece of the body (subclasses may stream it elsewhere)."""
-        self._chunks.append(chunk)
+        start = self._size - len(chunk)
+        if start + len(chunk) <= len(self._body):
+            self._body[start : start + len(chunk)] = chunk
+        else:
+            self._body += chunk
 
     def drop_body(self) -> None:
         """Forget what was received of a body that will not be used."""
-        self._chunks = []
+        self._body = bytearray()
 
-    def body_bytes(self) -> bytes:
-        data = b"".join(self._chunks)
-        self._chunks = []
+    def body_bytes(self) -> bytearray:
+        """The body as received (a body shorter than announced is cut to what came)."""
+        data, self._body = self._body, bytearray()
+        if len(data) > self._size:
+            del data[self._size :]
         return data
 
     async def json_body(self) -> Any:
@@ -150,6 +160,10 @@ class BaseHandler(RequestHandler):
             self.send_json(result)
 
     async def get(self, *args: str) -> None:
+        await self._dispatch("do_get", args)
+
+    async def head(self, *args: str) -> None:
+        """Like ``GET`` without the body (tornado drops what is written)."""
         await self._dispatch("do_get", args)
 
     async def put(self, *args: str) -> None:

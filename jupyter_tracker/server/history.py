@@ -59,6 +59,9 @@ class _Tail:
         self.points = row.total
 
 
+#: Chunks are written to the database whenever this many bytes of points are ready.
+_WRITE_BYTES = 1 << 20
+
 #: A batch adding at least this many points to a metric does not rewrite its open chunk.
 _MERGE_BELOW = CHUNK_POINTS // 4
 
@@ -118,9 +121,9 @@ def append_history(
     ``last_step`` and ``open_keys`` describe the run's last history row before
     this batch (its step and the keys written in it).
     """
-    if not plan.row_steps:
+    if not len(plan.row_steps):
         return last_step, open_keys
-    first_step = plan.row_steps[0]
+    first_step = int(plan.row_steps[0])
     if last_step is not None and first_step < last_step:
         raise BadBatch(f"history step {first_step} is lower than the run's last step {last_step}")
     continues = last_step is not None and first_step == last_step
@@ -142,6 +145,7 @@ def append_history(
 
     updates: list[dict[str, Any]] = []
     inserts: list[dict[str, Any]] = []
+    pending = 0  # bytes of points in updates and inserts
     series_rows: list[dict[str, Any]] = []
     for key in retimed:  # keys of the continued row that this batch does not log again
         tail = tails.get(key)
@@ -171,7 +175,11 @@ def append_history(
             end = start + CHUNK_POINTS
             row = _chunk_row(run_pk, key, chunk, steps[start:end], stamps[start:end], values[start:end])
             (updates if tail is not None and start == 0 else inserts).append(row)
+            pending += 24 * (end - start)
             chunk += 1
+            if pending >= _WRITE_BYTES:  # write as we go: the encoded chunks are never all in memory
+                _write_chunks(conn, updates, inserts)
+                updates, inserts, pending = [], [], 0
         series_rows.append(
             {
                 "run_pk": run_pk,
@@ -188,7 +196,7 @@ def append_history(
         new_open = list(dict.fromkeys([*open_keys, *plan.last_row_keys()]))
     else:
         new_open = plan.last_row_keys()
-    return plan.row_steps[-1], new_open
+    return int(plan.row_steps[-1]), new_open
 
 
 def _chunk_row(run_pk: int, key: str, chunk: int, steps: np.ndarray, stamps: np.ndarray, values: np.ndarray) -> dict:

@@ -25,14 +25,23 @@ class ParseError(BadRequest):
     """A request body that is not valid JSON (400)."""
 
 
-def loads(body: bytes) -> Any:
-    """Parse a request body; tagged non-finite floats become floats again."""
+def loads(body: bytes | bytearray) -> Any:
+    """Parse a request body; tagged non-finite floats become floats again.
+
+    orjson refuses JSON nested more than 1,024 levels deep; a value deep
+    enough to exhaust Python's recursion while its tags are restored is
+    refused too (both 400). Limits on what may be stored (``MAX_JSON_DEPTH``)
+    are checked by the endpoints.
+    """
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ParseError(f"malformed JSON: {exc}") from None
     if b'"$float"' in body:
-        value = restore_floats(value)
+        try:
+            value = restore_floats(value)
+        except RecursionError:
+            raise ParseError("malformed JSON: nested too deeply") from None
     return value
 
 

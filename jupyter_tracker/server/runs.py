@@ -10,6 +10,7 @@ arriving later for a run the server marked crashed bring it back to
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -17,7 +18,16 @@ from sqlalchemy import and_, bindparam, case, func, select
 from sqlalchemy.engine import Connection, Engine, Row
 
 from . import schema
-from ..limits import LIVE_STATES, STATES
+from ..limits import (
+    LIVE_STATES,
+    MAX_NOTES_LENGTH,
+    MAX_PROJECT_LENGTH,
+    MAX_TAGS,
+    MAX_TEXT_LENGTH,
+    STATES,
+    depth_problem,
+    text_problem,
+)
 from .database import dialect_insert, reading, writing
 from .errors import BadRequest, NotFound
 from .payloads import dumps_column, loads_column
@@ -28,6 +38,7 @@ __all__ = [
     "lock_run",
     "find_run_pk",
     "identity_values",
+    "identity_problem",
     "revive",
     "run_resource",
     "missing_ranges",
@@ -46,6 +57,7 @@ DEFAULT_PROJECT = "uncategorized"
 _RUN_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}")
 _runs = schema.runs
 _TEXT_FIELDS = {"name": "name", "group": "run_group", "job_type": "job_type", "notes": "notes"}
+_TEXT_LIMITS = {"project": MAX_PROJECT_LENGTH, "notes": MAX_NOTES_LENGTH}
 
 
 def check_run_id(run_id: str) -> str:
@@ -129,24 +141,43 @@ def run_resource(
     return out
 
 
-def _text(body: dict, key: str, limit: int = 100_000) -> str | None:
-    value = body.get(key)
-    if value is not None and (not isinstance(value, str) or len(value) > limit or "\x00" in value):
-        raise BadRequest(f"{key!r} must be a string (at most {limit} characters, no NUL) or null")
-    return value
+def identity_problem(body: dict[str, Any]) -> str | None:
+    """What breaks the limits (:mod:`jupyter_tracker.limits`) among the identity fields of
+    ``body`` (run.json or a ``meta`` record), or ``None``."""
+    for key in ("project", *_TEXT_FIELDS):
+        if key in body:
+            problem = text_problem(body[key], _TEXT_LIMITS.get(key, MAX_TEXT_LENGTH))
+            if problem is not None:
+                return f"{key!r} {problem}"
+    if "tags" in body:
+        tags = body["tags"] or []
+        if not isinstance(tags, list):
+            return "'tags' must be a list of strings"
+        if len(tags) > MAX_TAGS:
+            return f"{len(tags)} tags; the limit is {MAX_TAGS}"
+        for tag in tags:
+            problem = text_problem(tag, MAX_TEXT_LENGTH) if isinstance(tag, str) else "must be a string"
+            if problem is not None:
+                return f"tag {_brief(tag)} {problem}"
+    return None
+
+
+def _brief(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def identity_values(body: dict[str, Any]) -> dict[str, Any]:
     """Column values for the identity fields present in ``body`` (run.json or a ``meta`` record)."""
+    problem = identity_problem(body)
+    if problem is not None:
+        raise BadRequest(problem)
     values: dict[str, Any] = {}
     for key, column in _TEXT_FIELDS.items():
         if key in body:
-            values[column] = _text(body, key)
+            values[column] = body[key]
     if "tags" in body:
-        tags = body["tags"] or []
-        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            raise BadRequest("'tags' must be a list of strings")
-        values["tags"] = dumps_column(tags)
+        values["tags"] = dumps_column(body["tags"] or [])
     return values
 
 
@@ -155,14 +186,17 @@ def upsert_run(engine: Engine, run_id: str, body: Any, now: float) -> dict[str, 
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object (the run's run.json)")
     if body.get("id") not in (None, run_id):
-        raise BadRequest(f"the body's id {body.get('id')!r} is not the run id of the URL {run_id!r}")
-    project = _text(body, "project", 256) or None
+        raise BadRequest(f"the body's id {_brief(body.get('id'))} is not the run id of the URL {run_id!r}")
+    problem = depth_problem(body)
+    if problem is not None:
+        raise BadRequest(f"the run's JSON {problem}")
     values = identity_values(body)
+    project = body.get("project") or None
     state = body.get("state")
     if state is not None and state not in STATES:
         raise BadRequest(f"'state' must be one of {', '.join(STATES)}")
     created = body.get("created_at")
-    if created is not None and (type(created) not in (int, float) or created != created):
+    if created is not None and (type(created) not in (int, float) or not math.isfinite(created)):
         raise BadRequest("'created_at' must be a number (seconds since the epoch)")
     with writing(engine) as conn:
         # Insert-or-nothing first, so that two first PUTs of one run cannot both insert.

@@ -227,3 +227,66 @@ def test_declared_holes_over_http(server: TrackerServer, client: Client) -> None
     response = client.post(f"/runs/{run_id}/records", data=orjson.dumps(bad))
     assert response.status_code == 400
     assert response.json()["error"].startswith("missing[1] [512, 600] is adjacent to missing[0] [256, 511]")
+
+
+def test_head_is_get_without_a_body(client: Client) -> None:
+    run_id = client.new_run()
+    client.send(run_id, history_records(1, range(3)))
+    client.put(f"/runs/{run_id}/files/a.bin", data=b"x" * 1000)
+    for path in ("/health", "/runs", f"/runs/{run_id}", f"/runs/{run_id}/history", f"/runs/{run_id}/files/a.bin",
+                 "/runs/nope0000"):
+        got, head = client.get(path), client.request("HEAD", path)
+        assert head.status_code == got.status_code, path
+        assert head.content == b""
+        assert head.headers["Content-Length"] == str(len(got.content)), path
+        assert head.headers["Content-Type"] == got.headers["Content-Type"]
+    assert client.request("HEAD", f"/runs/{run_id}/records").status_code == 405  # no GET there
+    response = client.request("DELETE", f"/runs/{run_id}")
+    assert response.status_code == 405 and response.json() == {"error": "Method Not Allowed"}
+
+
+def test_bearer_is_case_insensitive(server: TrackerServer) -> None:
+    for scheme in ("bearer", "BEARER", "Bearer"):
+        headers = {"Authorization": f"{scheme} {server.token}"}
+        assert server.client(token="").get("/runs", headers=headers).status_code == 200
+
+
+def test_unknown_kinds_are_ignored_with_or_without_payload(client: Client) -> None:
+    run_id = client.new_run()
+    records = [[1, "future"], [2, "future", 1.0], [3, "h", 0, 1.0, {"a": 1.0}], [4, "later", "x", {"y": [1]}, 5],
+               [5, "h", 1, 2.0, {"a": 2.0}]]
+    assert client.send(run_id, records).json() == {"acked": 5}
+    assert client.history(run_id)["a"]["step"] == [0, 1]
+    assert client.send(run_id, [[1, "future"], [2, "sys", 1.0, {"cpu": 1.0}]], log="system").json() == {"acked": 2}
+
+
+@pytest.mark.parametrize(("log", "record", "message"), [
+    ("system", [1, "h", 0, 1.0, {"a": 1.0}], "record 1: 'h' records belong in the events log, not the system log"),
+    ("events", [1, "sys", 1.0, {"cpu": 1.0}], "record 1: 'sys' records belong in the system log, not the events log"),
+])
+def test_records_sent_to_the_other_log_are_400(client: Client, log: str, record: list, message: str) -> None:
+    run_id = client.new_run()
+    response = client.send(run_id, [record], log=log)
+    assert response.status_code == 400 and response.json() == {"error": message}
+    assert client.get(f"/runs/{run_id}").json()["hwm"] == {"events": 0, "system": 0}
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("project", "p" * 257, "'project' is 257 characters; the limit is 256"),
+    ("name", "n" * 1025, "'name' is 1025 characters; the limit is 1024"),
+    ("notes", "n" * 100_001, "'notes' is 100001 characters; the limit is 100000"),
+    ("name", "a\x00b", "'name' holds a NUL character"),
+    ("tags", ["t"] * 1001, "1001 tags; the limit is 1000"),
+    ("tags", ["t" * 1025], "is 1025 characters; the limit is 1024"),
+    ("group", 7, "'group' must be a string, got int"),
+])
+def test_run_fields_over_the_shared_limits_are_400(client: Client, field: str, value: object, message: str) -> None:
+    from jupyter_tracker import limits
+
+    run_id = client.new_run()
+    response = client.put(f"/runs/{run_id}", json={field: value})
+    assert response.status_code == 400 and message in response.json()["error"]
+    response = client.send(run_id, [[1, "meta", 1.0, {field: value}]])
+    if field != "project":  # a meta record does not move a run
+        assert response.status_code == 400 and message in response.json()["error"]
+    assert limits.MAX_PROJECT_LENGTH == 256 and limits.MAX_TEXT_LENGTH == 1024  # the figures above
