@@ -18,6 +18,7 @@ __all__ = [
     "MAX_NOTES_LENGTH",
     "MAX_TAGS",
     "MAX_JSON_DEPTH",
+    "MAX_HISTORY_KEYS",
     "BATCH_RECORDS",
     "BATCH_BYTES",
     "MAX_BODY",
@@ -51,6 +52,10 @@ MAX_NOTES_LENGTH = 100_000
 MAX_TAGS = 1000
 #: Deepest nesting of JSON values (config, summary, metadata): ``{"a": {"b": 1}}`` is 2 deep.
 MAX_JSON_DEPTH = 64
+
+#: Most metrics one history request of the server reads (``GET /runs/{id}/history``):
+#: a row of MAX_KEYS_PER_RECORD keys can always be read back in one request.
+MAX_HISTORY_KEYS = MAX_KEYS_PER_RECORD
 
 #: A sync batch holds at most this many records, or about this many bytes.
 BATCH_RECORDS = 20_000

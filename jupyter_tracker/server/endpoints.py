@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from .._version import __version__
 from . import schema
-from ..limits import STATES
+from ..limits import MAX_HISTORY_KEYS, STATES
 from .bodies import read_batch
 from .database import reading
 from .errors import BadRequest
 from .files import Upload, clean_path, list_files, stored_file
 from .handlers import BaseHandler
-from .history import read_history
+from .history import history_keys, read_history
 from .ingest import ingest
-from .payloads import loads, loads_column
+from .payloads import dumps, loads_column
 from .runs import find_run_pk, get_run, heartbeat, list_projects, list_runs, upsert_run
 
 __all__ = ["ROUTES"]
@@ -86,30 +88,46 @@ class HistoryHandler(BaseHandler):
         if "keys" in self.request.query_arguments or "key" in self.request.query_arguments:
             keys = [k for raw in self.get_query_arguments("keys") for k in raw.split(",") if k]
             keys += [k for k in self.get_query_arguments("key") if k]
+        if keys is not None and len(keys) > MAX_HISTORY_KEYS:
+            raise BadRequest(f"{len(keys)} keys asked for; one request reads at most {MAX_HISTORY_KEYS}")
         samples = self.int_argument("samples", None, 1, 10_000_000)
         min_step = self.int_argument("min_step", None)
         max_step = self.int_argument("max_step", None)
-        return await self.context.call(self._read, run_id, keys, samples, min_step, max_step)
+        page = (self.int_argument("offset", 0, 0, 2**31), self.int_argument("limit", None, 1, MAX_HISTORY_KEYS))
+        return await self.context.read(self._read, run_id, keys, samples, min_step, max_step, page)
 
-    def _read(self, run_id: str, keys: list[str] | None, samples: int | None, lo: int | None, hi: int | None) -> Any:
+    def _read(self, run_id: str, keys: list[str] | None, samples: int | None, lo: int | None, hi: int | None,
+              page: tuple[int, int | None]) -> bytes:
         with reading(self.context.engine) as conn:
             run_pk = find_run_pk(conn, run_id)
-            return read_history(conn, run_pk, keys, min_step=lo, max_step=hi, samples=samples)
+            history = read_history(conn, run_pk, keys, min_step=lo, max_step=hi, samples=samples,
+                                   offset=page[0], limit=page[1])
+        return orjson.dumps(history)  # JSON-ready already (non-finite floats tagged): encoded here, off the loop
+
+
+class KeysHandler(BaseHandler):
+    async def do_get(self, run_id: str) -> Any:
+        run_id = self.run_id(run_id)
+        return await self.context.read(self._read, run_id)
+
+    def _read(self, run_id: str) -> bytes:
+        with reading(self.context.engine) as conn:
+            return orjson.dumps(history_keys(conn, find_run_pk(conn, run_id)))
 
 
 class SystemHandler(BaseHandler):
     async def do_get(self, run_id: str) -> Any:
         run_id = self.run_id(run_id)
-        return await self.context.call(self._read, run_id)
+        return await self.context.read(self._read, run_id)
 
-    def _read(self, run_id: str) -> list[dict[str, Any]]:
+    def _read(self, run_id: str) -> bytes:
         table = schema.system_records
         with reading(self.context.engine) as conn:
             run_pk = find_run_pk(conn, run_id)
             rows = conn.execute(
                 table.select().where(table.c.run_pk == run_pk).order_by(table.c.seq)
             ).all()
-        return [{"_timestamp": row.ts, **loads_column(row.data, {})} for row in rows]
+        return dumps([{"_timestamp": row.ts, **loads_column(row.data, {})} for row in rows])
 
 
 class HeartbeatHandler(BaseHandler):
@@ -203,6 +221,7 @@ ROUTES: list[tuple[str, type[BaseHandler]]] = [
     (_RUN, RunHandler),
     (_RUN + r"/records", RecordsHandler),
     (_RUN + r"/history", HistoryHandler),
+    (_RUN + r"/keys", KeysHandler),
     (_RUN + r"/system", SystemHandler),
     (_RUN + r"/heartbeat", HeartbeatHandler),
     (_RUN + r"/files", FilesHandler),

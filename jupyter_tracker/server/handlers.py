@@ -103,7 +103,7 @@ class BaseHandler(RequestHandler):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return False
-        return await self.context.call(check_token, self.context.engine, token.strip()) is not None
+        return await self.context.auth(check_token, self.context.engine, token.strip()) is not None
 
     async def before_body(self, *args: str) -> None:
         """Checks a route can make before its body arrives (run exists, path is valid ...)."""

@@ -21,12 +21,14 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, func, select, true
 from sqlalchemy.engine import Connection
 
+from ..limits import MAX_HISTORY_KEYS
 from .batches import BadBatch, Plan
 from .database import dialect_insert
 from .downsample import extremes_every, minmax_indices
+from .errors import BadRequest
 from .payloads import float_list
 from .schema import CHUNK_POINTS, SKETCH_WIDTH, history_chunks, history_series
 
@@ -282,10 +284,15 @@ def _write_series(conn: Connection, rows: list[dict]) -> None:
     conn.execute(statement, rows)
 
 
-def history_keys(conn: Connection, run_pk: int) -> dict[str, int]:
-    """Every metric of the run with its number of points, sorted by name."""
+def history_keys(conn: Connection, run_pk: int, offset: int = 0, limit: int | None = None) -> dict[str, int]:
+    """The run's metrics with their number of points, sorted by name (``limit`` of them
+    from ``offset``, all by default)."""
     query = select(_series.c.key, _series.c.points).where(_series.c.run_pk == run_pk).order_by(_series.c.key)
-    return {row.key: int(row.points) for row in conn.execute(query)}
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return {key: int(points) for key, points in conn.execute(query)}
 
 
 #: Sketches serve a downsampled read when each point returned stands for at
@@ -300,66 +307,108 @@ def read_history(
     min_step: int | None = None,
     max_step: int | None = None,
     samples: int | None = None,
+    offset: int = 0,
+    limit: int | None = None,
 ) -> dict[str, dict[str, list]]:
     """``{key: {"step": [...], "timestamp": [...], "value": [...]}}`` for the metrics asked for.
 
-    All metrics when ``keys`` is None; a key without points gets empty lists.
-    ``samples`` downsamples each metric to at most about that many points
-    (min and max per bucket, both ends kept).
+    All metrics (by name, from ``offset``, at most ``limit``) when ``keys``
+    is None; a key without points gets empty lists. ``samples`` downsamples
+    each metric to at most about that many points (min and max per bucket,
+    both ends kept). At most :data:`~jupyter_tracker.limits.MAX_HISTORY_KEYS`
+    metrics (else :class:`BadRequest`), read with a few queries per
+    :data:`_IN_LIMIT` of them whatever their number of chunks.
     """
-    wanted = list(history_keys(conn, run_pk)) if keys is None else list(dict.fromkeys(keys))
+    if keys is None:
+        wanted = list(history_keys(conn, run_pk, offset, min(limit or MAX_HISTORY_KEYS + 1, MAX_HISTORY_KEYS + 1)))
+        if len(wanted) > MAX_HISTORY_KEYS:
+            total = conn.execute(select(func.count()).where(_series.c.run_pk == run_pk)).scalar()
+            raise BadRequest(
+                f"the run has {total} metrics and one request reads at most {MAX_HISTORY_KEYS}: "
+                f"page through them with offset= and limit= (at most {MAX_HISTORY_KEYS}), or name them with keys="
+            )
+    else:
+        wanted = list(dict.fromkeys(keys))
+        if len(wanted) > MAX_HISTORY_KEYS:
+            raise BadRequest(f"{len(wanted)} keys asked for; one request reads at most {MAX_HISTORY_KEYS}")
     out: dict[str, dict[str, list]] = {}
-    for key in wanted:
-        steps, stamps, values = _read_series(conn, run_pk, key, min_step, max_step, samples)
-        if samples is not None and len(steps) > samples:
-            picked = minmax_indices(values, samples)
-            steps, stamps, values = steps[picked], stamps[picked], values[picked]
-        out[key] = {"step": steps.tolist(), "timestamp": float_list(stamps), "value": float_list(values)}
+    for part in _slices(wanted):
+        series = _read_series(conn, run_pk, part, min_step, max_step, samples)
+        for key in part:
+            steps, stamps, values = series.get(key) or _EMPTY
+            if samples is not None and len(steps) > samples:
+                picked = minmax_indices(values, samples)
+                steps, stamps, values = steps[picked], stamps[picked], values[picked]
+            out[key] = {"step": steps.tolist(), "timestamp": float_list(stamps), "value": float_list(values)}
     return out
 
 
+_EMPTY = (np.empty(0, _I8), np.empty(0, _F8), np.empty(0, _F8))
+_Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
 def _read_series(
-    conn: Connection, run_pk: int, key: str, lo: int | None, hi: int | None, samples: int | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One metric's points in [lo, hi], or its sketch points there when a downsampled read allows."""
+    conn: Connection, run_pk: int, keys: list[str], lo: int | None, hi: int | None, samples: int | None
+) -> dict[str, _Arrays]:
+    """Some metrics' points in [lo, hi], or their sketch points there when a downsampled read
+    allows; at most four queries for all of them."""
     c = _chunks.c
-    where = [c.run_pk == run_pk, c.key == key]
+    where = [c.run_pk == run_pk, c.key.in_(keys)]
     if lo is not None:
         where.append(c.max_step >= lo)
     if hi is not None:
         where.append(c.min_step <= hi)
-    chunks = conn.execute(select(c.chunk, c.points, c.min_step, c.max_step).where(*where).order_by(c.chunk)).all()
-    if not chunks:
-        return np.empty(0, _I8), np.empty(0, _F8), np.empty(0, _F8)
+    bounds = ([c.min_step >= lo] if lo is not None else []) + ([c.max_step <= hi] if hi is not None else [])
+    inside_range = and_(*bounds) if bounds else true()
+    chunks: dict[str, list[Any]] = {}
+    for row in conn.execute(select(c.key, c.chunk, c.points, c.min_step, c.max_step).where(*where)):
+        chunks.setdefault(row.key, []).append(row)
 
     def inside(row: Any) -> bool:
         return (lo is None or row.min_step >= lo) and (hi is None or row.max_step <= hi)
 
-    total = sum(row.points for row in chunks)
-    sketched = samples is not None and total >= samples * SKETCH_FACTOR
-    whole = [row.chunk for row in chunks if sketched and inside(row)]  # contiguous
-    parts: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    if whole:
-        query = select(c.chunk, c.sketch).where(c.run_pk == run_pk, c.key == key, c.chunk.between(whole[0], whole[-1]))
+    # A metric is read from its sketches when each point returned stands for many.
+    sketched = {
+        key for key, rows in chunks.items()
+        if samples is not None and sum(row.points for row in rows) >= samples * SKETCH_FACTOR
+    }
+    plain = [key for key in chunks if key not in sketched]
+    parts: dict[tuple[str, int], _Arrays] = {}
+    if sketched:
+        # the chunks inside the range: their sketches
+        for row in conn.execute(select(c.key, c.chunk, c.sketch).where(*where, c.key.in_(sorted(sketched)), inside_range)):
+            parts[row.key, row.chunk] = _unsketch(row.sketch)
+        # the (at most two) chunks sticking out of the range: their points, sketched here
+        edges = sorted({key for key in sketched if any(not inside(row) for row in chunks[key])})
+        if edges:
+            query = select(c.key, c.chunk, c.steps, c.timestamps, c.vals).where(*where, c.key.in_(edges), ~inside_range)
+            for row in conn.execute(query):
+                steps, stamps, values = _clip(row, lo, hi)
+                if len(steps):
+                    picked = extremes_every(values, SKETCH_WIDTH)
+                    steps, stamps, values = steps[picked], stamps[picked], values[picked]
+                parts[row.key, row.chunk] = (steps, stamps, values)
+    if plain:
+        query = select(c.key, c.chunk, c.steps, c.timestamps, c.vals).where(*where, c.key.in_(plain))
         for row in conn.execute(query):
-            parts[row.chunk] = _unsketch(row.sketch)
-    query = select(c.chunk, c.steps, c.timestamps, c.vals).where(*where)
-    if sketched:  # only the chunks at the ends of the range, if they stick out of it
-        edges = {row.chunk for row in chunks if not inside(row)}
-        query = query.where(c.chunk.in_(sorted(edges))) if edges else None
-    for row in conn.execute(query) if query is not None else ():
-        steps = np.frombuffer(row.steps, dtype=_I8)
-        stamps = np.frombuffer(row.timestamps, dtype=_F8)
-        values = np.frombuffer(row.vals, dtype=_F8)
-        if (lo is not None and steps[0] < lo) or (hi is not None and steps[-1] > hi):
-            start = 0 if lo is None else int(np.searchsorted(steps, lo, side="left"))
-            stop = len(steps) if hi is None else int(np.searchsorted(steps, hi, side="right"))
-            steps, stamps, values = steps[start:stop], stamps[start:stop], values[start:stop]
-        if sketched and len(steps):
-            picked = extremes_every(values, SKETCH_WIDTH)
-            steps, stamps, values = steps[picked], stamps[picked], values[picked]
-        parts[row.chunk] = (steps, stamps, values)
-    ordered = [parts[row.chunk] for row in chunks if row.chunk in parts]
-    if len(ordered) == 1:
-        return ordered[0]
-    return tuple(np.concatenate([part[i] for part in ordered]) for i in range(3))  # type: ignore[return-value]
+            parts[row.key, row.chunk] = _clip(row, lo, hi)
+    out: dict[str, _Arrays] = {}
+    for key, rows in chunks.items():
+        ordered = [parts.pop((key, row.chunk)) for row in sorted(rows, key=lambda r: r.chunk) if (key, row.chunk) in parts]
+        if len(ordered) == 1:
+            out[key] = ordered[0]
+        elif ordered:
+            out[key] = tuple(np.concatenate([part[i] for part in ordered]) for i in range(3))  # type: ignore[assignment]
+    return out
+
+
+def _clip(row: Any, lo: int | None, hi: int | None) -> _Arrays:
+    """A chunk row's points within [lo, hi]."""
+    steps = np.frombuffer(row.steps, dtype=_I8)
+    stamps = np.frombuffer(row.timestamps, dtype=_F8)
+    values = np.frombuffer(row.vals, dtype=_F8)
+    if (lo is not None and steps[0] < lo) or (hi is not None and steps[-1] > hi):
+        start = 0 if lo is None else int(np.searchsorted(steps, lo, side="left"))
+        stop = len(steps) if hi is None else int(np.searchsorted(steps, hi, side="right"))
+        steps, stamps, values = steps[start:stop], stamps[start:stop], values[start:stop]
+    return steps, stamps, values

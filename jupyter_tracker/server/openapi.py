@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from .._version import __version__
-from ..limits import MAX_KEY_LENGTH, STATES
+from ..limits import MAX_HISTORY_KEYS, MAX_KEY_LENGTH, STATES
 from .batches import LOGS
 
 __all__ = ["document", "document_bytes"]
@@ -283,9 +283,23 @@ def _paths() -> dict[str, Any]:
                            "non-finite point, and both ends."),
                     _query("min_step", step, "First step (inclusive)."),
                     _query("max_step", step, "Last step (inclusive)."),
+                    _query("offset", {"type": "integer", "minimum": 0, "default": 0},
+                           "Without keys: skip this many metrics (in name order)."),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_HISTORY_KEYS},
+                           f"Without keys: at most this many metrics. A request reads at most {MAX_HISTORY_KEYS} "
+                           "metrics: more keys, or a run with more metrics and no limit, is a 400."),
                 ],
                 errors=(400, 404),
                 operation_id="getHistory",
+            ),
+        },
+        "/api/v1/runs/{run_id}/keys": {
+            "parameters": [_RUN_ID],
+            "get": _operation(
+                "The run's metrics and their number of points, by name",
+                _json({"type": "object", "additionalProperties": {"type": "integer"}}, "metric: points"),
+                errors=(400, 404),
+                operation_id="getKeys",
             ),
         },
         "/api/v1/runs/{run_id}/system": {

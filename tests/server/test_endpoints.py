@@ -290,3 +290,31 @@ def test_run_fields_over_the_shared_limits_are_400(client: Client, field: str, v
     if field != "project":  # a meta record does not move a run
         assert response.status_code == 400 and message in response.json()["error"]
     assert limits.MAX_PROJECT_LENGTH == 256 and limits.MAX_TEXT_LENGTH == 1024  # the figures above
+
+
+def test_history_pages_and_its_key_cap(client: Client) -> None:
+    from jupyter_tracker.limits import MAX_HISTORY_KEYS
+
+    run_id = client.new_run()
+    names = [f"m{i:05d}" for i in range(MAX_HISTORY_KEYS + 1)]
+    records = [[1, "h", 0, 1.0, {name: 1.0 for name in names[:-1]}], [2, "h", 1, 2.0, {names[-1]: 2.0, "m00000": 3.0}]]
+    assert client.send(run_id, records).status_code == 200
+    keys = client.get(f"/runs/{run_id}/keys").json()
+    assert list(keys) == names and keys["m00000"] == 2 and keys["m00001"] == 1
+    response = client.get(f"/runs/{run_id}/history")  # every metric: one too many
+    assert response.status_code == 400
+    assert response.json()["error"].startswith(f"the run has {MAX_HISTORY_KEYS + 1} metrics and one request reads "
+                                               f"at most {MAX_HISTORY_KEYS}: page through them with offset= and limit=")
+    first = client.history(run_id, limit=MAX_HISTORY_KEYS)
+    rest = client.history(run_id, offset=MAX_HISTORY_KEYS)
+    assert list(first) == names[:-1] and list(rest) == names[-1:]
+    assert first["m00000"] == {"step": [0, 1], "timestamp": [1.0, 2.0], "value": [1.0, 3.0]}
+    assert rest[names[-1]] == {"step": [1], "timestamp": [2.0], "value": [2.0]}
+    assert list(client.history(run_id, offset=5, limit=3)) == names[5:8]
+    response = client.get(f"/runs/{run_id}/history", params={"limit": MAX_HISTORY_KEYS + 1})
+    assert response.status_code == 400 and "limit must be between 1 and" in response.json()["error"]
+    many = ",".join(f"m{i:05d}" for i in range(MAX_HISTORY_KEYS + 1))  # a URL of 70 kB
+    assert len(client.history(run_id, keys=many[:-7])) == MAX_HISTORY_KEYS
+    response = client.get(f"/runs/{run_id}/history", params={"keys": many})
+    assert response.status_code == 400
+    assert response.json()["error"] == f"{MAX_HISTORY_KEYS + 1} keys asked for; one request reads at most {MAX_HISTORY_KEYS}"
