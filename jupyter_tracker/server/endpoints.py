@@ -11,13 +11,14 @@ from . import schema
 from ..limits import MAX_HISTORY_KEYS, STATES
 from .bodies import read_batch
 from .database import reading
-from .errors import BadRequest
+from .errors import BadRequest, NotFound
 from .files import Upload, clean_path, list_files, stored_file
 from .handlers import BaseHandler
 from .history import history_keys, read_history
 from .ingest import ingest
 from .payloads import dumps, loads_column
 from .runs import find_run_pk, get_run, heartbeat, list_projects, list_runs, upsert_run
+from .tokens import TokenError, create_token, list_tokens, revoke_token
 
 __all__ = ["ROUTES"]
 
@@ -42,7 +43,7 @@ class OpenApiHandler(BaseHandler):
 
 class ProjectsHandler(BaseHandler):
     async def do_get(self) -> Any:
-        return await self.context.call(list_projects, self.context.engine)
+        return await self.context.call(list_projects, self.context.engine, self.grant.projects)
 
 
 class RunsHandler(BaseHandler):
@@ -53,21 +54,25 @@ class RunsHandler(BaseHandler):
         project = self.get_query_argument("project", None) or None
         limit = self.int_argument("limit", 100, 1, 1000)
         offset = self.int_argument("offset", 0, 0, 2**31)
+        if project is not None:
+            self.grant.check_read(project)
         return await self.context.call(
             list_runs, self.context.engine, self.settings_.heartbeat_timeout, self.now(),
-            project=project, state=state, limit=limit, offset=offset,
+            project=project, state=state, limit=limit, offset=offset, projects=self.grant.projects,
         )
 
 
 class RunHandler(BaseHandler):
     async def do_get(self, run_id: str) -> Any:
         run_id = self.run_id(run_id)
-        return await self.context.call(get_run, self.context.engine, run_id, self.settings_.heartbeat_timeout, self.now())
+        return await self.context.call(
+            get_run, self.context.engine, run_id, self.settings_.heartbeat_timeout, self.now(), self.grant
+        )
 
     async def do_put(self, run_id: str) -> Any:
         run_id = self.run_id(run_id)
         body = await self.json_body()
-        return await self.context.call(upsert_run, self.context.engine, run_id, body, self.now())
+        return await self.context.call(upsert_run, self.context.engine, run_id, body, self.now(), self.grant)
 
 
 class RecordsHandler(BaseHandler):
@@ -78,7 +83,9 @@ class RecordsHandler(BaseHandler):
 
     def _ingest(self, run_id: str, data: bytearray) -> dict[str, int]:
         batch = read_batch(data)  # the records are decoded slice by slice as they are applied
-        return ingest(self.context.engine, run_id, batch, self.settings_.max_keys, self.now())
+        check = self.grant.check_write
+        return ingest(self.context.engine, run_id, batch, self.settings_.max_keys, self.now(),
+                      check=lambda row: check(row.project))
 
 
 class HistoryHandler(BaseHandler):
@@ -99,7 +106,7 @@ class HistoryHandler(BaseHandler):
     def _read(self, run_id: str, keys: list[str] | None, samples: int | None, lo: int | None, hi: int | None,
               page: tuple[int, int | None]) -> bytes:
         with reading(self.context.engine) as conn:
-            run_pk = find_run_pk(conn, run_id)
+            run_pk = find_run_pk(conn, run_id, self.grant.check_read)
             history = read_history(conn, run_pk, keys, min_step=lo, max_step=hi, samples=samples,
                                    offset=page[0], limit=page[1])
         return orjson.dumps(history)  # JSON-ready already (non-finite floats tagged): encoded here, off the loop
@@ -112,7 +119,7 @@ class KeysHandler(BaseHandler):
 
     def _read(self, run_id: str) -> bytes:
         with reading(self.context.engine) as conn:
-            return orjson.dumps(history_keys(conn, find_run_pk(conn, run_id)))
+            return orjson.dumps(history_keys(conn, find_run_pk(conn, run_id, self.grant.check_read)))
 
 
 class SystemHandler(BaseHandler):
@@ -123,7 +130,7 @@ class SystemHandler(BaseHandler):
     def _read(self, run_id: str) -> bytes:
         table = schema.system_records
         with reading(self.context.engine) as conn:
-            run_pk = find_run_pk(conn, run_id)
+            run_pk = find_run_pk(conn, run_id, self.grant.check_read)
             rows = conn.execute(
                 table.select().where(table.c.run_pk == run_pk).order_by(table.c.seq)
             ).all()
@@ -134,13 +141,13 @@ class HeartbeatHandler(BaseHandler):
     async def do_post(self, run_id: str) -> Any:
         run_id = self.run_id(run_id)
         self.body_bytes()  # any body is ignored
-        return await self.context.call(heartbeat, self.context.engine, run_id, self.now())
+        return await self.context.call(heartbeat, self.context.engine, run_id, self.now(), self.grant)
 
 
 class FilesHandler(BaseHandler):
     async def do_get(self, run_id: str) -> Any:
         run_id = self.run_id(run_id)
-        return await self.context.call(list_files, self.context.engine, run_id)
+        return await self.context.call(list_files, self.context.engine, run_id, self.grant.check_read)
 
 
 class FileHandler(BaseHandler):
@@ -166,7 +173,7 @@ class FileHandler(BaseHandler):
 
     def _check_run(self, run_id: str) -> None:
         with reading(self.context.engine) as conn:
-            find_run_pk(conn, run_id)
+            find_run_pk(conn, run_id, self.grant.check_write)
 
     def receive(self, chunk: bytes) -> None:
         if self.upload is not None:
@@ -191,7 +198,7 @@ class FileHandler(BaseHandler):
     async def do_get(self, run_id: str, path: str) -> Any:
         run_id, path = self._target(run_id, path)
         location, size = await self.context.call(
-            stored_file, self.context.engine, self.settings_.files_dir, run_id, path
+            stored_file, self.context.engine, self.settings_.files_dir, run_id, path, self.grant.check_read
         )
         self.set_header("Content-Type", "application/octet-stream")
         self.set_header("Content-Length", str(size))
@@ -211,6 +218,43 @@ class FileHandler(BaseHandler):
         return None
 
 
+class TokensHandler(BaseHandler):
+    """Token management for admin tokens: list (``GET``) and create (``POST``)."""
+
+    public_reads = False
+
+    async def do_get(self) -> Any:
+        self.grant.check_admin()
+        return await self.context.call(list_tokens, self.context.engine)
+
+    async def do_post(self) -> Any:
+        self.grant.check_admin()
+        body = await self.json_body()
+        if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+            raise BadRequest("the body must be {\"name\": ..., \"access\": \"read\" | \"write\" | \"admin\", "
+                             "\"projects\": [...] or null}")
+        access, projects = body.get("access", "write"), body.get("projects")
+        if not isinstance(access, str) or not (projects is None or isinstance(projects, list)):
+            raise BadRequest("'access' must be a string and 'projects' a list of project names or null")
+        try:
+            token = await self.context.call(create_token, self.context.engine, body["name"], access, projects)
+        except TokenError as exc:
+            raise BadRequest(str(exc)) from None
+        return {"name": body["name"].strip(), "access": access, "projects": projects, "token": token}
+
+
+class TokenHandler(BaseHandler):
+    """``DELETE /tokens/{name}`` revokes a token (admin tokens only)."""
+
+    public_reads = False
+
+    async def do_delete(self, name: str) -> Any:
+        self.grant.check_admin()
+        if not await self.context.call(revoke_token, self.context.engine, name):
+            raise NotFound(f"no active token named {name!r}")
+        return {"name": name, "revoked": True}
+
+
 _RUN = r"/api/v1/runs/([^/]+)"
 
 ROUTES: list[tuple[str, type[BaseHandler]]] = [
@@ -226,4 +270,6 @@ ROUTES: list[tuple[str, type[BaseHandler]]] = [
     (_RUN + r"/heartbeat", HeartbeatHandler),
     (_RUN + r"/files", FilesHandler),
     (_RUN + r"/files/(.+)", FileHandler),
+    (r"/api/v1/tokens", TokensHandler),
+    (r"/api/v1/tokens/([^/]+)", TokenHandler),
 ]

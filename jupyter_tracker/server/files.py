@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -108,11 +109,11 @@ class Upload:
                 pass
 
 
-def list_files(engine: Engine, run_id: str) -> list[dict[str, Any]]:
-    """The run's files (recorded by the run and/or uploaded), by path."""
+def list_files(engine: Engine, run_id: str, check: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    """The run's files (recorded by the run and/or uploaded), by path; ``check(project)`` may refuse."""
     table = schema.files
     with reading(engine) as conn:
-        run_pk = find_run_pk(conn, run_id)
+        run_pk = find_run_pk(conn, run_id, check)
         rows = conn.execute(
             select(table.c.path, table.c.size, table.c.sha256, table.c.policy, table.c.logged_at, table.c.uploaded_at)
             .where(table.c.run_pk == run_pk)
@@ -121,11 +122,13 @@ def list_files(engine: Engine, run_id: str) -> list[dict[str, Any]]:
         return [{**row._mapping, "uploaded": row.size is not None} for row in rows]
 
 
-def stored_file(engine: Engine, files_dir: Path, run_id: str, path: str) -> tuple[Path, int]:
+def stored_file(
+    engine: Engine, files_dir: Path, run_id: str, path: str, check: Callable[[str], None] | None = None
+) -> tuple[Path, int]:
     """The location and size of an uploaded file; :class:`NotFound` when it has none."""
     table = schema.files
     with reading(engine) as conn:
-        run_pk = find_run_pk(conn, run_id)
+        run_pk = find_run_pk(conn, run_id, check)
         size = conn.execute(
             select(table.c.size).where(table.c.run_pk == run_pk, table.c.path == path)
         ).scalar()

@@ -19,6 +19,7 @@ from typing import Any
 
 from tornado.web import HTTPError, RequestHandler, stream_request_body
 
+from .access import PUBLIC, Grant
 from .context import ServerContext
 from .errors import ApiError, BadRequest, TooLarge, Unauthorized
 from .payloads import dumps, loads
@@ -46,11 +47,14 @@ class BaseHandler(RequestHandler):
     """JSON in and out; subclasses define ``do_get``/``do_put``/``do_post``.
 
     Class attributes say what a route needs: ``auth`` (a token for writes,
-    and for reads unless the server is public) and ``limit`` (the settings
-    attribute that bounds the body).
+    and for reads unless the server is public: :attr:`grant` then says what
+    the token may do) and ``limit`` (the settings attribute that bounds the
+    body).
     """
 
     auth = True
+    #: Whether ``GET`` needs no token on a ``--public`` server.
+    public_reads = True
     limit = "max_body"
     #: Whether the body is kept in memory (``receive``); file uploads stream to disk.
     buffered = True
@@ -61,6 +65,8 @@ class BaseHandler(RequestHandler):
         self._body = bytearray()
         self._size = 0
         self._error: ApiError | None = None
+        #: What the request may do (set by ``prepare`` on routes that need auth).
+        self.grant: Grant = PUBLIC
         self._limit = getattr(context.settings, self.limit)
 
     # -- before the body --------------------------------------------------------
@@ -77,9 +83,15 @@ class BaseHandler(RequestHandler):
             self._error = self._too_large()
         elif announced and self.buffered:
             self._body = bytearray(announced)  # filled in place: the body is held once
-        if self.auth and not (self.settings_.public and self.request.method in ("GET", "HEAD")):
-            if not await self._authorized():
-                self._error = Unauthorized()
+        if self.auth:
+            if self.public_reads and self.settings_.public and self.request.method in ("GET", "HEAD"):
+                self.grant = PUBLIC
+            else:
+                grant = await self._authorized()
+                if grant is None:
+                    self._error = Unauthorized()
+                else:
+                    self.grant = grant
         if self._error is None:
             try:
                 await self.before_body(*self.path_args)
@@ -98,12 +110,16 @@ class BaseHandler(RequestHandler):
     def _too_large(self) -> TooLarge:
         return TooLarge(f"the body is larger than the limit of {self._limit} bytes")
 
-    async def _authorized(self) -> bool:
+    async def _authorized(self) -> Grant | None:
+        """What the request's token may do; ``None`` without a valid one.
+
+        The scheme is case-insensitive (``Bearer``, ``bearer``), as RFC 7235 has it.
+        """
         header = self.request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            return False
-        return await self.context.auth(check_token, self.context.engine, token.strip()) is not None
+            return None
+        return await self.context.auth(check_token, self.context.engine, token.strip())
 
     async def before_body(self, *args: str) -> None:
         """Checks a route can make before its body arrives (run exists, path is valid ...)."""
@@ -161,6 +177,9 @@ class BaseHandler(RequestHandler):
 
     async def get(self, *args: str) -> None:
         await self._dispatch("do_get", args)
+
+    async def delete(self, *args: str) -> None:
+        await self._dispatch("do_delete", args)
 
     async def head(self, *args: str) -> None:
         """Like ``GET`` without the body (tornado drops what is written)."""

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, func, select
 from sqlalchemy.engine import Connection, Engine, Row
 
 from . import schema
+from .access import Grant
 from ..limits import (
     LIVE_STATES,
     MAX_NOTES_LENGTH,
@@ -78,11 +80,15 @@ def lock_run(conn: Connection, run_id: str) -> Row:
     return row
 
 
-def find_run_pk(conn: Connection, run_id: str) -> int:
-    pk = conn.execute(select(_runs.c.id).where(_runs.c.run_id == run_id)).scalar()
-    if pk is None:
+def find_run_pk(conn: Connection, run_id: str, check: Callable[[str], None] | None = None) -> int:
+    """The primary key of run ``run_id`` (:class:`NotFound` if none); ``check(project)``,
+    when given, may refuse access to it (:meth:`Grant.check_read` ...)."""
+    row = conn.execute(select(_runs.c.id, _runs.c.project).where(_runs.c.run_id == run_id)).first()
+    if row is None:
         raise NotFound(f"no run {run_id!r}")
-    return pk
+    if check is not None:
+        check(row.project)
+    return row.id
 
 
 def _effective_state(timeout: float, now: float) -> Any:
@@ -181,8 +187,12 @@ def identity_values(body: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def upsert_run(engine: Engine, run_id: str, body: Any, now: float) -> dict[str, Any]:
-    """Create or update a run from its ``run.json``; return the run resource."""
+def upsert_run(engine: Engine, run_id: str, body: Any, now: float, grant: Grant | None = None) -> dict[str, Any]:
+    """Create or update a run from its ``run.json``; return the run resource.
+
+    With ``grant``, creating a run needs write access to its project, and
+    changing one to its project and, when it moves, to the new one too.
+    """
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object (the run's run.json)")
     if body.get("id") not in (None, run_id):
@@ -199,6 +209,9 @@ def upsert_run(engine: Engine, run_id: str, body: Any, now: float) -> dict[str, 
     if created is not None and (type(created) not in (int, float) or not math.isfinite(created)):
         raise BadRequest("'created_at' must be a number (seconds since the epoch)")
     with writing(engine) as conn:
+        if grant is not None:
+            existing = conn.execute(_LOCK_RUN, {"run_id": run_id}).first()
+            grant.check_write(existing.project if existing is not None else project or DEFAULT_PROJECT)
         # Insert-or-nothing first, so that two first PUTs of one run cannot both insert.
         fresh = dialect_insert(conn)(_runs).values(
             run_id=run_id,
@@ -218,6 +231,10 @@ def upsert_run(engine: Engine, run_id: str, body: Any, now: float) -> dict[str, 
         inserted = conn.execute(fresh.on_conflict_do_nothing(index_elements=[_runs.c.run_id])).rowcount == 1
         row = lock_run(conn, run_id)
         if not inserted:
+            if grant is not None:
+                grant.check_write(row.project)  # (it may have been created since the check above)
+                if project and project != row.project:
+                    grant.check_write(project)  # a move: both projects
             info = loads_column(row.info, {})
             info.update(body)
             values.update(info=dumps_column(info), updated_at=now, heartbeat_at=now)
@@ -238,13 +255,15 @@ def _ensure_project(conn: Connection, name: str, now: float) -> None:
     conn.execute(insert.on_conflict_do_nothing(index_elements=[schema.projects.c.name]))
 
 
-def get_run(engine: Engine, run_id: str, timeout: float, now: float) -> dict[str, Any]:
+def get_run(engine: Engine, run_id: str, timeout: float, now: float, grant: Grant | None = None) -> dict[str, Any]:
     with reading(engine) as conn:
         row = conn.execute(
             select(_runs, _effective_state(timeout, now).label("effective")).where(_runs.c.run_id == run_id)
         ).first()
         if row is None:
             raise NotFound(f"no run {run_id!r}")
+        if grant is not None:
+            grant.check_read(row.project)
         missing = missing_ranges(conn, row.id)
     return run_resource(row, state=row.effective, missing=missing)
 
@@ -257,12 +276,16 @@ def list_runs(
     state: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    projects: frozenset[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Runs, newest first, optionally of one project and/or in one (effective) state."""
+    """Runs, newest first, optionally of one project and/or in one (effective) state,
+    and only of ``projects`` when given."""
     effective = _effective_state(timeout, now).label("effective")
     query = select(_runs, effective)
     if project is not None:
         query = query.where(_runs.c.project == project)
+    if projects is not None:
+        query = query.where(_runs.c.project.in_(sorted(projects)))
     if state is not None:
         query = query.where(_effective_state(timeout, now) == state)
     query = query.order_by(_runs.c.created_at.desc(), _runs.c.id.desc()).limit(limit).offset(offset)
@@ -270,9 +293,11 @@ def list_runs(
         return [run_resource(row, full=False, state=row.effective) for row in conn.execute(query)]
 
 
-def list_projects(engine: Engine) -> list[dict[str, Any]]:
-    """``[{"name", "runs"}]`` for every project that has runs, by name."""
+def list_projects(engine: Engine, projects: frozenset[str] | None = None) -> list[dict[str, Any]]:
+    """``[{"name", "runs"}]`` for every project that has runs (of ``projects`` when given), by name."""
     query = select(_runs.c.project, func.count()).group_by(_runs.c.project).order_by(_runs.c.project)
+    if projects is not None:
+        query = query.where(_runs.c.project.in_(sorted(projects)))
     with reading(engine) as conn:
         return [{"name": name, "runs": count} for name, count in conn.execute(query)]
 
@@ -288,10 +313,12 @@ def revive(row: Any, values: dict[str, Any]) -> None:
             values.setdefault("state", "running")
 
 
-def heartbeat(engine: Engine, run_id: str, now: float) -> dict[str, Any]:
+def heartbeat(engine: Engine, run_id: str, now: float, grant: Grant | None = None) -> dict[str, Any]:
     """Record that the run's process lives; return ``{"state", "heartbeat_at"}``."""
     with writing(engine) as conn:
         row = lock_run(conn, run_id)
+        if grant is not None:
+            grant.check_write(row.project)
         values: dict[str, Any] = {"heartbeat_at": now}
         revive(row, values)
         conn.execute(_runs.update().where(_runs.c.id == row.id).values(**values))
