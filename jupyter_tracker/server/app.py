@@ -82,7 +82,8 @@ async def _worker(settings: ServerSettings, sockets: list[socket], parent: int |
     # A batch holds ~10^4 fresh lists and dicts: with the default thresholds the
     # cyclic collector would walk every surviving object several times a batch.
     gc.set_threshold(100_000, 50, 100)
-    context = ServerContext(settings, open_engine(settings.db_url, pool_size=connections(settings)))
+    # One connection per database thread, none more: a thread holds one at a time.
+    context = ServerContext(settings, open_engine(settings.db_url, pool_size=connections(settings), overflow=0))
     server = HTTPServer(
         make_app(context),
         max_body_size=max(settings.max_body, settings.max_file) * 2,

@@ -101,7 +101,13 @@ _TAILS = (
             ),
         )
     )
-    .where(_chunks.c.run_pk == bindparam("run"), _chunks.c.key.in_(bindparam("keys", expanding=True)))
+    # The keys on both sides: with the statistics of a table that grew since its last
+    # ANALYZE, PostgreSQL otherwise walks every series of the run (0.8 s per query at 100k).
+    .where(
+        _chunks.c.run_pk == bindparam("run"),
+        _chunks.c.key.in_(bindparam("keys", expanding=True)),
+        _series.c.key.in_(bindparam("keys", expanding=True)),
+    )
 )
 
 

@@ -44,6 +44,10 @@ def _check_scope(access: str, projects: Iterable[str] | None) -> list[str] | Non
         raise TokenError(f"access must be one of {', '.join(LEVELS)}, not {access!r}")
     if projects is None:
         return None
+    projects = list(projects)
+    for name in projects:
+        if not isinstance(name, str):
+            raise TokenError(f"project names are strings, not {type(name).__name__}")
     names = list(dict.fromkeys(projects))
     if access == "admin":
         raise TokenError("an admin token manages every project: it cannot be limited to some")
@@ -62,7 +66,7 @@ def create_token(engine: Engine, name: str, access: str = "write", projects: Ite
     A revoked token's name can be used again; an active one's cannot.
     """
     name = name.strip()
-    if not name or len(name) > _NAME_MAX or any(ord(c) < 32 for c in name):
+    if not name or len(name) > _NAME_MAX or any(ord(c) < 32 or 0xD800 <= ord(c) < 0xE000 for c in name):
         raise TokenError(f"a token name is 1 to {_NAME_MAX} printable characters")
     names = _check_scope(access, projects)
     token = secrets.token_urlsafe(32)
