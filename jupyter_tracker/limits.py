@@ -19,6 +19,10 @@ __all__ = [
     "MAX_TAGS",
     "MAX_JSON_DEPTH",
     "MAX_HISTORY_KEYS",
+    "MAX_EXIT_CODE",
+    "MAX_FILE_PATH",
+    "MAX_FILE_NAME_BYTES",
+    "MAX_RECORD_BYTES",
     "BATCH_RECORDS",
     "BATCH_BYTES",
     "MAX_BODY",
@@ -62,8 +66,18 @@ BATCH_RECORDS = 20_000
 BATCH_BYTES = 4 << 20
 #: Largest JSON body the server accepts (bytes).
 MAX_BODY = 16 << 20
+#: Largest record (encoded) that a sync batch can carry: a bigger one could never be
+#: uploaded, so ``log()``, ``config`` and ``summary`` must refuse it.
+MAX_RECORD_BYTES = MAX_BODY - (64 << 10)
 #: Largest file the server accepts (bytes).
 MAX_FILE = 100 << 20
+#: Longest path of a saved file, relative to the run's ``files/`` (characters), and the
+#: longest name of one of its parts (bytes of UTF-8, as file systems count).
+MAX_FILE_PATH = 1024
+MAX_FILE_NAME_BYTES = 255
+#: Exit codes in ``state`` records are integers from -MAX_EXIT_CODE to MAX_EXIT_CODE
+#: (``sys.exit("message")`` exits with 1).
+MAX_EXIT_CODE = 2**31 - 1
 
 #: Every state of a run (see docs/format.md).
 STATES = ("running", "service-stopped", "finished", "failed", "crashed")

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..limits import MAX_SEQ, MAX_STEP, STATES, depth_problem, key_problem
+from ..limits import MAX_EXIT_CODE, MAX_SEQ, MAX_STEP, STATES, depth_problem, key_problem
 from ..summaries import SUMMARY_KINDS
 from .errors import BadRequest
 
@@ -154,8 +154,8 @@ def _check_payload(kind: str, payload: Any, seq: int) -> None:
         if payload.get("state") not in STATES:
             raise BadBatch(f"record {seq}: state must be one of {', '.join(STATES)}")
         exit_code = payload.get("exit_code")
-        if exit_code is not None and (type(exit_code) is not int or abs(exit_code) > 2**31 - 1):
-            raise BadBatch(f"record {seq}: exit_code must be an integer")
+        if exit_code is not None and (type(exit_code) is not int or abs(exit_code) > MAX_EXIT_CODE):
+            raise BadBatch(f"record {seq}: exit_code must be an integer from {-MAX_EXIT_CODE} to {MAX_EXIT_CODE}")
 
 
 _SEQ, _KIND, _STEP, _TS, _DATA = (itemgetter(i) for i in range(5))

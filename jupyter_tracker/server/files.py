@@ -19,23 +19,21 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from ..limits import MAX_FILE_NAME_BYTES, MAX_FILE_PATH
 from . import schema
 from .database import dialect_insert, reading, writing
 from .errors import Conflict, NotFound
 from .runs import find_run_pk
 
-__all__ = ["MAX_PATH", "clean_path", "Upload", "list_files", "file_location", "stored_file"]
-
-MAX_PATH = 1024
-_SEGMENT_BYTES = 255
+__all__ = ["clean_path", "Upload", "list_files", "file_location", "stored_file"]
 
 
 def clean_path(path: str) -> str:
     """The normalised relative form of ``path``; ``ValueError`` when it is unsafe."""
     if not path:
         raise ValueError("empty file path")
-    if len(path) > MAX_PATH:
-        raise ValueError(f"file path longer than {MAX_PATH} characters")
+    if len(path) > MAX_FILE_PATH:
+        raise ValueError(f"file path longer than {MAX_FILE_PATH} characters")
     if any(ord(c) < 32 or c == "\x7f" for c in path):
         raise ValueError("file path with a NUL or control character")
     if "\\" in path:
@@ -47,8 +45,8 @@ def clean_path(path: str) -> str:
         raise ValueError("file path with '..'")
     if not parts:
         raise ValueError("empty file path")
-    if any(len(part.encode("utf-8", "surrogatepass")) > _SEGMENT_BYTES for part in parts):
-        raise ValueError(f"file name longer than {_SEGMENT_BYTES} bytes")
+    if any(len(part.encode("utf-8", "surrogatepass")) > MAX_FILE_NAME_BYTES for part in parts):
+        raise ValueError(f"file name longer than {MAX_FILE_NAME_BYTES} bytes")
     return "/".join(parts)
 
 
