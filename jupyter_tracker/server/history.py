@@ -21,8 +21,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, bindparam, func, select, true
-from sqlalchemy.engine import Connection
+from sqlalchemy import and_, bindparam, func, select, text, true
+from sqlalchemy.engine import Connection, Engine
 
 from ..limits import MAX_HISTORY_KEYS
 from .batches import BadBatch, Plan
@@ -32,7 +32,7 @@ from .errors import BadRequest
 from .payloads import float_list
 from .schema import CHUNK_POINTS, SKETCH_WIDTH, history_chunks, history_series
 
-__all__ = ["append_history", "read_history", "history_keys"]
+__all__ = ["append_history", "read_history", "history_keys", "refresh_statistics", "ANALYZE_AFTER"]
 
 _I8 = np.dtype("<i8")
 _F8 = np.dtype("<f8")
@@ -200,6 +200,7 @@ def append_history(
         )
     _write_chunks(conn, updates, inserts)
     _write_series(conn, series_rows)
+    conn.info["new_series"] = conn.info.get("new_series", 0) + len(series) - len(known)
     if continues and len(plan.row_steps) == 1:
         new_open = list(dict.fromkeys([*open_keys, *plan.last_row_keys()]))
     else:
@@ -288,6 +289,25 @@ def _write_series(conn: Connection, rows: list[dict]) -> None:
             },
         )
     conn.execute(statement, rows)
+
+
+#: After a batch brings this many new metrics, PostgreSQL's statistics are refreshed.
+ANALYZE_AFTER = 2000
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """``ANALYZE`` the history tables (PostgreSQL).
+
+    A sync that brings thousands of metrics at once makes the planner's
+    statistics stale until autovacuum (when it runs at all) analyzes the
+    tables; meanwhile it plans lookups by key as scans of every row of the
+    run (0.25 s per 500 keys at 100,000 metrics, 1 ms after ANALYZE).
+    """
+    if engine.dialect.name == "sqlite":
+        return
+    with engine.connect() as conn:
+        conn.execute(text("ANALYZE history_series, history_chunks"))
+        conn.commit()
 
 
 def history_keys(conn: Connection, run_pk: int, offset: int = 0, limit: int | None = None) -> dict[str, int]:

@@ -29,7 +29,7 @@ from . import schema
 from .batches import Batch, Planner
 from .database import dialect_insert, writing
 from .errors import Conflict
-from .history import append_history
+from .history import ANALYZE_AFTER, append_history, refresh_statistics
 from .payloads import dumps_column, loads_column
 from .runs import identity_values, lock_run, revive
 from .summary_state import dump_summary_state, load_summary_state
@@ -71,8 +71,15 @@ def ingest(engine: Engine, run_id: str, batch: Batch, max_keys: int, now: float,
             check(row)
         hwm = getattr(row, hwm_column)
         if hwm < batch.last_seq and batch.first_seq <= hwm + 1:
+            conn.info["new_series"] = 0  # counted by append_history
             _apply(conn, row, batch, hwm, hwm_column, max_keys, now)
-            return {"acked": batch.last_seq}
+            grown = conn.info.pop("new_series", 0) >= ANALYZE_AFTER
+        else:
+            grown = None
+    if grown is not None:
+        if grown:
+            refresh_statistics(engine)
+        return {"acked": batch.last_seq}
     # Nothing to apply: still refuse a batch that breaks a rule, then say where the run is.
     if batch.plan is None:
         check_batch(batch, max_keys)
