@@ -87,7 +87,53 @@ def test_reader_skips_corrupt_frames_keeps_the_rest_and_counts_lost_records(tmp_
     assert [r[0] for r in got] == list(range(1, 11)) + list(range(21, 31))
     assert report.corrupt == 2
     assert report.missing == 10  # records lost, from the gap in sequence numbers
+    assert report.missing_ranges == [[11, 20]]
     assert any("corrupt" in p for p in report.problems)
+
+
+def _frames(*ranges):
+    """One frame per (first, last) range of sequence numbers, as written."""
+    out = []
+    for first, last in ranges:
+        records.encode_items([[0, "h", s, 1.0, {"a": float(s)}] for s in range(first, last + 1)], first - 1, out)
+    return out
+
+
+def _damaged(frame: bytes) -> bytes:
+    line = bytearray(frame)
+    line[5] = ord("7") if line[5] != ord("7") else ord("8")
+    return bytes(line)
+
+
+def test_a_damaged_first_frame_counts_as_missing(tmp_path):
+    first, second, third = _frames((1, 256), (257, 512), (513, 600))
+    path = tmp_path / "e.log"
+    path.write_bytes(_damaged(first) + second + third)
+    report = records.ReadReport()
+    got = list(records.read_log(path, report))
+    assert [r[0] for r in got] == list(range(257, 601))
+    assert report.corrupt == 1 and report.missing == 256 and report.duplicates == 0
+    assert report.missing_ranges == [[1, 256]]
+    assert any("records 1-256 missing" in p for p in report.problems)
+
+
+def test_duplicated_frames_are_counted_and_still_yielded(tmp_path):
+    a, b, c, overlap = _frames((1, 10), (11, 20), (21, 30), (15, 25))
+    path = tmp_path / "e.log"
+    path.write_bytes(a + b + b + c + overlap)
+    report = records.ReadReport()
+    got = [r[0] for r in records.read_log(path, report)]
+    assert got == list(range(1, 21)) + list(range(11, 31)) + list(range(15, 26))  # unchanged for replay & co.
+    assert report.duplicates == 10 + 11 and report.missing == 0 and report.corrupt == 0
+
+
+def test_missing_and_duplicates_from_an_offset_start_at_the_first_frame_read(tmp_path):
+    a, b, c = _frames((1, 10), (11, 20), (31, 40))
+    path = tmp_path / "e.log"
+    path.write_bytes(a + b + c)
+    report = records.ReadReport()
+    assert [r[0] for r in records.read_log(path, report, offset=len(a))][0] == 11
+    assert report.missing == 10 and report.duplicates == 0
 
 
 def test_append_records_closes_a_torn_tail_first(tmp_path):

@@ -254,7 +254,7 @@ def _resume(path, project, name, config, group, job_type, tags, notes, mode, now
 
 def _start_companions(run: Run) -> None:
     """The service process and code capture; neither delays ``init``."""
-    from . import capture
+    from . import capture, sync_watch
     from .service_handle import ServiceHandle
 
     try:
@@ -279,6 +279,7 @@ def _start_companions(run: Run) -> None:
                 )
 
         run._tick_hooks.append(watch_service)
+    sync_watch.SyncWatch.attach(run)  # a script is told when the upload is refused or failing
     capture.start(run)
 
 
@@ -294,6 +295,9 @@ def _banner(run: Run) -> str:
 def _after_finish(run: Any, state: str) -> None:
     """Called by ``finish()``: say so, and forget the run if it is the current one."""
     global _current
+    from .sync_watch import report_at_finish
+
+    report_at_finish(run)  # records not on the server, while the upload is refused or failing
     service = getattr(run, "_service", None)
     if service is not None:
         service.stop()  # after every record is written: it uploads the rest, then exits

@@ -268,7 +268,7 @@ class Panel:
         status = read_sync(self.run.path)
         state, message = status.get("status", "pending"), status.get("message", "")
         acked = (status.get("events") or {}).get("acked", 0)
-        if state in ("stopped", "retrying") and message:
+        if state in ("stopped", "retrying", "not-synced") and message:
             self._status = f"sync {state}: {message}"
         if state in ("ok", "done"):
             return f"synced to server ({acked} records)"

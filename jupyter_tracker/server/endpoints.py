@@ -16,8 +16,9 @@ from .files import Upload, clean_path, list_files, stored_file
 from .handlers import BaseHandler
 from .history import history_keys, read_history
 from .ingest import ingest
+from .filters import NOTES_HEADER, listing_notes, notes_header, parse_listing
 from .payloads import dumps, loads_column
-from .runs import find_run_pk, get_run, heartbeat, list_projects, list_runs, upsert_run
+from .runs import effective_state, find_run_pk, get_run, heartbeat, list_projects, list_runs, upsert_run
 from .tokens import TokenError, create_token, list_tokens, revoke_token
 
 __all__ = ["ROUTES"]
@@ -56,10 +57,20 @@ class RunsHandler(BaseHandler):
         offset = self.int_argument("offset", 0, 0, 2**31)
         if project is not None:
             self.grant.check_read(project)
-        return await self.context.call(
-            list_runs, self.context.engine, self.settings_.heartbeat_timeout, self.now(),
-            project=project, state=state, limit=limit, offset=offset, projects=self.grant.projects,
+        filters = parse_listing(self.get_query_argument("filters", None), self.get_query_argument("order", None))
+        now = self.now()
+        runs = await self.context.call(
+            list_runs, self.context.engine, self.settings_.heartbeat_timeout, now,
+            project=project, state=state, limit=limit, offset=offset, filters=filters,
+            projects=self.grant.projects,
         )
+        if filters is not None:
+            notes = await self.context.call(listing_notes, self.context.engine, filters, project, bool(runs) or offset > 0,
+                                            effective_state(self.settings_.heartbeat_timeout, now),
+                                            self.grant.projects)
+            if notes:
+                self.set_header(NOTES_HEADER, notes_header(notes))
+        return runs
 
 
 class RunHandler(BaseHandler):

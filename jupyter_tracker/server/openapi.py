@@ -75,6 +75,17 @@ def _operation(
     return out
 
 
+def _notes(response: dict[str, Any]) -> dict[str, Any]:
+    response["headers"] = {
+        "X-Tracker-Notes": {
+            "description": "With `filters` or `order`: why the list may surprise (a project without runs, "
+                           "a key no run has), a JSON list of strings.",
+            "schema": {"type": "string"},
+        }
+    }
+    return response
+
+
 _FLOAT = {
     "oneOf": [
         {"type": "number"},
@@ -269,11 +280,16 @@ def _paths() -> dict[str, Any]:
         },
         "/api/v1/runs": {
             "get": _operation(
-                "Runs, newest first",
-                _json(runs, "Runs (without info and metrics)."),
+                "Runs, newest first (or in the order asked), matching the filters",
+                _notes(_json(runs, "Runs (without info and metrics).")),
                 params=[
                     _query("project", {"type": "string"}, "Only runs of this project."),
                     _query("state", {"type": "string", "enum": list(STATES)}, "Only runs in this state."),
+                    _query("filters", {"type": "string"},
+                           "A filter in wandb's syntax, as JSON: `{\"config.lr\": {\"$lt\": 0.05}}` (see docs/api.md)."),
+                    _query("order", {"type": "string"},
+                           "`-summary_metrics.val/acc` (descending), `+config.lr` or `config.lr` (ascending); "
+                           "default `-created_at`. Runs without the key come last."),
                     _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}, "At most this many."),
                     _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "Skip this many."),
                 ],

@@ -19,7 +19,6 @@ from sqlalchemy import and_, bindparam, case, func, select
 from sqlalchemy.engine import Connection, Engine, Row
 
 from . import schema
-from .access import Grant
 from ..limits import (
     LIVE_STATES,
     MAX_NOTES_LENGTH,
@@ -30,8 +29,11 @@ from ..limits import (
     depth_problem,
     text_problem,
 )
+from ..query import Query
+from .access import Grant
 from .database import dialect_insert, reading, writing
 from .errors import BadRequest, NotFound
+from .filters import order_clauses, prepare, run_listing, where_clause
 from .payloads import dumps_column, loads_column
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "list_projects",
     "heartbeat",
     "sweep_crashed",
+    "effective_state",
 ]
 
 #: ``info["crash_source"]`` of a run the server marked crashed.
@@ -94,6 +97,11 @@ def find_run_pk(conn: Connection, run_id: str, check: Callable[[str], None] | No
 def _effective_state(timeout: float, now: float) -> Any:
     stale = and_(_runs.c.state.in_(LIVE_STATES), _runs.c.heartbeat_at < now - timeout)
     return case((stale, "crashed"), else_=_runs.c.state)
+
+
+def effective_state(timeout: float, now: float) -> Any:
+    """The SQL expression of a run's state as reads report it (stale live runs are crashed)."""
+    return _effective_state(timeout, now)
 
 
 _MISSING = (
@@ -276,10 +284,11 @@ def list_runs(
     state: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    filters: Query | None = None,
     projects: frozenset[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Runs, newest first, optionally of one project and/or in one (effective) state,
-    and only of ``projects`` when given."""
+    and matching ``filters`` in its order (:mod:`.filters`); only of ``projects`` when given."""
     effective = _effective_state(timeout, now).label("effective")
     query = select(_runs, effective)
     if project is not None:
@@ -288,9 +297,16 @@ def list_runs(
         query = query.where(_runs.c.project.in_(sorted(projects)))
     if state is not None:
         query = query.where(_effective_state(timeout, now) == state)
-    query = query.order_by(_runs.c.created_at.desc(), _runs.c.id.desc()).limit(limit).offset(offset)
+    order = [_runs.c.created_at.desc(), _runs.c.id.desc()]
+    if filters is not None:
+        where = where_clause(filters.where, _effective_state(timeout, now), engine.dialect.name)
+        if where is not None:
+            query = query.where(where)
+        order = order_clauses(filters.order, _effective_state(timeout, now), engine.dialect.name)
+    query = query.order_by(*order).limit(limit).offset(offset)
     with reading(engine) as conn:
-        return [run_resource(row, full=False, state=row.effective) for row in conn.execute(query)]
+        prepare(conn)
+        return [run_resource(row, full=False, state=row.effective) for row in run_listing(conn, query)]
 
 
 def list_projects(engine: Engine, projects: frozenset[str] | None = None) -> list[dict[str, Any]]:
