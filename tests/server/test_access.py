@@ -74,6 +74,10 @@ def test_project_token_sees_and_changes_its_projects_only(scoped: dict[str, Clie
     listed = alpha.get("/runs", params={"limit": 1000}).json()
     assert {r["project"] for r in listed} == {"alpha"} and mine in {r["id"] for r in listed}
     assert [p["name"] for p in alpha.get("/projects").json()] == ["alpha"]
+    scoped["full"].send(theirs, [[1, "c", 1.0, {"only_beta": 1}]])
+    filtered = alpha.get("/runs", params={"filters": '{"config.only_beta": 1}', "limit": 1000})
+    assert filtered.status_code == 200 and filtered.json() == []
+    assert "only_beta" in filtered.headers.get("X-Tracker-Notes", "")  # no run *it may read* has the key
     limited = "it is limited to the project 'alpha'"
     refused(alpha.get(f"/runs/{theirs}"), f"token 'alpha-writer' may not read project 'beta': {limited}")
     for path in ("history", "system", "files", "keys"):
@@ -89,7 +93,7 @@ def test_project_token_sees_and_changes_its_projects_only(scoped: dict[str, Clie
     refused(alpha.put(f"/runs/{theirs}", json={"project": "alpha"}), write)
     full = scoped["full"]
     assert full.get(f"/runs/{mine}").json()["project"] == "alpha"
-    assert full.get(f"/runs/{theirs}").json()["hwm"]["events"] == 0
+    assert full.get(f"/runs/{theirs}").json()["hwm"]["events"] == 1  # the full token's c record only
     assert full.get("/runs/beta-by-alpha").status_code == 404
     # a read-only project token: reads its project, writes nothing
     reader = scoped["alpha-reader"]
