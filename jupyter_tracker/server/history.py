@@ -379,7 +379,7 @@ def _read_series(
     """Some metrics' points in [lo, hi], or their sketch points there when a downsampled read
     allows; at most four queries for all of them."""
     c = _chunks.c
-    where = [c.run_pk == run_pk, c.key.in_(keys)]
+    where = [c.run_pk == run_pk]  # and one list of keys per query: two make PostgreSQL misjudge it
     if lo is not None:
         where.append(c.max_step >= lo)
     if hi is not None:
@@ -387,7 +387,7 @@ def _read_series(
     bounds = ([c.min_step >= lo] if lo is not None else []) + ([c.max_step <= hi] if hi is not None else [])
     inside_range = and_(*bounds) if bounds else true()
     chunks: dict[str, list[Any]] = {}
-    for row in conn.execute(select(c.key, c.chunk, c.points, c.min_step, c.max_step).where(*where)):
+    for row in conn.execute(select(c.key, c.chunk, c.points, c.min_step, c.max_step).where(*where, c.key.in_(keys))):
         chunks.setdefault(row.key, []).append(row)
 
     def inside(row: Any) -> bool:
