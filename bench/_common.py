@@ -189,3 +189,18 @@ def text_table(headers: list[str], rows: list[list[str]]) -> str:
     for r in rows:
         out.append("  ".join(cell(i, c) for i, c in enumerate(r)).rstrip())
     return "\n".join(out)
+
+
+def default_peers_python() -> str:
+    """The peers venv's python: ``$PEERS_PYTHON``, ``$PEERS_VENV/bin/python``, else
+    ``.venv-peers/bin/python`` at the repository root (the first that exists)."""
+    cands = []
+    if os.environ.get("PEERS_PYTHON"):
+        cands.append(os.environ["PEERS_PYTHON"])
+    if os.environ.get("PEERS_VENV"):
+        cands.append(os.path.join(os.environ["PEERS_VENV"], "bin", "python"))
+    cands += [os.path.join(os.path.dirname(BENCH_DIR), ".venv-peers", "bin", "python")]
+    for c in cands:
+        if os.path.exists(c):
+            return c
+    return cands[0]

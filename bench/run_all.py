@@ -57,6 +57,17 @@ BENCHES = [
         "what": "kernel CPU and bytes per redraw of the live notebook panel while logging, at 10^3-10^6 points of history",
     },
     {
+        "name": "read_runs",
+        "script": "read_runs.py",
+        "what": "Api.runs over 1,000 local runs, history(samples=1000) of 10^6 steps, columns of 20 runs x 10^5 steps; MLflow's client side by side",
+        "passes_peers_python": True,
+    },
+    {
+        "name": "lab_extension",
+        "script": "lab_extension.py",
+        "what": "the JupyterLab extension: sidebar over 1,000 local runs (first list, refresh CPU), compare view of 20 runs x 10^5 points (data, drawn in Chromium)",
+    },
+    {
         "name": "service_overhead",
         "script": "service_overhead.py",
         "what": "CPU and RSS of the run's background service at 2 s sampling, offline and streaming to a server",

@@ -7,8 +7,12 @@ import math
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import settings
+
+if TYPE_CHECKING:
+    from .service.uploader import Uploader
 
 __all__ = ["main"]
 
@@ -21,16 +25,75 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
+#: ``--where`` operators, longest first where one starts another.
+_WHERE_OPS = {"!=": "$ne", ">=": "$gte", "<=": "$lte", "=": "$eq", "<": "$lt", ">": "$gt", "~": "$regex"}
+
+
+def parse_where(text: str) -> dict:
+    """``--where`` as a filter: ``KEY OP VALUE`` with OP one of ``= != < <= > >= ~``.
+
+    The value is a JSON literal when it reads as one (``0.05``, ``true``,
+    ``null``, ``"quoted text"``), else the text itself; ``~`` takes a regular
+    expression. ``config.lr<0.05`` is ``{"config.lr": {"$lt": 0.05}}``.
+    """
+    import orjson
+
+    best = None
+    for token in _WHERE_OPS:
+        at = text.find(token)
+        if at > 0 and (best is None or at < best[0] or (at == best[0] and len(token) > len(best[1]))):
+            best = (at, token)
+    if best is None:
+        raise ValueError(f"--where {text!r}: write KEY OP VALUE with OP one of {' '.join(_WHERE_OPS)}, "
+                         "e.g. 'config.lr<0.05' or 'state=finished'")
+    at, token = best
+    key, raw = text[:at].strip(), text[at + len(token):].strip()
+    value: object = raw
+    if token != "~":
+        try:
+            value = orjson.loads(raw)
+        except ValueError:
+            value = raw
+    return {key: {_WHERE_OPS[token]: value}}
+
+
+def _shown_value(run: object, key: str) -> str:
+    from . import query
+
+    value = query.value_of(query.parse_field(key), run._field)  # type: ignore[attr-defined]
+    return "-" if not query.present(query.parse_field(key), run._field) else _fmt(value)  # type: ignore[attr-defined]
+
+
 def cmd_ls(args: argparse.Namespace) -> int:
+    import orjson
+
     from .api import Api
 
-    api = Api(dir=args.dir)
-    runs = api.runs(project=args.project)
+    filters: list[dict] = [parse_where(text) for text in args.where]
+    if args.filter:
+        try:
+            filters.append(orjson.loads(args.filter))
+        except ValueError as exc:
+            raise ValueError(f"--filter is not JSON ({exc})") from None
+    combined = None if not filters else filters[0] if len(filters) == 1 else {"$and": filters}
+    api = Api(dir=args.dir, host=args.host)
+    runs = api.runs(project=args.project, filters=combined, order=args.sort, group=args.group,
+                    tags=args.tag or None, state=args.state)
+    for note in runs.notes:
+        print(f"tracker ls: {note}", file=sys.stderr)
+    where = api.host or api.dir
     if not runs:
-        where = f" of project {args.project!r}" if args.project else ""
-        print(f"no runs{where} under {api.dir}")
+        scope = f" of project {args.project!r}" if args.project else ""
+        print(f"no runs{scope} matched under {where}" if combined or args.group or args.tag or args.state
+              else f"no runs{scope} under {where}")
         return 0
-    rows = [("ID", "NAME", "PROJECT", "STATE", "STEPS", "CREATED", "LAST VALUES")]
+    if args.limit:
+        runs = runs[: args.limit]
+    grouped = any(run.group for run in runs)
+    header = ["ID", "NAME", "PROJECT", *(["GROUP"] if grouped else []), "STATE", "STEPS", "CREATED"]
+    if args.sort:
+        header.append(args.sort.lstrip("+-").upper())
+    rows = [(*header, "LAST VALUES")]
     for run in runs:
         brief = run.brief()
         summary = brief["summary"]
@@ -39,7 +102,11 @@ def cmd_ls(args: argparse.Namespace) -> int:
             shown += f", ... (+{len(summary) - args.values})"
         created = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created_at)) if run.created_at else "?"
         steps = brief["steps"]
-        rows.append((run.id, run.name or "", run.project or "", run.state, "-" if steps is None else str(steps), created, shown))
+        cells = [run.id, run.name or "", run.project or "", *([run.group or ""] if grouped else []), run.state,
+                 "-" if steps is None else str(steps), created]
+        if args.sort:
+            cells.append(_shown_value(run, args.sort.lstrip("+-")))
+        rows.append((*cells, shown))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths)) + "  " + row[-1])
@@ -54,7 +121,7 @@ def cmd_mode(args: argparse.Namespace) -> int:
 def cmd_sync(args: argparse.Namespace) -> int:
     from .client import ServerClient
     from .rundir import list_run_dirs
-    from .service.uploader import Uploader
+    from .service.uploader import Uploader, debug_logger
 
     host = args.host or settings.host()
     if not host:
@@ -74,18 +141,58 @@ def cmd_sync(args: argparse.Namespace) -> int:
             print(f"{path}: not a run directory", file=sys.stderr)
             failed += 1
             continue
-        uploader = Uploader(path, client)
-        ok = uploader.run_until(done=lambda: True, interval=0.0, give_up=args.retry_for, heartbeat_every=1e9)
-        sent = uploader.sent
-        what = (f"{sent['events']} events, {sent['system']} system records, {sent['files']} files"
-                if any(sent.values()) else "nothing new")
+        debug, handler = debug_logger(path)
+        uploader = Uploader(path, client, debug)
+        try:
+            ok = uploader.run_until(done=lambda: True, interval=0.0, give_up=args.retry_for, heartbeat_every=1e9)
+        except KeyboardInterrupt:
+            uploader.abandon("interrupted")
+            print(f"{path.name}: interrupted; {_sync_report(uploader, path)}", file=sys.stderr)
+            return 130
+        finally:
+            if handler is not None:
+                debug.removeHandler(handler)
+                handler.close()
         if ok:
-            print(f"{path.name}: synced ({what}) to {host}")
+            print(f"{path.name}: synced to {host}: {_sync_report(uploader)}")
         else:
             failed += 1
-            print(f"{path.name}: not synced ({uploader.status}: {uploader.message}); {what} sent so far",
+            print(f"{path.name}: not synced ({uploader.status}: {uploader.message}); {_sync_report(uploader, path)}",
                   file=sys.stderr)
     return 1 if failed else 0
+
+
+def _ranges(holes: list[list[int]]) -> str:
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in holes)
+
+
+def _sync_report(uploader: Uploader, unfinished: Path | None = None) -> str:
+    """What ``tracker sync`` did to one run: sent, declared missing, skipped, and what is left."""
+    sent = uploader.sent
+    records = sent["events"] + sent["system"]
+    if records or sent["files"]:
+        parts = [f"uploaded {records} records ({sent['events']} events, {sent['system']} system records) "
+                 f"and {sent['files']} files" + (" so far" if unfinished else "")]
+    else:
+        parts = ["nothing new" + (" sent" if unfinished else "")]
+    for name, holes in uploader.declared.items():
+        if holes:
+            lost = sum(b - a + 1 for a, b in holes)
+            parts.append(f"{lost} records were unreadable in the local {name} log (seq {_ranges(holes)}) "
+                         "and are recorded as missing on the server")
+    for name, holes in uploader.missing.items():
+        if holes and not uploader.declared[name]:
+            lost = sum(b - a + 1 for a, b in holes)
+            parts.append(f"{lost} unreadable records of the local {name} log (seq {_ranges(holes)}) "
+                         "are recorded as missing on the server")
+    for name, count in uploader.skipped.items():
+        if count:
+            parts.append(f"{count} duplicate records of the local {name} log skipped")
+    if unfinished is not None:
+        left = uploader.left()
+        parts.append(f"left: {left['events']} events, {left['system']} system records, {left['files']} files; "
+                     f"run `tracker sync {unfinished}` again")
+    return "; ".join(parts)
 
 
 def cmd_login(args: argparse.Namespace) -> int:
@@ -125,8 +232,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    ls = sub.add_parser("ls", help="list local runs (newest first)")
+    ls = sub.add_parser(
+        "ls", help="list runs (newest first), filtered and sorted",
+        description="List runs, newest first: local runs under --dir, or a server's with --host.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="""examples:
+  tracker ls --project sweep --group lr=0.1
+  tracker ls --project sweep --where 'config.lr<0.05' --where state=finished --sort=-summary.val/acc
+  tracker ls --where 'display_name~^base' --tag baseline
+  tracker ls --filter '{"$or": [{"config.lr": 0.1}, {"config.batch": {"$in": [64, 128]}}]}'
+
+--where KEY OP VALUE, OP one of = != < <= > >= ~ (a regular expression); repeat it
+and every condition must hold. KEY is config.<key> (or a bare config key: lr),
+summary.<metric>, or id, display_name, project, group, job_type, tags, state,
+notes, created_at. VALUE is a JSON literal when it reads as one (0.05, true,
+null, "text"), else the text. --filter takes wandb's filter syntax as JSON.
+--sort KEY sorts ascending, --sort=-KEY descending; runs without KEY come last.""",
+    )
     ls.add_argument("--project", help="only runs of this project")
+    ls.add_argument("--group", help="only runs of this group")
+    ls.add_argument("--tag", action="append", default=[], metavar="TAG", help="only runs with this tag (repeatable: all of them)")
+    ls.add_argument("--state", help="only runs in this state (running, finished, failed, crashed, service-stopped)")
+    ls.add_argument("--where", action="append", default=[], metavar="EXPR",
+                    help="a condition KEY OP VALUE, e.g. 'config.lr<0.05' (repeatable)")
+    ls.add_argument("--filter", metavar="JSON", help="a filter in wandb's syntax, as JSON")
+    ls.add_argument("--sort", metavar="KEY", help="sort by KEY (ascending; --sort=-KEY descending), e.g. summary.val/acc")
+    ls.add_argument("--limit", type=int, default=0, help="show at most this many runs")
+    ls.add_argument("--host", help="list the runs of this tracking server instead (token from `tracker login`)")
     ls.add_argument("--dir", type=Path, help="folder of the run directories (default $TRACKER_DIR or ./tracker)")
     ls.add_argument("--values", type=int, default=4, help="how many last values to show (default 4)")
     ls.set_defaults(func=cmd_ls)

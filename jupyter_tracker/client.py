@@ -97,8 +97,10 @@ class ServerClient:
         return f"{self.host}/api/v1/{path.lstrip('/')}"
 
     def request(self, method: str, path: str, body: bytes | None = None, params: dict | None = None,
-                content_type: str = "application/json", raw: bool = False) -> Any:
-        """One request; the decoded JSON answer (or bytes with ``raw``)."""
+                content_type: str = "application/json", raw: bool = False,
+                headers_out: dict | None = None) -> Any:
+        """One request; the decoded JSON answer (or bytes with ``raw``); ``headers_out``
+        receives the response's headers."""
         import requests
 
         headers = {"Content-Type": content_type} if body is not None else {}
@@ -114,6 +116,8 @@ class ServerClient:
                 requests.exceptions.ChunkedEncodingError) as exc:
             raise Retryable(f"cannot reach {self.host} ({_reason(exc)})") from None
         status = response.status_code
+        if headers_out is not None:
+            headers_out.update(response.headers)
         if status < 300:
             if raw:
                 return response.content
@@ -152,6 +156,25 @@ class ServerClient:
         params["limit"] = str(limit)
         return self.request("GET", "runs", params=params)
 
+    def query_runs(self, project: str | None = None, filters: dict | None = None, order: str | None = None,
+                   limit: int = 1000, offset: int = 0) -> tuple[list[dict], list[str]]:
+        """One page of the runs a filter selects (evaluated by the server), and the
+        server's notes (``X-Tracker-Notes``: why the page may be empty)."""
+        params: dict[str, str] = {"limit": str(limit), "offset": str(offset)}
+        if project is not None:
+            params["project"] = project
+        if filters:
+            params["filters"] = encode_json(filters).decode()
+        if order:
+            params["order"] = order
+        headers: dict = {}
+        answer = self.request("GET", "runs", params=params, headers_out=headers)
+        try:
+            notes = orjson.loads(headers.get("X-Tracker-Notes") or "[]")
+        except ValueError:
+            notes = []
+        return list(answer or []), [str(n) for n in notes] if isinstance(notes, list) else []
+
     def post_records(self, run_id: str, body: bytes) -> int:
         """Send one batch (already encoded); the acknowledged sequence number."""
         answer = self.request("POST", f"runs/{quote(run_id, safe='')}/records", body)
@@ -164,12 +187,17 @@ class ServerClient:
         self.request("PUT", f"runs/{quote(run_id, safe='')}/files/{quote(path)}", data,
                      content_type="application/octet-stream")
 
-    def history(self, run_id: str, keys: list[str] | None = None, samples: int | None = None) -> dict:
-        params: dict[str, str] = {}
+    def history(self, run_id: str, keys: list[str] | None = None, samples: int | None = None,
+                min_step: int | None = None, max_step: int | None = None) -> dict:
+        params: dict[str, Any] = {}
         if keys is not None:
-            params["keys"] = ",".join(keys)
-        if samples is not None:
-            params["samples"] = str(samples)
+            if any("," in key for key in keys):
+                params["key"] = list(keys)  # names holding a comma: one parameter each
+            else:
+                params["keys"] = ",".join(keys)
+        for name, value in (("samples", samples), ("min_step", min_step), ("max_step", max_step)):
+            if value is not None:
+                params[name] = str(value)
         return self.request("GET", f"runs/{quote(run_id, safe='')}/history", params=params)
 
     def system(self, run_id: str) -> list[dict]:

@@ -2,6 +2,10 @@
 
 The events log is the source of truth; this is how every reader (``Api``,
 ``tracker ls``, a resumed run, the service marking a crash) sees it.
+:func:`replay` reads a whole log at once and is the reference; the columnar
+cache (:mod:`jupyter_tracker.columns`) feeds the same :class:`RunLog` the
+records it reads incrementally and keeps it between reads
+(:meth:`RunLog.to_dict`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ from . import records
 from .summaries import SummaryState
 
 __all__ = ["RunLog", "replay"]
+
+#: At most this many problem lines are kept by a reader that keeps its report.
+MAX_PROBLEMS = 1000
 
 
 @dataclass
@@ -37,6 +44,85 @@ class RunLog:
     @property
     def next_step(self) -> int:
         return 0 if self.last_step is None else self.last_step + 1
+
+    def apply(self, record: list) -> None:
+        """Take in one record other than a history row (``h`` records feed the
+        summary and the rows, which :func:`replay` and the cache do each their way)."""
+        kind, ts = record[1], record[2]
+        payload = record[3] if len(record) > 3 else None
+        self.last_ts = ts
+        if kind == "c":
+            self.config.update(payload)
+        elif kind in ("m", "s"):
+            self.summary.apply(kind, payload)
+            if kind == "m":
+                self.metrics.append(payload)
+        elif kind == "meta":
+            self.meta.update(payload)
+        elif kind == "f":
+            self.files.append(payload)
+        elif kind == "start":
+            if self.start_ts is None:
+                self.start_ts = ts
+            self.state = "running"
+        elif kind == "state":
+            self.state = payload.get("state")
+            self.exit_code = payload.get("exit_code")
+
+    # -- keeping it between reads (everything but the rows) -----------------------
+    def to_dict(self) -> dict[str, Any]:
+        report = self.report
+        return {
+            "config": self.config,
+            "summary": self.summary.to_dict(),
+            "meta": self.meta,
+            "metrics": self.metrics,
+            "files": self.files,
+            "state": self.state,
+            "exit_code": self.exit_code,
+            "last_seq": self.last_seq,
+            "last_step": self.last_step,
+            "start_ts": self.start_ts,
+            "last_ts": self.last_ts,
+            "report": {
+                "records": report.records,
+                "corrupt": report.corrupt,
+                "missing": report.missing,
+                "missing_ranges": report.missing_ranges,
+                "duplicates": report.duplicates,
+                "torn_tail": report.torn_tail,
+                "bytes_read": report.bytes_read,
+                "problems": report.problems[-MAX_PROBLEMS:],
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunLog:
+        """The inverse of :meth:`to_dict` (``KeyError``/``TypeError`` when ``data`` is not one)."""
+        report = data["report"]
+        return cls(
+            config=dict(data["config"]),
+            summary=SummaryState.from_dict(data["summary"]),
+            meta=dict(data["meta"]),
+            metrics=list(data["metrics"]),
+            files=list(data["files"]),
+            state=data["state"],
+            exit_code=data["exit_code"],
+            last_seq=int(data["last_seq"]),
+            last_step=data["last_step"],
+            start_ts=data["start_ts"],
+            last_ts=data["last_ts"],
+            report=records.ReadReport(
+                records=int(report["records"]),
+                corrupt=int(report["corrupt"]),
+                missing=int(report["missing"]),
+                missing_ranges=[[int(a), int(b)] for a, b in report["missing_ranges"]],
+                duplicates=int(report["duplicates"]),
+                torn_tail=bool(report["torn_tail"]),
+                bytes_read=int(report["bytes_read"]),
+                problems=list(report["problems"]),
+            ),
+        )
 
 
 def replay(path: Path, keep_rows: bool = True) -> RunLog:
@@ -63,23 +149,5 @@ def replay(path: Path, keep_rows: bool = True) -> RunLog:
                     current.update(data)
                     rows.append(current)
             continue
-        ts, payload = record[2], record[3] if len(record) > 3 else None
-        log.last_ts = ts
-        if kind == "c":
-            log.config.update(payload)
-        elif kind in ("m", "s"):
-            summary.apply(kind, payload)
-            if kind == "m":
-                log.metrics.append(payload)
-        elif kind == "meta":
-            log.meta.update(payload)
-        elif kind == "f":
-            log.files.append(payload)
-        elif kind == "start":
-            if log.start_ts is None:
-                log.start_ts = ts
-            log.state = "running"
-        elif kind == "state":
-            log.state = payload.get("state")
-            log.exit_code = payload.get("exit_code")
+        log.apply(record)
     return log

@@ -30,6 +30,7 @@ __all__ = [
     "api_key",
     "stats_interval",
     "stats_window",
+    "sync_timeout",
     "code_disabled",
     "ignore_globs",
     "read_file",
@@ -95,6 +96,12 @@ def stats_interval() -> float:
 def stats_window() -> float:
     """Seconds averaged into one system record (``TRACKER_STATS_WINDOW``, default 30)."""
     return _seconds("TRACKER_STATS_WINDOW", 30.0, 0.05)
+
+
+def sync_timeout() -> float:
+    """Seconds a run's service keeps uploading after the run ended (``TRACKER_SYNC_TIMEOUT``,
+    default 600); then the run says "not synced, run `tracker sync <path>`"."""
+    return _seconds("TRACKER_SYNC_TIMEOUT", 600.0, 0.0)
 
 
 def normalize_mode(value: str, source: str = "mode") -> str:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from functools import reduce
+from operator import add
 from typing import Any
 
 __all__ = ["SUMMARY_KINDS", "MetricSpec", "SummaryState", "check_metric_name", "match"]
@@ -97,6 +99,55 @@ class SummaryState:
                     for key in tracked & row.keys():
                         self._accumulate(key, row[key])
 
+    def knows(self, keys: Iterable[str]) -> bool:
+        """Whether every one of ``keys`` was seen (then ``add_rows(..., check_new=False)`` is right)."""
+        return self._seen.issuperset(keys)
+
+    def add_columns(self, keys: list[str], columns: list[list[Any]], step: int | None = None) -> None:
+        """History records given column-wise: ``columns[i]`` holds the values of
+        ``keys[i]`` in each of the records, every key in every record. The same as
+        :meth:`add_rows` of those records, for a reader that has them as columns."""
+        count = len(columns[0]) if columns else 0
+        if not count:
+            return
+        if not self.knows(keys):
+            self.add_rows([dict(zip(keys, values)) for values in zip(*columns)], step)
+            return
+        self.rows += count
+        if step is not None:
+            self.last_step = step
+        rules = self.rules
+        for key, column in zip(keys, columns):
+            self.last[key] = column[-1]
+            if key in rules:
+                self._accumulate_all(key, column)
+
+    def _accumulate_all(self, key: str, values: list[Any]) -> None:
+        """:meth:`_accumulate` of each value, in order (the same floats, summed in the same order)."""
+        try:
+            numbers = [float(value) for value in values]
+        except (TypeError, ValueError):
+            for value in values:
+                self._accumulate(key, value)
+            return
+        numbers = [value for value in numbers if value == value]  # NaN never poisons min/max/mean
+        if not numbers:
+            return
+        stats = self.stats.get(key)
+        if stats is None:
+            first = numbers[0]
+            stats = self.stats[key] = [first, first, first, 1.0]
+            numbers = numbers[1:]
+            if not numbers:
+                return
+        low, high = min(numbers), max(numbers)
+        if low < stats[0]:
+            stats[0] = low
+        if high > stats[1]:
+            stats[1] = high
+        stats[2] = reduce(add, numbers, stats[2])  # left to right, as += does (sum() may compensate)
+        stats[3] += float(len(numbers))
+
     def _new_keys(self, rows: list[dict[str, Any]]) -> None:
         seen = self._seen
         for row in rows:
@@ -160,6 +211,40 @@ class SummaryState:
         elif kind == "s":
             self.set_manual(payload.get("set") or {})
             self.delete_manual(payload.get("del") or [])
+
+    # -- keeping it ---------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The whole state as JSON-ready values (first-seen key order kept), for
+        whoever keeps it between reads: the server's database, a run's cache."""
+        return {
+            "last": self.last,
+            "first": self.first,
+            "stats": self.stats,
+            "rules": self.rules,
+            "specs": self.specs,
+            "overrides": self.overrides,
+            "deleted": sorted(self.deleted),
+            "rows": self.rows,
+            "last_step": self.last_step,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> SummaryState:
+        """Rebuild a state written by :meth:`to_dict` (a new one for ``None`` or ``{}``)."""
+        state = cls()
+        if not data:
+            return state
+        state.last = dict(data.get("last") or {})
+        state.first = dict(data.get("first") or {})
+        state.stats = {key: list(values) for key, values in (data.get("stats") or {}).items()}
+        state.rules = dict(data.get("rules") or {})
+        state.specs = list(data.get("specs") or [])
+        state.overrides = dict(data.get("overrides") or {})
+        state.deleted = set(data.get("deleted") or [])
+        state._seen = set(state.first)  # keys are seen exactly when they get a first value
+        state.rows = int(data.get("rows") or 0)
+        state.last_step = data.get("last_step")
+        return state
 
     # -- reading --------------------------------------------------------------
     def value(self, key: str) -> Any:

@@ -28,7 +28,7 @@ def tracker_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TRACKER_STATS_INTERVAL", "0.2")
     monkeypatch.setenv("TRACKER_STATS_WINDOW", "0.6")
     for name in ("TRACKER_SILENT", "TRACKER_MODE", "TRACKER_HOST", "TRACKER_API_KEY", "TRACKER_PROJECT",
-                 "TRACKER_DISABLE_CODE", "TRACKER_IGNORE_GLOBS"):
+                 "TRACKER_DISABLE_CODE", "TRACKER_IGNORE_GLOBS", "TRACKER_SYNC_TIMEOUT"):
         monkeypatch.delenv(name, raising=False)
     yield home
     import jupyter_tracker

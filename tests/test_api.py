@@ -75,3 +75,99 @@ def test_a_dead_process_reads_as_crashed_before_its_service_says_so(tracker_env)
     info["pid"] = 2**22 + 12345  # no such process
     (run.path / "run.json").write_bytes(orjson.dumps(info))
     assert tracker.Api().run(run.id).state == "crashed"
+
+
+def sweep(project: str = "sweep") -> list:
+    """3 learning rates x 2 seeds, each a finished run with config, groups, tags and two metrics."""
+    runs = []
+    for lr in (0.1, 0.03, 0.01):
+        for seed in range(2):
+            run = tracker.init(project=project, group=f"lr={lr}", config={"lr": lr, "seed": seed, "opt": {"name": "adam"}},
+                               tags=["sweep", f"seed{seed}"], job_type="train" if seed == 0 else "eval")
+            tracker.define_metric("val/acc", summary="max")
+            for step in range(20):
+                run.log({"train/loss": 1.0 / (step + 1) + lr, "val/acc": lr * 10 - abs(step - 10) / 100 + seed / 1000})
+            run.finish()
+            runs.append(run)
+    return runs
+
+
+def test_runs_filters_order_and_notes(tracker_env):
+    made = sweep()
+    api = tracker.Api()
+    by_lr = {r.id: r.config["lr"] for r in made}
+    small = api.runs("sweep", filters={"config.lr": {"$lt": 0.05}})
+    assert sorted(by_lr[r.id] for r in small) == [0.01, 0.01, 0.03, 0.03] and small.notes == []
+    best = api.runs("me/sweep", order="-summary_metrics.val/acc")  # wandb's entity/project path
+    values = [r.summary["val/acc"] for r in best]
+    assert values == sorted(values, reverse=True) and len(best) == 6
+    assert [r.id for r in api.runs(project="sweep", order="+summary.val/acc")] == [r.id for r in reversed(best)]
+    assert {r.config["seed"] for r in api.runs(group="lr=0.1")} == {0, 1}
+    assert len(api.runs(tags=["sweep", "seed1"])) == 3
+    assert len(api.runs(filters={"$or": [{"job_type": "eval"}, {"config.opt.name": "sgd"}]})) == 3
+    assert len(api.runs(state=["finished", "crashed"])) == 6
+    assert [r.name for r in api.runs(filters={"display_name": made[0].name})] == [made[0].name]
+    nothing = api.runs("sweep", filters={"config.lr2": {"$gt": 0}})
+    assert list(nothing) == [] and nothing.notes == ["no run of project 'sweep' has config key 'lr2'"]
+    unknown = api.runs("nope")
+    assert list(unknown) == [] and "no runs in project 'nope'" in unknown.notes[0]
+    with pytest.raises(ValueError, match="invalid operator '\\$lessthan'"):
+        api.runs(filters={"config.lr": {"$lessthan": 1}})
+    with pytest.raises(ValueError, match="two projects"):
+        api.runs("a/sweep", project="other")
+    groups = api.runs("sweep").group_by("lr")
+    assert sorted(groups) == [0.01, 0.03, 0.1] and all(len(g) == 2 for g in groups.values())
+    assert api.run(f"me/sweep/{made[0].id}").id == made[0].id
+
+
+def test_columns_history_samples_and_scan(tracker_env):
+    import numpy as np
+
+    run = tracker.init()
+    for i in range(5000):
+        row = {"loss": float(np.sin(i / 100)), "step_int": i}
+        if i % 10 == 0:
+            row["val"] = float(i)
+        if i == 2500:
+            row["loss"] = float("inf")
+        run.log(row)
+    run.finish()
+    back = tracker.Api().run(run.id)
+    columns = back.columns()
+    assert list(columns) == ["loss", "step_int", "val"]
+    assert set(columns["loss"]) == {"step", "timestamp", "value"}
+    assert columns["loss"]["step"].dtype == np.int64 and len(columns["loss"]["value"]) == 5000
+    assert columns["val"]["step"].tolist() == list(range(0, 5000, 10))
+    few = back.columns(["loss", "missing"], samples=100, min_step=1000, max_step=3999)
+    assert len(few["loss"]["value"]) <= 100 and few["missing"]["value"].size == 0
+    assert few["loss"]["step"][0] == 1000 and few["loss"]["step"][-1] == 3999 and np.isinf(few["loss"]["value"]).any()
+    rows = back.history(keys=["val"], samples=50)
+    assert 2 <= len(rows) <= 50 and all(set(r) == {"_step", "_timestamp", "val"} for r in rows)
+    seventh = back.history(keys=["step_int"])[7]
+    assert set(seventh) == {"_step", "_timestamp", "step_int"} and seventh["_step"] == 7
+    assert seventh["step_int"] == 7 and type(seventh["step_int"]) is int  # logged as integers, read as integers
+    scanned = list(back.scan_history(keys=["val"], page_size=64, min_step=100, max_step=199))
+    assert [r["_step"] for r in scanned] == list(range(100, 200, 10))
+    assert len(list(back.scan_history())) == 5000
+
+
+def test_runs_columns_builds_cold_caches_in_parallel_and_reads_them(tracker_env):
+    import numpy as np
+
+    made = []
+    for seed in range(3):
+        run = tracker.init(project="cmp", config={"seed": seed})
+        for i in range(3000):
+            run.log({"loss": float(i * (seed + 1)), "acc": i % 7})
+        run.finish()
+        made.append(run)
+    assert not any((run.path / "cache").exists() for run in made)
+    found = tracker.Api().runs("cmp")
+    data = found.columns(["loss", "acc"], samples=100)
+    assert all((run.path / "cache" / "columns.json").exists() for run in made)  # built by the worker processes
+    assert set(data) == {run.id for run in made}
+    for run in found:
+        again = tracker.Api().run(run.id).columns(["loss", "acc"], samples=100)
+        for key in ("loss", "acc"):
+            np.testing.assert_array_equal(data[run.id][key]["value"], again[key]["value"])
+            np.testing.assert_array_equal(data[run.id][key]["step"], again[key]["step"])

@@ -45,3 +45,47 @@ def test_console_script_is_installed():
     exe = shutil.which("tracker") or str(__import__("pathlib").Path(sys.executable).parent / "tracker")
     out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True).stdout
     assert out.strip() == tracker.__version__
+
+
+def test_ls_filters_and_sorts_through_the_query_layer(tracker_env):
+    made = {}
+    for lr in (0.1, 0.03, 0.01):
+        run = tracker.init(project="sweep", name=f"lr{lr}", group="small" if lr < 0.05 else "big",
+                           config={"lr": lr}, tags=["a"] if lr == 0.1 else [])
+        run.log({"val/acc": lr * 5})
+        run.finish()
+        made[lr] = run.id
+
+    def ids(*args):
+        done = cli("ls", "--project", "sweep", *args)
+        return [line.split()[0] for line in done.stdout.splitlines()[1:]]
+
+    assert ids("--where", "config.lr<0.05", "--sort=-summary.val/acc") == [made[0.03], made[0.01]]
+    assert ids("--sort", "summary.val/acc") == [made[0.01], made[0.03], made[0.1]]
+    assert sorted(ids("--where", "lr>=0.03", "--where", "state=finished")) == sorted([made[0.03], made[0.1]])
+    assert ids("--group", "small", "--sort", "config.lr") == [made[0.01], made[0.03]]
+    assert ids("--tag", "a") == [made[0.1]]
+    assert ids("--where", "display_name~^lr0\\.0") == ids("--group", "small")
+    assert ids("--filter", '{"$or": [{"config.lr": 0.1}, {"config.lr": 0.01}]}', "--sort", "config.lr") == [made[0.01], made[0.1]]
+    out = cli("ls", "--project", "sweep", "--sort=-summary.val/acc").stdout
+    assert out.splitlines()[0].split()[:4] == ["ID", "NAME", "PROJECT", "GROUP"] and "SUMMARY.VAL/ACC" in out
+    nothing = cli("ls", "--project", "sweep", "--where", "config.lr2>1")
+    assert "no runs of project 'sweep' matched" in nothing.stdout
+    assert "no run of project 'sweep' has config key 'lr2'" in nothing.stderr
+    bad = cli("ls", "--filter", '{"config.lr": {"$lessthan": 1}}', check=False)
+    assert bad.returncode == 2 and "invalid operator '$lessthan'" in bad.stderr
+    bad = cli("ls", "--where", "config.lr", check=False)
+    assert bad.returncode == 2 and "KEY OP VALUE" in bad.stderr
+    assert "--where KEY OP VALUE" in cli("ls", "--help").stdout
+
+
+def test_parse_where():
+    from jupyter_tracker.cli import parse_where
+
+    assert parse_where("config.lr<0.05") == {"config.lr": {"$lt": 0.05}}
+    assert parse_where("config.lr <= 1e-3") == {"config.lr": {"$lte": 0.001}}
+    assert parse_where("state=finished") == {"state": {"$eq": "finished"}}
+    assert parse_where("group!=null") == {"group": {"$ne": None}}
+    assert parse_where('notes="a=b"') == {"notes": {"$eq": "a=b"}}
+    assert parse_where("display_name~^base-[0-9]+$") == {"display_name": {"$regex": "^base-[0-9]+$"}}
+    assert parse_where("summary.val/acc>=0.9") == {"summary.val/acc": {"$gte": 0.9}}

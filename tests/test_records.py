@@ -1,4 +1,6 @@
+import errno
 import math
+import os
 
 import orjson
 import pytest
@@ -87,10 +89,56 @@ def test_reader_skips_corrupt_frames_keeps_the_rest_and_counts_lost_records(tmp_
     assert [r[0] for r in got] == list(range(1, 11)) + list(range(21, 31))
     assert report.corrupt == 2
     assert report.missing == 10  # records lost, from the gap in sequence numbers
+    assert report.missing_ranges == [[11, 20]]
     assert any("corrupt" in p for p in report.problems)
 
 
-def test_append_records_closes_a_torn_tail_first(tmp_path):
+def _frames(*ranges):
+    """One frame per (first, last) range of sequence numbers, as written."""
+    out = []
+    for first, last in ranges:
+        records.encode_items([[0, "h", s, 1.0, {"a": float(s)}] for s in range(first, last + 1)], first - 1, out)
+    return out
+
+
+def _damaged(frame: bytes) -> bytes:
+    line = bytearray(frame)
+    line[5] = ord("7") if line[5] != ord("7") else ord("8")
+    return bytes(line)
+
+
+def test_a_damaged_first_frame_counts_as_missing(tmp_path):
+    first, second, third = _frames((1, 256), (257, 512), (513, 600))
+    path = tmp_path / "e.log"
+    path.write_bytes(_damaged(first) + second + third)
+    report = records.ReadReport()
+    got = list(records.read_log(path, report))
+    assert [r[0] for r in got] == list(range(257, 601))
+    assert report.corrupt == 1 and report.missing == 256 and report.duplicates == 0
+    assert report.missing_ranges == [[1, 256]]
+    assert any("records 1-256 missing" in p for p in report.problems)
+
+
+def test_duplicated_frames_are_counted_and_still_yielded(tmp_path):
+    a, b, c, overlap = _frames((1, 10), (11, 20), (21, 30), (15, 25))
+    path = tmp_path / "e.log"
+    path.write_bytes(a + b + b + c + overlap)
+    report = records.ReadReport()
+    got = [r[0] for r in records.read_log(path, report)]
+    assert got == list(range(1, 21)) + list(range(11, 31)) + list(range(15, 26))  # unchanged for replay & co.
+    assert report.duplicates == 10 + 11 and report.missing == 0 and report.corrupt == 0
+
+
+def test_missing_and_duplicates_from_an_offset_start_at_the_first_frame_read(tmp_path):
+    a, b, c = _frames((1, 10), (11, 20), (31, 40))
+    path = tmp_path / "e.log"
+    path.write_bytes(a + b + c)
+    report = records.ReadReport()
+    assert [r[0] for r in records.read_log(path, report, offset=len(a))][0] == 11
+    assert report.missing == 10 and report.duplicates == 0
+
+
+def test_append_records_cuts_a_torn_tail_first(tmp_path):
     good, last = _lines([[0, "h", 0, 1.0, {"a": 1.0}]])
     path = tmp_path / "e.log"
     path.write_bytes(good + b'[[2,"h",1,1.0,{"a"')
@@ -98,26 +146,83 @@ def test_append_records_closes_a_torn_tail_first(tmp_path):
     assert seq == 2
     report = records.ReadReport()
     got = list(records.read_log(path, report))
-    assert [r[1] for r in got] == ["h", "state"]
-    assert report.corrupt == 1 and not report.torn_tail
+    assert [(r[0], r[1]) for r in got] == [(1, "h"), (2, "state")]
+    assert report.skipped == 0 and report.missing == 0
 
 
-def test_read_records_follows_a_growing_log_line_by_line(tmp_path):
+@pytest.mark.parametrize(
+    "content, kept",
+    [
+        (b"", 0),
+        (b"a\nb\n", 4),
+        (b"a\nb\ntorn", 4),
+        (b"no newline at all", 0),
+        (b"a\n" + b"x" * 200_000, 2),  # a tail longer than one read back
+    ],
+)
+def test_cut_torn_tail_keeps_every_whole_line(tmp_path, content, kept):
+    path = tmp_path / "e.log"
+    path.write_bytes(content)
+    fd = os.open(path, os.O_RDWR)
+    try:
+        assert records.cut_torn_tail(fd) == len(content) - kept
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == content[:kept]
+
+
+def test_encode_items_drops_only_a_record_it_cannot_encode_and_numbers_without_a_gap(tmp_path):
+    items = [[0, "h", i, 1.0, {"a": float(i)}] for i in range(600)]
+    items[300][4] = {"\ud800": 1.0}  # a lone surrogate: no JSON encoder takes it
+    items[301] = [0, "c", 1.0, {"x": "\udc80"}]
+    rejected = []
+    out = []
+    assert records.encode_items(items, 10, out, rejected) == 608
+    assert [record[2] for record, _ in rejected] == [300, 1.0]
+    assert "surrogates not allowed" in str(rejected[0][1])
+    path = tmp_path / "e.log"
+    path.write_bytes(b"".join(out))
+    got = list(records.read_log(path))
+    assert [r[0] for r in got] == list(range(11, 609))
+    assert [r[2] for r in got] == [i for i in range(600) if i not in (300, 301)]
+    with pytest.raises(TypeError, match="surrogates"):  # without a list for them, it raises
+        records.encode_items([[0, "h", 0, 1.0, {"\ud800": 1.0}]], 0, [])
+
+
+def test_write_all_says_how_much_reached_the_file(tmp_path, monkeypatch):
+    real_write = os.write
+    calls = []
+
+    def write(fd, data):
+        calls.append(len(data))
+        if len(calls) == 1:
+            return real_write(fd, bytes(data[:10]))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    path = tmp_path / "f"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    monkeypatch.setattr(os, "write", write)
+    try:
+        with pytest.raises(OSError) as info:
+            records.write_all(fd, b"x" * 100)
+    finally:
+        monkeypatch.undo()
+        os.close(fd)
+    assert info.value.written == 10 and path.read_bytes() == b"x" * 10
+
+
+def test_read_new_frames_with_a_limit_reads_at_least_one_line(tmp_path):
     path = tmp_path / "events.log"
     data, _ = _lines([[0, "h", i, 1.0, {"x": float(i)}] for i in range(600)])
+    path.write_bytes(data)
     lines = data.splitlines(keepends=True)
-    path.write_bytes(lines[0] + lines[1][:10])  # the second line is being written
-    got, offset, corrupt = records.read_records(path)
-    assert [r[0] for r in got] == list(range(1, 257)) and offset == len(lines[0]) and corrupt == 0
-    path.write_bytes(lines[0] + lines[1] + b"garbage\n" + lines[2])
-    got, offset, corrupt = records.read_records(path, offset)  # from where the last read stopped
-    assert [r[0] for r in got] == list(range(257, 601)) and corrupt == 1
-    assert offset == path.stat().st_size
-    assert records.read_records(path, offset) == ([], offset, 0)
-    assert records.read_records(tmp_path / "missing.log", 7) == ([], 7, 0)
-    # a limit smaller than one line still reads that line
-    got, offset, _ = records.read_records(path, 0, limit=16)
-    assert len(got) == 256 and offset == len(lines[0])
+    position = records.LogPosition()
+    got = [r[0] for frame in records.read_new_frames(path, position, limit=16) for r in frame]
+    assert got == list(range(1, 257)) and position.offset == len(lines[0])  # one line, though longer than 16
+    got = [r[0] for frame in records.read_new_frames(path, position, limit=len(lines[1]) + 5) for r in frame]
+    assert got == list(range(257, 513)) and position.offset == len(lines[0]) + len(lines[1])
+    got = [r[0] for frame in records.read_new_frames(path, position) for r in frame]
+    assert got == list(range(513, 601)) and position.offset == len(data)
 
 
 def test_missing_file_reads_as_empty(tmp_path):

@@ -64,6 +64,16 @@ def test_stats_intervals(monkeypatch):
         settings.stats_interval()
 
 
+def test_sync_timeout(monkeypatch):
+    monkeypatch.delenv("TRACKER_SYNC_TIMEOUT", raising=False)
+    assert settings.sync_timeout() == 600
+    monkeypatch.setenv("TRACKER_SYNC_TIMEOUT", "5")
+    assert settings.sync_timeout() == 5
+    monkeypatch.setenv("TRACKER_SYNC_TIMEOUT", "-1")
+    with pytest.raises(ValueError, match="TRACKER_SYNC_TIMEOUT"):
+        settings.sync_timeout()
+
+
 def test_tracker_dir_and_globs(monkeypatch, tmp_path):
     monkeypatch.setenv("TRACKER_DIR", str(tmp_path / "x"))
     assert settings.tracker_dir() == tmp_path / "x"

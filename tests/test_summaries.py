@@ -76,3 +76,15 @@ def test_step_metrics_and_glob_match():
     s.add_rows([{"val/loss": 1.0, "epoch": 1, "train/loss": 2.0}])
     assert s.step_metrics() == {"val/loss": "epoch"}
     assert match("val/*", "val/x") and not match("val/*", "train/x") and match("a", "a")
+
+
+def test_state_round_trips_through_a_dict_into_an_independent_copy():
+    from jupyter_tracker.summaries import SummaryState
+
+    state = SummaryState()
+    state.define({"name": "acc", "summary": "max"})
+    state.add_rows([{"acc": 0.5, "loss": 2.0}], 0)
+    copy = SummaryState.from_dict(state.to_dict())
+    copy.add_rows([{"acc": 0.9, "loss": 1.0}], 1)
+    assert state.as_dict() == {"acc": 0.5, "loss": 2.0} and copy.as_dict() == {"acc": 0.9, "loss": 1.0}
+    assert copy.rows == 2 and state.rows == 1

@@ -309,7 +309,7 @@ class Panel:
         status = read_sync(self.run.path)
         state, message = status.get("status", "pending"), status.get("message", "")
         acked = (status.get("events") or {}).get("acked", 0)
-        if state in ("stopped", "retrying") and message:
+        if state in ("stopped", "retrying", "not-synced") and message:
             self.status_line.set("sync", f"sync {state}: {message}")
         elif state in ("ok", "done"):
             self.status_line.clear("sync", "sync recovered: uploading again")

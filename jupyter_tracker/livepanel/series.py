@@ -307,23 +307,33 @@ class SeriesStore:
 
 
 class LogTail:
-    """Follows a growing log file: each :meth:`read` returns the records appended since the last."""
+    """Follows a growing log file: each :meth:`read` returns the records appended since the last
+    (:func:`~jupyter_tracker.records.read_new_frames`; :attr:`report` counts what it skipped)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.offset = 0
-        self.corrupt = 0
+        self.position = records.LogPosition()
+        self.report = records.ReadReport()
         self.size = 0  # the file's size at the last read
+
+    @property
+    def offset(self) -> int:
+        return self.position.offset
+
+    @property
+    def corrupt(self) -> int:
+        return self.report.corrupt
 
     def read(self, limit: int = 64 << 20) -> list[list]:
         try:
             self.size = os.stat(self.path).st_size
         except OSError:
             return []
-        if self.size <= self.offset:
+        if self.size <= self.position.offset:
             return []
-        items, self.offset, corrupt = records.read_records(self.path, self.offset, limit)
-        self.corrupt += corrupt
+        items: list[list] = []
+        for frame in records.read_new_frames(self.path, self.position, self.report, limit=limit):
+            items.extend(frame)
         return items
 
     @property

@@ -3,6 +3,7 @@
 ========================  ====================================================
 :func:`minmax`            per bucket of consecutive points, keep the min and
                           the max (and a gap marker): spikes and gaps survive
+:func:`minmax_indices`    the same, as the indices of the points kept
 :func:`lttb`              Largest-Triangle-Three-Buckets: keeps the visual shape
 :class:`MinMaxIndex`      :func:`minmax` for a growing series, updated in time
                           proportional to the new points only
@@ -19,7 +20,7 @@ import numpy as np
 
 from .arrays import as_pair, as_series
 
-__all__ = ["MinMaxIndex", "lttb", "minmax"]
+__all__ = ["MinMaxIndex", "lttb", "minmax", "minmax_indices"]
 
 
 def _integer(value: object, name: str, minimum: int) -> int:
@@ -165,6 +166,36 @@ def minmax(x: object, y: object, n: int = 2000) -> tuple[np.ndarray, np.ndarray]
     # n == 4 with a gap: drop the gap marker
     idx = np.unique(np.concatenate([ends, found.imin, found.imax]))
     return _finish(xs, ys, idx[idx >= 0])
+
+
+def minmax_indices(values: object, n: int) -> np.ndarray:
+    """Sorted indices of at most ``n`` points of ``values`` that :func:`minmax` keeps.
+
+    Indices rather than points, so that several arrays of one series (steps,
+    timestamps, values) are taken at the same points and values come back
+    exactly as stored (an infinity stays an infinity). The server's
+    ``history?samples=N`` and the local readers use it.
+
+    Parameters
+    ----------
+    values
+        One metric's values in order (float64).
+    n
+        The most points wanted (below 4, 4: the endpoints and one bucket).
+
+    Returns
+    -------
+    numpy.ndarray
+        Increasing int64 indices into ``values``; all of them when ``len(values) <= n``.
+    """
+    ys = as_series(values, "values")
+    size = ys.size
+    n = max(int(n), 4)
+    if size <= n:
+        return np.arange(size, dtype=np.int64)
+    # Decimate the positions themselves: what comes back as x are the indices kept.
+    positions, _ = minmax(np.arange(size, dtype=np.float64), ys, n)
+    return positions.astype(np.int64)
 
 
 def lttb(x: object, y: object, n: int = 2000) -> tuple[np.ndarray, np.ndarray]:

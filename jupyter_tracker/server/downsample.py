@@ -8,41 +8,17 @@ show); the first and last points are always kept.
 
 Both functions here return *indices*, so that a metric's step, timestamp and
 value arrays are all taken at the same points and values come back exactly
-as stored (an infinity stays an infinity).
+as stored (an infinity stays an infinity); :func:`minmax_indices` is the
+numerics layer's, shared with the local readers.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..numerics.decimate import minmax
+from ..numerics.decimate import minmax_indices
 
 __all__ = ["minmax_indices", "extremes_every"]
-
-
-def minmax_indices(values: np.ndarray, n: int) -> np.ndarray:
-    """Sorted indices of at most ``n`` points of ``values`` that keep its shape.
-
-    Parameters
-    ----------
-    values
-        One metric's values in step order (float64).
-    n
-        The most points wanted (below 4, 4: the endpoints and one bucket).
-
-    Returns
-    -------
-    numpy.ndarray
-        Increasing int64 indices into ``values``; all of them when
-        ``len(values) <= n``.
-    """
-    size = len(values)
-    n = max(int(n), 4)
-    if size <= n:
-        return np.arange(size, dtype=np.int64)
-    # Decimate the positions themselves: what comes back as x are the indices kept.
-    positions, _ = minmax(np.arange(size, dtype=np.float64), values, n)
-    return positions.astype(np.int64)
 
 
 def extremes_every(values: np.ndarray, width: int) -> np.ndarray:

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from .._version import __version__
-from ..limits import MAX_KEY_LENGTH, STATES
+from ..limits import MAX_HISTORY_KEYS, MAX_KEY_LENGTH, STATES
 from .batches import LOGS
 
 __all__ = ["document", "document_bytes"]
@@ -57,11 +57,13 @@ def _operation(
     descriptions = {
         400: "Malformed request (the message says what is wrong).",
         401: "Missing, wrong or revoked token.",
+        403: "The token may not do this (read-only, limited to other projects, not an admin token): "
+        "the message names the project.",
         404: "No such run (or file).",
         409: "Conflict: a gap in the sequence numbers (`expected` says where to resume) or a file path clash.",
         413: "The body is larger than the server's limit.",
     }
-    for status in ((401,) if auth else ()) + errors:
+    for status in sorted(set(((401, 403) if auth else ()) + errors)):
         responses[str(status)] = _error(descriptions[status])
     out: dict[str, Any] = {"operationId": operation_id, "summary": summary, "responses": responses}
     if params:
@@ -73,12 +75,25 @@ def _operation(
     return out
 
 
+def _notes(response: dict[str, Any]) -> dict[str, Any]:
+    response["headers"] = {
+        "X-Tracker-Notes": {
+            "description": "With `filters` or `order`: why the list may surprise (a project without runs, "
+                           "a key no run has), a JSON list of strings.",
+            "schema": {"type": "string"},
+        }
+    }
+    return response
+
+
 _FLOAT = {
     "oneOf": [
         {"type": "number"},
         _ref("TaggedFloat"),
     ]
 }
+
+_RANGE = {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 2, "maxItems": 2}
 
 _SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -140,6 +155,17 @@ _SCHEMAS: dict[str, Any] = {
             "config": {"type": "object", "additionalProperties": True},
             "info": {"type": "object", "additionalProperties": True, "description": "Only on GET /runs/{run_id}."},
             "metrics": {"type": "array", "items": {"type": "object"}, "description": "define_metric records."},
+            "missing": {
+                "type": "object",
+                "description": "Holes the client declared in each log (records unreadable in its local log), "
+                "as inclusive [from_seq, to_seq] ranges, adjacent ones merged. Not in GET /runs.",
+                "properties": {log: {"type": "array", "items": _RANGE} for log in LOGS},
+            },
+            "missing_records": {
+                "type": "object",
+                "description": "How many records each log is missing (the sizes of the ranges). Not in GET /runs.",
+                "properties": {log: {"type": "integer", "minimum": 0} for log in LOGS},
+            },
         },
     },
     "Project": {
@@ -156,9 +182,16 @@ _SCHEMAS: dict[str, Any] = {
             "last_seq": {"type": "integer", "minimum": 1},
             "records": {
                 "type": "array",
-                "description": "Records as in docs/format.md, numbered first_seq..last_seq without gaps, e.g. "
-                "`[7, \"h\", 3, 1795311223.5, {\"loss\": 0.9}]`.",
+                "description": "Records as in docs/format.md, numbered first_seq..last_seq without gaps "
+                "except across the `missing` ranges, e.g. `[7, \"h\", 3, 1795311223.5, {\"loss\": 0.9}]`.",
                 "items": {"type": "array", "minItems": 3},
+            },
+            "missing": {
+                "type": "array",
+                "description": "Permanent holes of the client's log: inclusive [from_seq, to_seq] ranges, sorted, "
+                "not overlapping, not adjacent, within first_seq..last_seq. Records and ranges cover "
+                "first_seq..last_seq exactly once. Optional (absent or [] = no holes).",
+                "items": _RANGE,
             },
         },
     },
@@ -180,6 +213,37 @@ _SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["state", "heartbeat_at"],
         "properties": {"state": {"type": "string"}, "heartbeat_at": {"type": "number"}},
+    },
+    "TokenRequest": {
+        "type": "object",
+        "required": ["name"],
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 128},
+            "access": {"type": "string", "enum": ["read", "write", "admin"], "default": "write"},
+            "projects": {"type": "array", "items": {"type": "string", "minLength": 1}, "nullable": True,
+                         "description": "Only these projects (null: every project; not for admin tokens)."},
+        },
+    },
+    "Token": {
+        "type": "object",
+        "required": ["name", "access"],
+        "properties": {
+            "name": {"type": "string"},
+            "access": {"type": "string", "enum": ["read", "write", "admin"]},
+            "projects": {"type": "array", "items": {"type": "string"}, "nullable": True},
+            "created_at": {"type": "number"},
+            "revoked_at": {"type": "number", "nullable": True},
+        },
+    },
+    "NewToken": {
+        "type": "object",
+        "required": ["name", "access", "token"],
+        "properties": {
+            "name": {"type": "string"},
+            "access": {"type": "string"},
+            "projects": {"type": "array", "items": {"type": "string"}, "nullable": True},
+            "token": {"type": "string", "description": "The token: shown this once."},
+        },
     },
     "File": {
         "type": "object",
@@ -216,11 +280,16 @@ def _paths() -> dict[str, Any]:
         },
         "/api/v1/runs": {
             "get": _operation(
-                "Runs, newest first",
-                _json(runs, "Runs (without info and metrics)."),
+                "Runs, newest first (or in the order asked), matching the filters",
+                _notes(_json(runs, "Runs (without info and metrics).")),
                 params=[
                     _query("project", {"type": "string"}, "Only runs of this project."),
                     _query("state", {"type": "string", "enum": list(STATES)}, "Only runs in this state."),
+                    _query("filters", {"type": "string"},
+                           "A filter in wandb's syntax, as JSON: `{\"config.lr\": {\"$lt\": 0.05}}` (see docs/api.md)."),
+                    _query("order", {"type": "string"},
+                           "`-summary_metrics.val/acc` (descending), `+config.lr` or `config.lr` (ascending); "
+                           "default `-created_at`. Runs without the key come last."),
                     _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}, "At most this many."),
                     _query("offset", {"type": "integer", "minimum": 0, "default": 0}, "Skip this many."),
                 ],
@@ -263,9 +332,23 @@ def _paths() -> dict[str, Any]:
                            "non-finite point, and both ends."),
                     _query("min_step", step, "First step (inclusive)."),
                     _query("max_step", step, "Last step (inclusive)."),
+                    _query("offset", {"type": "integer", "minimum": 0, "default": 0},
+                           "Without keys: skip this many metrics (in name order)."),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_HISTORY_KEYS},
+                           f"Without keys: at most this many metrics. A request reads at most {MAX_HISTORY_KEYS} "
+                           "metrics: more keys, or a run with more metrics and no limit, is a 400."),
                 ],
                 errors=(400, 404),
                 operation_id="getHistory",
+            ),
+        },
+        "/api/v1/runs/{run_id}/keys": {
+            "parameters": [_RUN_ID],
+            "get": _operation(
+                "The run's metrics and their number of points, by name",
+                _json({"type": "object", "additionalProperties": {"type": "integer"}}, "metric: points"),
+                errors=(400, 404),
+                operation_id="getKeys",
             ),
         },
         "/api/v1/runs/{run_id}/system": {
@@ -287,6 +370,24 @@ def _paths() -> dict[str, Any]:
             "parameters": [_RUN_ID],
             "get": _operation("The run's files", _json({"type": "array", "items": _ref("File")}, "By path."),
                               errors=(400, 404), operation_id="listFiles"),
+        },
+        "/api/v1/tokens": {
+            "get": _operation("Every token's name and scope (admin tokens only)",
+                              _json({"type": "array", "items": _ref("Token")}, "By name."), operation_id="listTokens"),
+            "post": _operation(
+                "Create a token (admin tokens only); the answer holds it, the only time it is seen",
+                _json(_ref("NewToken"), "Created."),
+                body={"required": True, "content": {"application/json": {"schema": _ref("TokenRequest")}}},
+                errors=(400, 413),
+                operation_id="createToken",
+            ),
+        },
+        "/api/v1/tokens/{name}": {
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "delete": _operation("Revoke a token (admin tokens only)",
+                                 _json({"type": "object", "properties": {"name": {"type": "string"},
+                                                                         "revoked": {"type": "boolean"}}}, "Revoked."),
+                                 errors=(404,), operation_id="revokeToken"),
         },
         "/api/v1/runs/{run_id}/files/{path}": {
             "parameters": [
@@ -320,7 +421,9 @@ def document() -> dict[str, Any]:
             "version": __version__,
             "description": "Runs, records, history, system metrics and files of jupyter-tracker. "
             "Every request but health and this document needs `Authorization: Bearer <token>` "
-            "(reads do not when the server runs with --public). Errors are `{\"error\": message}`. "
+            "(reads do not when the server runs with --public). A token reads, or reads and writes, every "
+            "project or only some; admin tokens also manage tokens (403 otherwise, naming the project). "
+            "Errors are `{\"error\": message}`. "
             "Non-finite floats are written `{\"$float\": \"NaN\" | \"Infinity\" | \"-Infinity\"}` both ways. "
             f"Metric keys are at most {MAX_KEY_LENGTH} characters. See docs/api.md.",
         },

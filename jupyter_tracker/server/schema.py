@@ -43,6 +43,8 @@ __all__ = [
     "history_chunks",
     "system_records",
     "files",
+    "missing_ranges",
+    "token_scopes",
 ]
 
 #: Most points one history chunk holds.
@@ -156,4 +158,26 @@ files = Table(
     Column("sha256", String(64)),
     Column("uploaded_at", Double),
     PrimaryKeyConstraint("run_pk", "path"),
+)
+
+#: Permanent holes of a run's local logs, declared by the client that synced it
+#: (records that were unreadable there and will never arrive).
+missing_ranges = Table(
+    "missing_ranges",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("log", String(16), nullable=False),  # "events" or "system"
+    Column("first_seq", BigInteger, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("declared_at", Double, nullable=False),
+    PrimaryKeyConstraint("run_pk", "log", "first_seq"),
+)
+
+#: What each token may do (``access.Grant``): one row per token.
+token_scopes = Table(
+    "token_scopes",
+    metadata,
+    Column("token_id", Integer, ForeignKey("tokens.id", ondelete="CASCADE"), primary_key=True),
+    Column("access", String(16), nullable=False),  # "read", "write" or "admin"
+    Column("projects", Text),  # JSON list of project names; NULL: every project
 )

@@ -1,10 +1,16 @@
 """``python -m jupyter_tracker.service RUN_DIR --pid PID``: the run's service process.
 
 Loop: every sampling interval take a system sample; every window write the
-means to ``system.log``; at every tick check that the kernel lives. It exits
-when the kernel finishes the run (``run.json`` says so; SIGTERM also ends it)
-after writing the last partial window, or, when the kernel died without finishing,
-after marking the run crashed.
+means to ``system.log``; at every tick check that the kernel lives. The loop
+ends when the kernel finishes the run (``run.json`` says so) after writing the
+last partial window, or, when the kernel died without finishing, after marking
+the run crashed. An online run's upload then goes on for at most
+``TRACKER_SYNC_TIMEOUT`` seconds; after that ``sync.json`` and ``debug.log``
+say "not synced, run `tracker sync <path>`" and the process exits.
+
+It is bounded: the first SIGTERM ends it within a few seconds, upload progress
+saved (a second one ends it at once), and it exits when its run directory is
+deleted.
 """
 
 from __future__ import annotations
@@ -26,9 +32,14 @@ from .watchdog import KernelWatch, mark_crashed
 log = logging.getLogger("jupyter_tracker.service")
 
 
+#: Seconds the main thread waits for an upload told to stop (a request may be in flight).
+STOP_GRACE = 2.0
+
+
 class Service:
     def __init__(self, run_dir: Path, pid: int) -> None:
         self.run_dir = run_dir
+        self.identity = _identity(run_dir)
         self.kernel = KernelWatch(pid)
         self.stop = threading.Event()
         self.interval = settings.stats_interval()
@@ -39,7 +50,14 @@ class Service:
         self.tick = min(self.interval, 0.5)
         self.live_seq = 0
         self.run_over = False
+        self.run_over_at: float | None = None
+        self.terminated = False
         self.sync_thread: threading.Thread | None = None
+        try:
+            self.sync_timeout = settings.sync_timeout()
+        except ValueError as exc:
+            log.error("%s; using 600", exc)
+            self.sync_timeout = 600.0
 
     def start_sync(self) -> None:
         """Stream the run to the server from a thread of its own (online runs only)."""
@@ -49,20 +67,32 @@ class Service:
         if info.get("mode") != "online" or not host:
             return
         from ..client import ServerClient
-        from .uploader import Uploader
+        from .uploader import Uploader, debug_logger
 
-        debug = logging.getLogger("jupyter_tracker.sync")
-        try:
-            handler = logging.FileHandler(self.run_dir / "logs" / "debug.log", encoding="utf-8")
-            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s sync: %(message)s"))
-            debug.addHandler(handler)
-        except OSError:
-            pass
+        debug, _handler = debug_logger(self.run_dir)
         self.uploader = Uploader(self.run_dir, ServerClient(host, key), debug)
-        self.sync_thread = threading.Thread(
-            target=self.uploader.run_until, kwargs={"done": lambda: self.run_over}, name="sync", daemon=True
-        )
+        self.sync_thread = threading.Thread(target=self._sync, name="sync", daemon=True)
         self.sync_thread.start()
+
+    def _sync(self) -> None:
+        done = self.uploader.run_until(done=lambda: self.run_over, stop=self.why_stop_sync)
+        reason = self.why_stop_sync()
+        if not done and reason and self.uploader.status != "stopped" and not self.dir_gone():
+            self.uploader.abandon(reason)
+
+    def why_stop_sync(self) -> str | None:
+        """Why the upload must end now (``None``: it goes on)."""
+        if self.terminated:
+            return "the service was stopped (SIGTERM)"
+        if self.dir_gone():
+            return "the run directory was deleted"
+        if self.run_over_at is not None and time.monotonic() - self.run_over_at > self.sync_timeout:
+            return f"the upload did not complete within TRACKER_SYNC_TIMEOUT={self.sync_timeout:g} s after the run ended"
+        return None
+
+    def dir_gone(self) -> bool:
+        """Whether the run directory was deleted (or replaced) under us."""
+        return _identity(self.run_dir) != self.identity
 
     def write_window(self) -> None:
         means = self.window.take()
@@ -70,12 +100,17 @@ class Service:
             return
         line_items: list = [[0, "sys", time.time(), means]]
         out: list[bytes] = []
-        self.seq = records.encode_items(line_items, self.seq, out)
-        fd = os.open(self.system_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        seq = records.encode_items(line_items, self.seq, out)
         try:
-            records.write_all(fd, b"".join(out))
-        finally:
-            os.close(fd)
+            fd = os.open(self.system_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                records.write_all(fd, b"".join(out))
+            finally:
+                os.close(fd)
+        except OSError as exc:  # a full disk, a deleted folder: this window is lost, the next may not be
+            log.warning("cannot write %s: %s", self.system_log.name, exc)
+            return
+        self.seq = seq
 
     def write_live(self, sample: dict[str, float]) -> None:
         """The latest sample, for the live panel (replaced atomically at every sample)."""
@@ -88,11 +123,22 @@ class Service:
 
     def run(self) -> int:
         code = self.watch()
+        self.run_over_at = time.monotonic()
         self.run_over = True
         if self.sync_thread is not None:
-            log.info("run over: finishing the upload")
-            self.sync_thread.join()  # for as long as it takes; the user may stop this process
-            log.info("upload %s: %s", self.uploader.status, self.uploader.sent)
+            log.info("run over: finishing the upload (for at most %g s)", self.sync_timeout)
+            told_at = None
+            while self.sync_thread.is_alive():
+                self.sync_thread.join(0.2)
+                if told_at is None and self.why_stop_sync():
+                    told_at = time.monotonic()
+                if told_at is not None and time.monotonic() - told_at > STOP_GRACE:
+                    # a request is still in flight: save what is acknowledged and go
+                    reason = self.why_stop_sync() or "stopped"
+                    if not self.dir_gone() and self.uploader.status not in ("stopped", "done"):
+                        self.uploader.abandon(reason)
+                    break
+            log.info("upload %s: %s %s", self.uploader.status, self.uploader.sent, self.uploader.message)
         return code
 
     def watch(self) -> int:
@@ -102,6 +148,9 @@ class Service:
         next_state_check = time.monotonic()
         while not self.stop.is_set():
             now = time.monotonic()
+            if self.dir_gone():
+                log.warning("the run directory %s was deleted: exiting", self.run_dir)
+                return 0
             if now >= next_sample:
                 next_sample = now + self.interval
                 try:
@@ -156,8 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     service = Service(args.run_dir, args.pid)
     def on_term(*_: object) -> None:
-        if service.stop.is_set():  # asked twice: the user ends a lingering upload
+        if service.terminated:  # asked twice: end at once
             os._exit(0)
+        service.terminated = True  # the upload saves its progress and stops too
         service.stop.set()
 
     signal.signal(signal.SIGTERM, on_term)
@@ -168,6 +218,14 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:  # noqa: BLE001
         log.exception("service failed")
         return 1
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 if __name__ == "__main__":

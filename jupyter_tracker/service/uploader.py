@@ -5,32 +5,61 @@
 It sends what the logs hold beyond what the server acknowledged, in batches
 that name their sequence range; the server keeps a high-water mark per log,
 so a batch sent twice is never stored twice. Progress (acknowledged sequence
-numbers, file offsets, uploaded files) lives in ``sync.json`` in the run
-directory, so the service, a later ``tracker sync`` or a restarted process go
-on where the last one stopped. The token never goes there.
+numbers, file offsets, uploaded files, declared holes) lives in ``sync.json``
+in the run directory, so the service, a later ``tracker sync`` or a restarted
+process go on where the last one stopped. The token never goes there.
+
+A local log with permanent holes (a corrupt line) is still uploaded: the
+holes are declared to the server with the batch that crosses them, and
+duplicated records are skipped (:mod:`.batches`). Every path that retries
+backs off (connection errors, 5xx, 429, a 409 that repeats, an error of ours),
+so nothing loops tightly; ``give_up`` bounds how long failures are retried and
+``stop`` ends the loop at once, progress saved.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import logging
-import os
 import random
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from .. import records, rundir, settings
 from ..limits import BATCH_BYTES, BATCH_RECORDS
 from ..client import Gap, Refused, Retryable, ServerClient
+from . import batches
 
-__all__ = ["Uploader", "Backoff"]
+__all__ = ["Uploader", "Backoff", "debug_logger", "NOT_SYNCED"]
 
 LOGS = (("events", rundir.EVENTS), ("system", rundir.SYSTEM))
 
+#: ``sync.json`` status of an upload given up for now (timeout, SIGTERM): ``tracker sync`` goes on.
+NOT_SYNCED = "not-synced"
+
 log = logging.getLogger("jupyter_tracker.sync")
+
+
+def debug_logger(run_dir: Path) -> tuple[logging.Logger, logging.Handler | None]:
+    """A logger writing to the run's ``logs/debug.log`` only (never to a terminal)."""
+    logger = logging.getLogger(f"jupyter_tracker.sync.{Path(run_dir).resolve()}")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    try:
+        handler: logging.Handler | None = logging.FileHandler(Path(run_dir) / "logs" / "debug.log", encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s sync: %(message)s"))
+        logger.addHandler(handler)
+    except OSError:
+        handler = None
+        logger.addHandler(logging.NullHandler())
+    return logger, handler
+
+
+class _Stalled(Retryable):
+    """No progress where there should be some: retried with backoff, like a network error."""
 
 
 class Backoff:
@@ -61,31 +90,61 @@ class Uploader:
         info = rundir.read_info(self.run_dir) or {}
         self.run_id = info.get("id") or self.run_dir.name.rsplit("-", 1)[-1]
         state = rundir.read_sync(self.run_dir)
-        self.logs: dict[str, dict[str, int]] = {
-            name: {"acked": int(state.get(name, {}).get("acked", 0)), "offset": int(state.get(name, {}).get("offset", 0))}
-            for name, _ in LOGS
-        }
+        self.logs: dict[str, dict[str, int]] = {}
+        for name, _ in LOGS:
+            saved = state.get(name) or {}
+            self.logs[name] = {key: int(saved.get(key, 0)) for key in ("acked", "offset", "top")}
+        saved_missing = state.get("missing") or {}
+        #: Holes declared to the server (and acknowledged), per log: ``[[from, to], ...]``.
+        self.missing: dict[str, list[list[int]]] = {name: [list(h) for h in saved_missing.get(name) or []]
+                                                    for name, _ in LOGS}
+        saved_duplicates = state.get("duplicates") or {}
+        self.duplicates: dict[str, int] = {name: int(saved_duplicates.get(name) or 0) for name, _ in LOGS}
         self.files: dict[str, list[float]] = dict(state.get("files") or {})
         self.status = state.get("status", "pending")
         self.message = state.get("message", "")
+        self.failing_since: float | None = None
         self.info_mtime = 0.0
         self.checked_server = False
+        #: What this process sent: records per log and files; holes it declared.
         self.sent = {"events": 0, "system": 0, "files": 0}
+        self.declared: dict[str, list[list[int]]] = {name: [] for name, _ in LOGS}
+        self.skipped: dict[str, int] = {name: 0 for name, _ in LOGS}
         self.last_contact = 0.0
+        self._last_gap: dict[str, int] = {}
+        self._saved_at = 0.0
+        self._lock = threading.Lock()  # the service may save from its main thread while this one works
+        self._stop: Callable[[], Any] = lambda: False
 
     # -- state --------------------------------------------------------------------
     def save(self) -> None:
-        data = {**self.logs, "files": self.files, "status": self.status, "message": self.message,
-                "host": self.client.host, "updated_at": time.time()}
-        try:
-            rundir.write_sync(self.run_dir, data)
-        except OSError as exc:
-            self.debug.warning("cannot write %s: %s", rundir.SYNC_JSON, exc)
+        with self._lock:
+            data = {**{name: dict(state) for name, state in self.logs.items()},
+                    "missing": {name: [list(h) for h in holes] for name, holes in self.missing.items()},
+                    "duplicates": dict(self.duplicates), "files": dict(self.files),
+                    "status": self.status, "message": self.message, "failing_since": self.failing_since,
+                    "host": self.client.host, "updated_at": time.time()}
+            try:
+                rundir.write_sync(self.run_dir, data)
+            except OSError as exc:
+                self.debug.warning("cannot write %s: %s", rundir.SYNC_JSON, exc)
+            self._saved_at = time.monotonic()
 
     def set_status(self, status: str, message: str = "") -> None:
+        if status == "retrying":
+            self.failing_since = self.failing_since or time.time()
+        else:
+            self.failing_since = None
         if (status, message) != (self.status, self.message):
             self.status, self.message = status, message
             self.save()
+
+    def abandon(self, reason: str) -> None:
+        """Stop for now with everything saved; ``sync.json`` and ``debug.log`` say what to run."""
+        last = f"; last error: {self.message}" if self.status == "retrying" and self.message else ""
+        message = f"not synced, run `tracker sync {self.run_dir}` ({reason}{last})"
+        self.debug.warning(message)
+        self.set_status(NOT_SYNCED, message)
 
     # -- one pass -----------------------------------------------------------------
     def step(self) -> bool:
@@ -122,13 +181,17 @@ class Uploader:
         """The server's high-water marks are the truth (sync.json may be lost or stale)."""
         hwm = (self.client.get_run(self.run_id) or {}).get("hwm") or {}
         for name, _ in LOGS:
-            server = int(hwm.get(name) or 0)
-            state = self.logs[name]
-            if server != state["acked"]:
-                if server < state["acked"]:
-                    state["offset"] = 0  # the server lost data (a reset database): send again from its mark
-                state["acked"] = server
+            self._move_mark(name, int(hwm.get(name) or 0))
         self.checked_server = True
+
+    def _move_mark(self, name: str, server: int) -> None:
+        state = self.logs[name]
+        if server == state["acked"]:
+            return
+        if server < state["acked"]:  # the server lost data (a reset database): send again from its mark
+            state["offset"] = state["top"] = 0
+            self.missing[name] = [[a, min(b, server)] for a, b in self.missing[name] if a <= server]
+        state["acked"] = server
 
     def _send_log(self, name: str, path: Path) -> bool:
         state = self.logs[name]
@@ -137,72 +200,93 @@ class Uploader:
                 return False  # nothing new: the usual case between two writes
         except OSError:
             return False
-        frames, _end, corrupt = records.read_frames(path, state["offset"])
-        if corrupt:
-            self.debug.warning("%s: %d corrupt frame(s) skipped while syncing", path.name, corrupt)
-        done = [f for f in frames if f.last <= state["acked"]]
-        if done and done[-1] is frames[len(done) - 1]:  # acknowledged frames ahead: skip them for good
-            state["offset"] = done[-1].end
-        frames = [f for f in frames if f.last > state["acked"]]
+        corrupt_at: list[tuple[int, int]] = []
+        frames, _end, _corrupt = records.read_frames(path, state["offset"], corrupt_at=corrupt_at)
+        plan = batches.cut(batches.pieces(frames, state["acked"], state["top"]), BATCH_RECORDS, BATCH_BYTES)
         sent = False
-        while frames:
-            batch, size, count = [], 0, 0
-            for frame in frames:
-                if batch and (count + (frame.last - frame.first + 1) > BATCH_RECORDS or size + len(frame.payload) > BATCH_BYTES):
-                    break
-                batch.append(frame)
-                size += len(frame.payload)
-                count += frame.last - frame.first + 1
-            frames = frames[len(batch):]
-            body, first, last = self._body(name, batch, state["acked"])
-            try:
-                acked = self.client.post_records(self.run_id, body)
-            except Gap as gap:
-                self.debug.info("%s: the server expects seq %d (we had %d acknowledged)", name, gap.expected, state["acked"])
-                state["acked"], state["offset"] = gap.expected - 1, 0
-                return True
-            state["acked"] = max(state["acked"], acked)
-            # the next read starts at the first frame not entirely acknowledged
-            done = [f for f in batch if f.last <= state["acked"]]
-            if done:
-                state["offset"] = done[-1].end
-            self.sent[name] += last - first + 1
-            sent = True
+        for batch in plan:
+            if self._stop():
+                break
+            if batch.count:
+                try:
+                    acked = self.client.post_records(self.run_id, batch.body(name))
+                except Gap as gap:
+                    self._after_gap(name, gap.expected)
+                    return True
+                if acked < batch.last_seq:
+                    raise _Stalled(f"the server acknowledged {name} up to {acked}, not {batch.last_seq}")
+                self.sent[name] += batch.count
+                sent = True
+                self._last_gap.pop(name, None)
+            self._settle(name, path, batch, acked if batch.count else state["acked"], corrupt_at)
         return sent
 
-    @staticmethod
-    def _body(name: str, batch: list[records.Frame], acked: int) -> tuple[bytes, int, int]:
-        """The batch as the server wants it, forwarding the frames' JSON as written."""
-        parts: list[bytes] = []
-        first = None
-        for frame in batch:
-            if frame.first > acked:
-                parts.append(frame.payload[1:-1])  # the records, without the frame's brackets
-                first = frame.first if first is None else first
-            else:  # partly acknowledged: keep only the records beyond the mark
-                recs = [r for r in records.restore_floats(orjson.loads(frame.payload)) if r[0] > acked]
-                parts.append(orjson.dumps([records._jsonable_record(r) for r in recs])[1:-1])
-                first = recs[0][0] if first is None else first
-        last = batch[-1].last
-        head = b'{"log":"%s","first_seq":%d,"last_seq":%d,"records":[' % (name.encode(), first, last)
-        return head + b",".join(parts) + b"]}", first, last
+    def _after_gap(self, name: str, expected: int) -> None:
+        """409: the server's mark differs from ours. Read again from its mark; the same
+        answer twice without progress is retried with backoff, never in a tight loop."""
+        state = self.logs[name]
+        self.debug.info("%s: the server expects seq %d (we had %d acknowledged)", name, expected, state["acked"])
+        repeated = self._last_gap.get(name) == expected
+        self._last_gap[name] = expected
+        with self._lock:
+            self._move_mark(name, expected - 1)
+            state["offset"] = state["top"] = 0
+        if repeated:
+            raise _Stalled(f"the server keeps expecting {name} records from sequence number {expected}")
 
-    def _send_files(self) -> bool:
+    def _settle(self, name: str, path: Path, batch: batches.Batch, acked: int,
+                corrupt_at: list[tuple[int, int]]) -> None:
+        """The batch is on the server: move the read offset past it, and say once what it skipped."""
+        state = self.logs[name]
+        for start, stop in corrupt_at:
+            if state["offset"] <= start and stop <= batch.end:
+                self.debug.warning("%s: corrupt line at bytes %d-%d skipped", path.name, start, stop)
+        if batch.holes:
+            ranges = ", ".join(f"{a}-{b}" for a, b in batch.holes)
+            lost = sum(b - a + 1 for a, b in batch.holes)
+            self.debug.warning("%s: %d records could not be read from the local log (seq %s); "
+                               "declared missing to the server", path.name, lost, ranges)
+        if batch.duplicates:
+            self.debug.warning("%s: %d duplicate records skipped (sequence numbers already read)",
+                               path.name, batch.duplicates)
+        with self._lock:
+            state["acked"] = max(state["acked"], acked)
+            state["offset"], state["top"] = batch.end, max(state["top"], batch.top)
+            if batch.holes:
+                self.missing[name] = batches.merge_holes(self.missing[name], batch.holes)
+                self.declared[name] = batches.merge_holes(self.declared[name], batch.holes)
+            self.duplicates[name] += batch.duplicates
+            self.skipped[name] += batch.duplicates
+        if time.monotonic() - self._saved_at > 1.0:  # a SIGTERM mid-upload loses at most a second
+            self.save()
+
+    def _files_to_send(self) -> list[tuple[str, Path, list[float]]]:
         base = self.run_dir / "files"
         if not base.is_dir():
-            return False
+            return []
         ignore = settings.ignore_globs()
-        sent = False
+        out = []
         for path in sorted(p for p in base.rglob("*") if p.is_file()):
             name = path.relative_to(base).as_posix()
             if any(fnmatch.fnmatch(name, g) or fnmatch.fnmatch(path.name, g) for g in ignore):
                 continue
-            stat = path.stat()
-            mark = [stat.st_size, stat.st_mtime]
-            if self.files.get(name) == mark:
+            try:
+                stat = path.stat()
+            except OSError:
                 continue
+            mark = [stat.st_size, stat.st_mtime]
+            if self.files.get(name) != mark:
+                out.append((name, path, mark))
+        return out
+
+    def _send_files(self) -> bool:
+        sent = False
+        for name, path, mark in self._files_to_send():
+            if self._stop():
+                break
             self.client.put_file(self.run_id, name, path.read_bytes())
-            self.files[name] = mark
+            with self._lock:
+                self.files[name] = mark
             self.sent["files"] += 1
             sent = True
         return sent
@@ -211,56 +295,86 @@ class Uploader:
         self.client.heartbeat(self.run_id)
         self.last_contact = time.monotonic()
 
+    def left(self) -> dict[str, int]:
+        """What is not on the server yet: records per log (duplicates and holes aside), and files."""
+        out = {}
+        for name, filename in LOGS:
+            state = self.logs[name]
+            frames, _, _ = records.read_frames(self.run_dir / filename, state["offset"])
+            out[name] = sum(p.count for p in batches.pieces(frames, state["acked"], state["top"]))
+        out["files"] = len(self._files_to_send())
+        return out
+
     def pending(self) -> bool:
         """Whether the logs hold records the server has not acknowledged."""
-        for name, filename in LOGS:
-            frames, _, _ = records.read_frames(self.run_dir / filename, self.logs[name]["offset"])
-            if frames and frames[-1].last > self.logs[name]["acked"]:
-                return True
-        return False
+        left = self.left()
+        return bool(left["events"] or left["system"])
 
     # -- loops --------------------------------------------------------------------
     def run_until(self, done: Any, interval: float = 0.9, stop: Any = None, heartbeat_every: float = 10.0,
                   give_up: float | None = None) -> bool:
-        """Sync until ``done()`` is true and nothing is pending; retry on Retryable errors.
+        """Sync until ``done()`` is true and nothing is pending; retry with backoff.
 
-        Returns False when the server refused (status ``stopped``) or when
-        ``give_up`` seconds of failures passed, True when everything is sent.
-        ``stop()`` true ends the loop early (the user ended it).
+        Returns True when everything is sent, False when the server refused
+        (status ``stopped``), when failures went on for ``give_up`` seconds
+        (status ``retrying``), or when ``stop()`` turned true (checked between
+        requests and while waiting; progress is saved).
         """
+        self._stop = stop or (lambda: False)
         backoff = Backoff()
         failing_since: float | None = None
         while True:
-            if stop is not None and stop():
+            if self._stop():
+                self.save()
                 return False
             finished = done()
             try:
-                self.step()
-                if finished and not self.pending():
+                progressed = self.step()
+                if finished and self.pending():
+                    if not progressed:
+                        raise _Stalled("records are pending but none could be sent")
+                    delay = interval
+                elif finished:
                     self.set_status("done", "")
                     return True
-                if time.monotonic() - self.last_contact > heartbeat_every and not finished:
-                    self.heartbeat()
+                else:
+                    if time.monotonic() - self.last_contact > heartbeat_every:
+                        self.heartbeat()
+                    delay = interval
                 backoff.reset()
                 failing_since = None
                 self.set_status("ok", "")
-                time.sleep(interval)
             except Refused as exc:
                 self.debug.error("sync stopped: %s", exc)
                 self.set_status("stopped", str(exc))
                 return False
-            except Retryable as exc:
+            except Exception as exc:  # noqa: BLE001 - Retryable, or a problem of ours: back off either way
+                if not isinstance(exc, Retryable):
+                    self.debug.exception("sync failed")
+                    exc = Retryable(f"{type(exc).__name__}: {exc}")
                 now = time.monotonic()
                 failing_since = failing_since or now
-                if give_up is not None and now - failing_since > give_up:
+                if give_up is not None and now - failing_since >= give_up:
                     self.set_status("retrying", str(exc))
+                    self.save()
                     return False
                 delay = backoff.next_delay(exc.retry_after)
+                if give_up is not None:
+                    delay = min(delay, give_up - (now - failing_since))
                 self.debug.warning("sync: %s; retrying in %.1f s", exc, delay)
                 self.set_status("retrying", str(exc))
                 self.checked_server = False
-                deadline = time.monotonic() + delay
-                while time.monotonic() < deadline:
-                    if stop is not None and stop():
-                        return False
-                    time.sleep(min(0.1, deadline - time.monotonic()) if deadline > time.monotonic() else 0)
+            if not self._wait(delay):
+                self.save()
+                return False
+
+    def _wait(self, seconds: float) -> bool:
+        """Sleep, waking for ``stop``; False when stopped."""
+        deadline = time.monotonic() + seconds
+        while True:
+            if self._stop():
+                return False
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return True
+            time.sleep(min(0.1, left))

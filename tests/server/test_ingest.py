@@ -151,3 +151,84 @@ def test_a_refused_batch_changes_nothing(engine: Engine) -> None:
     assert run["hwm"]["events"] == 2 and run["config"] == {"x": 1}
     with pytest.raises(NotFound):
         send(engine, "nope", [[1, "h", 0, 1.0, {"a": 1.0}]])
+
+
+def send_holes(engine: Engine, run_id: str, records: list[list], first: int, last: int, missing: list,
+               log: str = "events") -> dict:
+    body = {"log": log, "first_seq": first, "last_seq": last, "records": records, "missing": missing}
+    return ingest(engine, run_id, parse_batch(body, 10_000), 10_000, time.time())
+
+
+def stored_holes(engine: Engine, run_id: str) -> list[tuple]:
+    table = schema.missing_ranges
+    with reading(engine) as conn:
+        run_pk = find_run_pk(conn, run_id)
+        rows = conn.execute(
+            select(table.c.log, table.c.first_seq, table.c.last_seq).where(table.c.run_pk == run_pk)
+            .order_by(table.c.log, table.c.first_seq)
+        ).all()
+    return [tuple(row) for row in rows]
+
+
+def test_declared_holes_advance_the_mark_and_are_stored_once(engine: Engine) -> None:
+    upsert_run(engine, "holes", {"project": "p"}, time.time())
+    rows = {seq: [seq, "h", seq, float(seq), {"a": float(seq)}] for seq in range(1, 901)}
+    kept = [rows[s] for s in (*range(1, 256), *range(512, 901))]
+    assert send_holes(engine, "holes", kept, 1, 900, [[256, 511]]) == {"acked": 900}
+    # resent whole, or from the middle of the hole: nothing is written twice
+    assert send_holes(engine, "holes", kept, 1, 900, [[256, 511]]) == {"acked": 900}
+    more = [rows[s] for s in range(512, 901)] + [[901, "h", 901, 901.0, {"a": 901.0}]]
+    assert send_holes(engine, "holes", [*kept[200:], more[-1]], 201, 901, [[256, 511]]) == {"acked": 901}
+    # holes only, and a hole at the start of a batch
+    assert send_holes(engine, "holes", [], 902, 910, [[902, 910]]) == {"acked": 910}
+    assert send_holes(engine, "holes", [[913, "h", 913, 1.0, {"a": 913.0}]], 911, 913, [[911, 912]]) == {"acked": 913}
+    # after a gap still a 409
+    with pytest.raises(Conflict) as caught:
+        send_holes(engine, "holes", [], 920, 930, [[920, 930]])
+    assert caught.value.body() == {"error": "gap", "expected": 914}
+    # the system log has its own holes
+    assert send_holes(engine, "holes", [[3, "sys", 1.0, {"cpu": 1.0}]], 1, 3, [[1, 2]], log="system") == {"acked": 3}
+    assert stored_holes(engine, "holes") == [
+        ("events", 256, 511), ("events", 902, 910), ("events", 911, 912), ("system", 1, 2)
+    ]
+    run = get_run(engine, "holes", 60, time.time())
+    assert run["hwm"] == {"events": 913, "system": 3}
+    assert run["missing"] == {"events": [[256, 511], [902, 912]], "system": [[1, 2]]}
+    assert run["missing_records"] == {"events": 256 + 11, "system": 2}
+    with reading(engine) as conn:
+        history = read_history(conn, find_run_pk(conn, "holes"))
+    want = [*range(1, 256), *range(512, 902), 913]
+    assert history["a"]["step"] == want and history["a"]["value"] == [float(s) for s in want]
+
+
+def test_a_batch_resent_from_inside_a_hole_stores_the_rest_clipped(engine: Engine) -> None:
+    upsert_run(engine, "clip", {"project": "p"}, time.time())
+    assert send(engine, "clip", [[i, "c", 1.0, {"x": i}] for i in range(1, 301)]) == {"acked": 300}
+    records = [[i, "c", 1.0, {"x": i}] for i in (*range(1, 256), *range(512, 601))]
+    assert send_holes(engine, "clip", records, 1, 600, [[256, 511]]) == {"acked": 600}
+    assert stored_holes(engine, "clip") == [("events", 301, 511)]
+    run = get_run(engine, "clip", 60, time.time())
+    assert run["config"] == {"x": 600} and run["missing_records"] == {"events": 211, "system": 0}
+
+
+def test_a_run_without_holes_reports_none(engine: Engine) -> None:
+    upsert_run(engine, "noholes", {"project": "p"}, time.time())
+    run = get_run(engine, "noholes", 60, time.time())
+    assert run["missing"] == {"events": [], "system": []}
+    assert run["missing_records"] == {"events": 0, "system": 0}
+
+
+def test_a_batch_of_many_new_metrics_refreshes_postgres_statistics(engine: Engine) -> None:
+    """With stale statistics PostgreSQL scans every row of a run to find a few of its metrics."""
+    from sqlalchemy import text
+
+    from jupyter_tracker.server.history import ANALYZE_AFTER
+
+    upsert_run(engine, "many", {"project": "p"}, time.time())
+    row = {f"m{i}": 1.0 for i in range(ANALYZE_AFTER)}
+    send(engine, "many", [[1, "h", 0, 1.0, row]])
+    if engine.dialect.name == "sqlite":
+        return
+    with reading(engine) as conn:  # ANALYZE writes the row estimate into the catalog
+        estimate = conn.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'history_chunks'::regclass")).scalar()
+    assert estimate >= ANALYZE_AFTER

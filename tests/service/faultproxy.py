@@ -22,8 +22,9 @@ class Fault:
     """What to do with one request: pass it on (None) or answer ``status``."""
 
     def __init__(self, status: int | None = None, delay: float = 0.0, headers: dict[str, str] | None = None,
-                 drop: bool = False) -> None:
+                 drop: bool = False, body: bytes = b'{"error": "injected fault"}') -> None:
         self.status, self.delay, self.headers, self.drop = status, delay, headers or {}, drop
+        self.body = body
 
 
 class FaultProxy:
@@ -54,7 +55,7 @@ class FaultProxy:
                     self.close_connection = True
                     return
                 if fault is not None and fault.status is not None:
-                    payload = b'{"error": "injected fault"}'
+                    payload = fault.body
                     self.send_response(fault.status)
                     for key, value in fault.headers.items():
                         self.send_header(key, value)

@@ -121,3 +121,17 @@ def test_kill_9_of_the_service_leaves_training_untouched(tracker_env):
     back = tracker.Api().run(run.id)
     assert back.state == "finished"
     assert [r["x"] for r in back.history()] == [float(i) for i in range(3000)]
+
+
+def test_a_deleted_run_folder_ends_the_service_and_training_goes_on(tracker_env):
+    import shutil
+
+    run = tracker.init()
+    service = run._service
+    wait_for(lambda: (run.path / rundir.SYSTEM_LIVE).exists(), timeout=10)  # it runs
+    shutil.rmtree(run.path)
+    wait_for(lambda: service.exited() is not None, timeout=10)
+    assert service.exited() == 0
+    for i in range(100):
+        run.log({"x": float(i)})  # never raises for a problem of ours
+    run.finish()

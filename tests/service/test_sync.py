@@ -405,3 +405,47 @@ def test_login_stores_the_token_privately_and_runs_go_online(server, monkeypatch
     run.log({"x": 1.0})
     run.finish()
     uploaded(server, run.id)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_tracker_sync_retries_an_unreachable_server_for_retry_for_then_says_what_is_left(tracker_env):
+    run = tracker.init(project="unreachable", mode="offline")
+    for i in range(500):
+        run.log({"x": float(i)})
+    run.finish()
+    env = dict(os.environ, TRACKER_HOST=f"http://127.0.0.1:{free_port()}", TRACKER_API_KEY="k")
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "jupyter_tracker", "sync", "--retry-for", "3", run.dir],
+                          capture_output=True, text=True, env=env, timeout=120)
+    took = time.monotonic() - started
+    assert done.returncode == 1 and took < 30, (took, done.stderr)
+    assert "not synced (retrying: cannot reach" in done.stderr
+    assert "nothing new sent; left: 502 events, " in done.stderr
+    assert f"run `tracker sync {run.dir}` again" in done.stderr
+    status = read_status(run.path)
+    assert status["status"] == "retrying" and status["events"]["acked"] == 0
+    debug = (run.path / "logs" / "debug.log").read_text()
+    assert debug.count("retrying in") >= 2  # each attempt said, with its delay
+
+
+def test_500s_that_never_end_are_retried_with_growing_delays_until_retry_for(server, tracker_env):
+    run = tracker.init(project="500s", mode="offline")
+    run.log({"x": 1.0})
+    run.finish()
+    with FaultProxy(f"http://127.0.0.1:{server.port}") as proxy:
+        proxy.rule = lambda method, path: Fault(500) if path.endswith("/records") else None
+        env = dict(os.environ, TRACKER_HOST=proxy.url, TRACKER_API_KEY=server.token)
+        done = subprocess.run([sys.executable, "-m", "jupyter_tracker", "sync", "--retry-for", "5", run.dir],
+                              capture_output=True, text=True, env=env, timeout=120)
+        posts = [t for t, method, path, status in proxy.log if path.endswith("/records")]
+    assert done.returncode == 1 and "not synced (retrying" in done.stderr and "500" in done.stderr
+    assert 2 <= len(posts) <= 12
+    gaps = [b - a for a, b in zip(posts, posts[1:])][:-1]  # the last wait may be cut by --retry-for
+    assert all(gap >= 0.4 for gap in gaps)
