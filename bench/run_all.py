@@ -47,6 +47,11 @@ BENCHES = [
         "what": "server ingest points/s (SQLite, PostgreSQL; 1 and 8 clients) and downsampled history reads",
     },
     {
+        "name": "notebook_log",
+        "script": "notebook_log.py",
+        "what": "log() in a real notebook kernel with the live panel on, against silent mode",
+    },
+    {
         "name": "panel_cost",
         "script": "panel_cost.py",
         "what": "kernel CPU and bytes per redraw of the live notebook panel while logging, at 10^3-10^6 points of history",

@@ -353,14 +353,16 @@ def read_log(path: str | os.PathLike, report: ReadReport | None = None, offset: 
 
 
 def read_new_frames(path: str | os.PathLike, position: LogPosition,
-                    report: ReadReport | None = None) -> Iterator[list]:
+                    report: ReadReport | None = None, limit: int | None = None) -> Iterator[list]:
     """Yield the good frames (lists of records) of the complete lines after ``position``.
 
     The incremental form of :func:`read_log`: corrupt lines and gaps in the
     sequence numbers are counted in ``report`` as there, ``report.torn_tail``
     says whether bytes follow the last complete line, and once the generator
     is exhausted ``position`` has moved past the lines read (a half-written
-    last line is read again next time).
+    last line is read again next time). With ``limit``, about that many bytes
+    are read (at least one whole line): a reader that paces itself (the live
+    panel) takes the rest next time.
     """
     if report is None:
         report = ReadReport()
@@ -368,7 +370,9 @@ def read_new_frames(path: str | os.PathLike, position: LogPosition,
         with open(path, "rb") as handle:
             if position.offset:
                 handle.seek(position.offset)
-            data = handle.read()
+            data = handle.read() if limit is None else handle.read(limit)
+            if limit is not None and len(data) == limit and b"\n" not in data:  # a line longer than limit
+                data += handle.readline()
     except FileNotFoundError:
         return
     report.bytes_read = position.offset + len(data)

@@ -211,6 +211,20 @@ def test_write_all_says_how_much_reached_the_file(tmp_path, monkeypatch):
     assert info.value.written == 10 and path.read_bytes() == b"x" * 10
 
 
+def test_read_new_frames_with_a_limit_reads_at_least_one_line(tmp_path):
+    path = tmp_path / "events.log"
+    data, _ = _lines([[0, "h", i, 1.0, {"x": float(i)}] for i in range(600)])
+    path.write_bytes(data)
+    lines = data.splitlines(keepends=True)
+    position = records.LogPosition()
+    got = [r[0] for frame in records.read_new_frames(path, position, limit=16) for r in frame]
+    assert got == list(range(1, 257)) and position.offset == len(lines[0])  # one line, though longer than 16
+    got = [r[0] for frame in records.read_new_frames(path, position, limit=len(lines[1]) + 5) for r in frame]
+    assert got == list(range(257, 513)) and position.offset == len(lines[0]) + len(lines[1])
+    got = [r[0] for frame in records.read_new_frames(path, position) for r in frame]
+    assert got == list(range(513, 601)) and position.offset == len(data)
+
+
 def test_missing_file_reads_as_empty(tmp_path):
     assert list(records.read_log(tmp_path / "nope.log")) == []
     assert records.last_seq(tmp_path / "nope.log") == 0

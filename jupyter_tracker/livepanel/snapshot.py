@@ -1,8 +1,11 @@
-"""A static SVG of the final charts, for notebooks opened without a kernel.
+"""A static SVG of the final charts, for notebooks read without widgets.
 
-Saved in the init cell's output next to the widget view, so GitHub, nbviewer
-and a reopened notebook still show the run. Plain SVG built here: no
-plotting library needed.
+The panel puts it in the init cell's output, just after the widget view, when
+the run finishes: nbconvert, GitHub and nbviewer show it; where the widgets
+render, the panel's stylesheet hides it. Plain SVG (paths, lines, text with
+presentation attributes: what GitHub's sanitizer keeps), drawn with the same
+tick rules (:mod:`jupyter_tracker.numerics.ticks`) and colours as the live charts,
+on a white card so that it reads on light and dark pages alike.
 """
 
 from __future__ import annotations
@@ -10,72 +13,125 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["render_svg"]
+from ..numerics.decimate import minmax
+from ..numerics.ticks import Axis
 
-_W, _H, _PAD_L, _PAD_B, _PAD_T, _COLS = 300, 170, 46, 22, 24, 3
+__all__ = ["StaticChart", "render_svg", "PLOT", "WIDTH", "HEIGHT", "COLUMNS"]
+
+WIDTH, HEIGHT, COLUMNS = 310, 190, 3
+#: Series with fewer points than this are drawn with their points marked.
+MARKERS_BELOW = 20
+#: Margins of each chart in the image: left, right, top, bottom (px).
+MARGIN = (48, 16, 26, 34)
+PLOT = (WIDTH - MARGIN[0] - MARGIN[1], HEIGHT - MARGIN[2] - MARGIN[3])
+_TEXT, _DIM, _GRID, _AXIS = "#1f1f1f", "#5f5f5f", "#e6e6e6", "#b0b0b0"
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.3g}" if math.isfinite(value) else str(value)
+@dataclass
+class StaticChart:
+    """One chart of the image: lines (x, y, colour, width, opacity) on two axes."""
+
+    title: str
+    x_axis: Axis
+    y_axis: Axis
+    x_label: str = ""
+    log_y: bool = False
+    lines: list[tuple[np.ndarray, np.ndarray, str, float, float]] = field(default_factory=list)
+    legend: list[tuple[str, str]] = field(default_factory=list)  # (text, colour) when several lines
 
 
-def _polyline(xs: np.ndarray, ys: np.ndarray, box: tuple[float, float, float, float], ox: float, oy: float) -> list[str]:
-    """Path data for the finite runs of (xs, ys) mapped into the chart area."""
-    x0, x1, y0, y1 = box
-    sx = (_W - _PAD_L - 8) / ((x1 - x0) or 1.0)
-    sy = (_H - _PAD_T - _PAD_B) / ((y1 - y0) or 1.0)
-    finite = np.isfinite(xs) & np.isfinite(ys)
-    px = ox + _PAD_L + (xs - x0) * sx
-    py = oy + _H - _PAD_B - (ys - y0) * sy
-    paths, current = [], []
-    for ok, a, b in zip(finite, px, py):
-        if ok:
+def _path(xs: np.ndarray, ys: np.ndarray, px: tuple[float, float, float, float]) -> list[str]:
+    """Path data of the finite runs of (xs, ys), mapped through ``px`` = (x0, sx, y0, sy)."""
+    x0, sx, y0, sy = px
+    xs = np.asarray(xs, dtype=np.float64)
+    ys = np.asarray(ys, dtype=np.float64)
+    if len(xs) > 2 * PLOT[0]:
+        xs, ys = minmax(xs, ys, 2 * PLOT[0])
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    out, current = [], []
+    for good, a, b in zip(ok, x0 + (xs - 0) * sx, y0 - ys * sy):
+        if good:
             current.append(f"{a:.1f},{b:.1f}")
         elif current:
-            paths.append(current)
+            out.append(current)
             current = []
     if current:
-        paths.append(current)
-    return ["M" + " L".join(p) for p in paths if p]
+        out.append(current)
+    return ["M" + "L".join(points) for points in out]
 
 
-def render_svg(
-    title: str,
-    charts: Sequence[tuple[str, str, tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]],
-) -> str:
-    """``charts``: (metric, color, (x, y) raw, (x, y) smoothed) each, drawn as small multiples."""
-    rows = max(1, math.ceil(len(charts) / _COLS))
-    width = _W * min(_COLS, max(1, len(charts)))
-    height = 26 + rows * _H
-    parts = [
+def _chart(chart: StaticChart, ox: float, oy: float) -> list[str]:
+    left, top = ox + MARGIN[0], oy + MARGIN[2]
+    width, height = PLOT
+    xa, ya = chart.x_axis, chart.y_axis
+    sx = width / (xa.hi - xa.lo) if xa.hi > xa.lo else 1.0
+    if chart.log_y:
+        lo, hi = math.log10(ya.lo), math.log10(ya.hi)
+    else:
+        lo, hi = ya.lo, ya.hi
+    sy = height / (hi - lo) if hi > lo else 1.0
+
+    def fy(v: float) -> float:
+        return top + height - ((math.log10(v) if chart.log_y else v) - lo) * sy
+
+    parts = [f'<text x="{ox + WIDTH / 2:.1f}" y="{oy + 16}" text-anchor="middle" font-size="12" '
+             f'font-weight="600" fill="{_TEXT}">{html.escape(chart.title)}</text>']
+    for tick, label in zip(ya.ticks, ya.labels):
+        y = fy(tick)
+        parts.append(f'<line x1="{left}" x2="{left + width}" y1="{y:.1f}" y2="{y:.1f}" stroke="{_GRID}"/>')
+        parts.append(f'<text x="{left - 5}" y="{y + 4:.1f}" text-anchor="end" fill="{_TEXT}">{html.escape(label)}</text>')
+    for tick, label in zip(xa.ticks, xa.labels):
+        x = left + (tick - xa.lo) * sx
+        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{top + height}" stroke="{_GRID}"/>')
+        parts.append(f'<text x="{x:.1f}" y="{top + height + 14}" text-anchor="middle" fill="{_TEXT}">'
+                     f'{html.escape(label)}</text>')
+    parts.append(f'<path d="M{left},{top}V{top + height}H{left + width}" fill="none" stroke="{_AXIS}"/>')
+    if chart.x_label:
+        parts.append(f'<text x="{left + width / 2:.1f}" y="{top + height + 28}" text-anchor="middle" '
+                     f'fill="{_DIM}">{html.escape(chart.x_label)}</text>')
+    for xs, ys, color, stroke, opacity in chart.lines:
+        xs = np.asarray(xs, dtype=np.float64) - xa.lo
+        ys = np.asarray(ys, dtype=np.float64)
+        if chart.log_y:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ys = np.where(ys > 0, np.log10(np.where(ys > 0, ys, 1.0)), np.nan)
+        ys = ys - lo
+        for d in _path(xs, ys, (left, sx, top + height, sy)):
+            parts.append(f'<path d="{d}" fill="none" stroke="{color}" stroke-width="{stroke:g}"'
+                         + (f' stroke-opacity="{opacity:g}"' if opacity < 1 else "")
+                         + ' stroke-linejoin="round"/>')
+        ok = np.isfinite(xs) & np.isfinite(ys)
+        if opacity >= 1 and 0 < ok.sum() < MARKERS_BELOW:  # a short series: its points show
+            for a, b in zip(left + xs[ok] * sx, top + height - ys[ok] * sy):
+                parts.append(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="2.5" fill="{color}"/>')
+    for i, (text, color) in enumerate(chart.legend):
+        parts.append(f'<text x="{left + 6}" y="{top + 12 + 13 * i}" fill="{color}">{html.escape(text)}</text>')
+    return parts
+
+
+def render_svg(title: str, sections: Sequence[tuple[str, Sequence[StaticChart]]]) -> str:
+    """Small multiples, :data:`COLUMNS` per row, under one title; ``sections``: (heading, charts)."""
+    rows = [(heading, charts) for heading, charts in sections if charts]
+    width = WIDTH * COLUMNS
+    y = 30
+    body: list[str] = []
+    for heading, charts in rows:
+        body.append(f'<text x="8" y="{y + 14}" font-size="12" font-weight="600" fill="{_DIM}">'
+                    f'{html.escape(heading)}</text>')
+        y += 20
+        for i, chart in enumerate(charts):
+            body += _chart(chart, (i % COLUMNS) * WIDTH, y + (i // COLUMNS) * HEIGHT)
+        y += math.ceil(len(charts) / COLUMNS) * HEIGHT
+    height = y + 6
+    return "".join([
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
-        '<rect width="100%" height="100%" fill="white"/>',
-        f'<text x="6" y="17" font-size="13" font-weight="bold">{html.escape(title)}</text>',
-    ]
-    for i, (name, color, raw, smooth) in enumerate(charts):
-        ox, oy = (i % _COLS) * _W, 26 + (i // _COLS) * _H
-        xs = np.concatenate([raw[0], smooth[0]]).astype(np.float64) if len(raw[0]) else np.zeros(0)
-        ys = np.concatenate([raw[1], smooth[1]]).astype(np.float64) if len(raw[1]) else np.zeros(0)
-        good_x, good_y = xs[np.isfinite(xs)], ys[np.isfinite(ys)]
-        parts.append(f'<text x="{ox + _PAD_L}" y="{oy + 15}" font-weight="bold">{html.escape(name)}</text>')
-        parts.append(
-            f'<rect x="{ox + _PAD_L}" y="{oy + _PAD_T}" width="{_W - _PAD_L - 8}" '
-            f'height="{_H - _PAD_T - _PAD_B}" fill="none" stroke="#ccc"/>'
-        )
-        if not len(good_x) or not len(good_y):
-            continue
-        box = (float(good_x.min()), float(good_x.max()), float(good_y.min()), float(good_y.max()))
-        for d in _polyline(np.asarray(raw[0], float), np.asarray(raw[1], float), box, ox, oy):
-            parts.append(f'<path d="{d}" fill="none" stroke="{color}" stroke-opacity="0.3" stroke-width="1"/>')
-        for d in _polyline(np.asarray(smooth[0], float), np.asarray(smooth[1], float), box, ox, oy):
-            parts.append(f'<path d="{d}" fill="none" stroke="{color}" stroke-width="2"/>')
-        parts.append(f'<text x="{ox + _PAD_L - 4}" y="{oy + _PAD_T + 8}" text-anchor="end">{_fmt(box[3])}</text>')
-        parts.append(f'<text x="{ox + _PAD_L - 4}" y="{oy + _H - _PAD_B}" text-anchor="end">{_fmt(box[2])}</text>')
-        parts.append(f'<text x="{ox + _PAD_L}" y="{oy + _H - 6}">{_fmt(box[0])}</text>')
-        parts.append(f'<text x="{ox + _W - 8}" y="{oy + _H - 6}" text-anchor="end">{_fmt(box[1])}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+        f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
+        f'<text x="8" y="19" font-size="13" font-weight="bold" fill="{_TEXT}">{html.escape(title)}</text>',
+        *body,
+        "</svg>",
+    ])

@@ -1,101 +1,211 @@
-"""The system strip: sparklines of the service's latest samples.
+"""System metrics as charts: the machine's vitals over the run's time.
 
-The service replaces ``system-live.json`` at every sample (every 2 s by
-default); the strip reads it when it changed and keeps the last
-:data:`HISTORY` samples of each shown metric.
+The service samples every 2 s (by default) and replaces ``system-live.json``
+with the latest sample; it also appends the mean of each window (30 s) to
+``system.log``. The charts show ``system.log`` for the time before the panel
+saw its first live sample (a panel opened late, or reopened), then every live
+sample. One small chart per quantity (CSS class ``tracker-system-chart``),
+with its unit, the run's time on x and a y axis from 0.
 """
 
 from __future__ import annotations
 
-from collections import deque
+import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..rundir import read_system_live
+from ..numerics import ticks
+from ..numerics.colors import color_of
+from ..numerics.decimate import minmax
+from ..rundir import SYSTEM, read_system_live
+from .axes import Frame
+from .series import Column, LogTail
+from .snapshot import MARGIN, PLOT, StaticChart
 
-__all__ = ["SystemStrip", "SHOWN", "HISTORY"]
+__all__ = ["SystemCharts", "SHOWN", "chart_specs"]
 
-HISTORY = 150
-#: (metric, label, unit) shown when present; GPUs are added as they appear.
+#: (title, unit, [(metric, line label)]) of the charts shown when their metrics are sampled.
 SHOWN = (
-    ("proc/cpu_percent", "kernel CPU", "%"),
-    ("proc/rss_mb", "kernel RSS", "MB"),
-    ("host/memory_percent", "host memory", "%"),
-    ("host/cpu_percent", "host CPU", "%"),
+    ("kernel CPU", "%", [("proc/cpu_percent", "")]),
+    ("kernel RSS", "MB", [("proc/rss_mb", "")]),
+    ("host CPU", "%", [("host/cpu_percent", "")]),
+    ("host memory", "%", [("host/memory_percent", "")]),
+    ("disk", "MB/s", [("disk/read_mb_s", "read"), ("disk/write_mb_s", "write")]),
+    ("network", "MB/s", [("net/recv_mb_s", "in"), ("net/sent_mb_s", "out")]),
 )
-_GPU = (("util_percent", "util", "%"), ("memory_percent", "memory", "%"))
+_GPU = [("util_percent", "util"), ("memory_percent", "mem")]
+HEIGHT = 170
+MIN_WIDTH = 230
+POINTS = 600
 
 
-class Spark:
-    def __init__(self, label: str, unit: str) -> None:
+def chart_specs(keys: set[str]) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """The charts for the sampled ``keys``: the fixed ones, then one per GPU."""
+    out = [(title, unit, lines) for title, unit, lines in SHOWN if any(k in keys for k, _ in lines)]
+    gpus = sorted({k.split("/")[1] for k in keys if k.startswith("gpu/") and k.count("/") == 2},
+                  key=lambda i: (0, int(i)) if i.isdigit() else (1, i))
+    for index in gpus:
+        lines = [(f"gpu/{index}/{suffix}", label) for suffix, label in _GPU if f"gpu/{index}/{suffix}" in keys]
+        if lines:
+            out.append((f"GPU {index}", "%", lines))
+    return out
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.3g}" if math.isfinite(value) else "–"
+
+
+class SystemChart:
+    """One quantity (or a pair: read/write, util/memory) against the run's time."""
+
+    def __init__(self, title: str, unit: str, lines: list[tuple[str, str]]) -> None:
         import bqplot as bq
-        import ipywidgets as widgets
 
-        self.unit = unit
-        self.values: deque[float] = deque(maxlen=HISTORY)
-        self.line = bq.Lines(x=np.zeros(0), y=np.zeros(0), scales={"x": bq.LinearScale(), "y": bq.LinearScale()},
-                             colors=["#555"], stroke_width=1.5)
-        self.figure = bq.Figure(marks=[self.line], axes=[], fig_margin={"top": 4, "bottom": 4, "left": 4, "right": 4},
-                                layout=widgets.Layout(width="140px", height="44px"), min_aspect_ratio=0.01,
-                                max_aspect_ratio=100, animation_duration=0)
-        self.label = widgets.HTML(f"<span style='font-size:11px'>{label}</span>")
-        self.box = widgets.VBox([self.label, self.figure], layout=widgets.Layout(margin="0 8px 0 0"))
-        self.name = label
+        self.title, self.unit, self.lines = title, unit, lines
+        scales = {"x": bq.LinearScale(), "y": bq.LinearScale()}
+        self.marks = [
+            bq.Lines(x=np.zeros(0), y=np.zeros(0), scales=scales, colors=[color_of(title + "/" + label)],
+                     stroke_width=1.5, labels=[label], display_legend=bool(label))
+            for _, label in lines
+        ]
+        self.frame = Frame(self.marks, height=HEIGHT, min_width=MIN_WIDTH, title=f"{title} ({unit})",
+                           margin={"top": 26, "bottom": 36, "left": 44, "right": 14},
+                           css_class="tracker-system-chart")
+        for mark in self.marks:
+            mark.scales = {"x": self.frame.x_scale, "y": self.frame.y_scale}
+        self.figure = self.frame.figure
+        if len(lines) > 1:
+            self.figure.legend_location = "top-left"
+            self.figure.legend_style = {"fill": "var(--tracker-bg, #ffffff)", "fill-opacity": "0.85",
+                                        "stroke": "var(--tracker-grid, #e0e0e0)"}
+        self.sent: list[tuple[np.ndarray, np.ndarray, str]] = []
+        self.x_range = (0.0, 1.0)
 
-    def push(self, value: float) -> None:
-        self.values.append(value)
-        y = np.fromiter(self.values, dtype=np.float64)
-        with self.line.hold_sync():
-            self.line.x = np.arange(len(y), dtype=np.float64)
-            self.line.y = y
-        self.label.value = f"<span style='font-size:11px'>{self.name}: <b>{value:.3g}</b> {self.unit}</span>"
+    def draw(self, times: np.ndarray, columns: dict[str, Column], start: float) -> None:
+        frame = self.frame
+        x_all = times - start
+        sent = []
+        self.sent = []
+        for (key, _), mark in zip(self.lines, self.marks):
+            y = columns[key].view() if key in columns else np.full(len(times), np.nan)
+            x, y = (x_all, y) if len(y) <= POINTS else minmax(x_all, y, POINTS)
+            x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+            marker = "circle" if len(x) < 20 else None
+            with mark.hold_sync():
+                mark.x, mark.y = x, y
+                if mark.marker != marker:
+                    mark.marker, mark.marker_size = marker, 16
+            sent.append(y)
+            self.sent.append((x, y, mark.colors[0]))
+        finite = x_all[np.isfinite(x_all)]
+        self.x_range = (0.0, max(float(finite.max()) if finite.size else 0.0, 1.0))  # the run's time, from 0
+        x_axis, y_axis = self._axes(frame.plot_width, frame.plot_height, frame.x_margins, frame.y_margins)
+        frame.set_axes(x_axis, y_axis, x_label=f"time ({x_axis.unit})")
+        lasts = [float(columns[key].view()[-1]) if key in columns and columns[key].size else math.nan
+                 for key, _ in self.lines]
+        if len(self.lines) == 1:  # the last value in the title; with two lines, in the legend
+            title = f"{self.title} ({self.unit})   {_fmt(lasts[0])}"
+        else:
+            title = f"{self.title} ({self.unit})"
+            for (_, label), mark, last in zip(self.lines, self.marks, lasts):
+                text = f"{label} {_fmt(last)}"
+                if mark.labels != [text]:
+                    mark.labels = [text]
+        if self.figure.title != title:
+            self.figure.title = title
+
+    def _axes(self, width: float, height: float, x_margins: tuple[float, float],
+              y_margins: tuple[float, float]) -> tuple[ticks.Axis, ticks.Axis]:
+        x_axis = ticks.duration_axis(*self.x_range, width, margins=x_margins)
+        found = ticks.finite_range(*(y for _, y, _ in self.sent))
+        top = found[1] if found is not None and found[1] > 0 else 1.0
+        y_axis = ticks.linear_axis(0.0, top, height, vertical=True, pad_px=6.0, margins=y_margins)  # from 0
+        return x_axis, y_axis
+
+    def static(self) -> StaticChart | None:
+        """This chart as it is now, for the static image."""
+        if not self.sent:
+            return None
+        x_axis, y_axis = self._axes(PLOT[0], PLOT[1], (float(MARGIN[0]), float(MARGIN[1])), (4.0, 6.0))
+        lines = [(x, y, color, 1.5, 1.0) for x, y, color in self.sent]
+        legend = [(mark.labels[0], color) for mark, (_, _, color) in zip(self.marks, self.sent)] if len(lines) > 1 else []
+        return StaticChart(self.figure.title, x_axis, y_axis, f"time ({x_axis.unit})", False, lines, legend)
 
 
-class SystemStrip:
-    """The row of sparklines (CSS class ``tracker-system``)."""
+class SystemCharts:
+    """The system section of the panel (CSS class ``tracker-system``)."""
 
-    def __init__(self, run_dir: Path) -> None:
+    def __init__(self, run_dir: Path, start_time: float) -> None:
         import ipywidgets as widgets
 
         self.run_dir = Path(run_dir)
-        self.sparks: dict[str, Spark] = {}
-        self.note = widgets.HTML("<span style='font-size:11px;color:#777'>system metrics: waiting for the first sample</span>")
-        self.box = widgets.HBox([self.note], layout=widgets.Layout(flex_flow="row wrap", align_items="flex-end"))
+        self.start_time = start_time
+        self.charts: dict[str, SystemChart] = {}
+        self.note = widgets.HTML("<span class='tracker-note'>system metrics: waiting for the first sample</span>")
+        self.grid = widgets.GridBox([], layout=widgets.Layout(
+            grid_template_columns=f"repeat(auto-fill, minmax({MIN_WIDTH}px, 1fr))", grid_gap="2px 8px", width="100%"))
+        self.box = widgets.VBox([self.note, self.grid], layout=widgets.Layout(width="100%"))
         self.box.add_class("tracker-system")
-        self._seq = 0
+        self.tail = LogTail(self.run_dir / SYSTEM)
+        self.times = Column(256)
+        self.columns: dict[str, Column] = {}
+        self._live_seq = 0
+        self._first_live: float | None = None
+        self.version = 0
         self.latest: dict[str, float] = {}
 
+    def _append(self, ts: float, sample: dict[str, Any]) -> None:
+        n = self.times.size
+        for key, value in sample.items():
+            if key.startswith("_") or not isinstance(value, (int, float)):
+                continue
+            column = self.columns.get(key)
+            if column is None:
+                column = self.columns[key] = Column(256)
+                column.extend(np.full(n, np.nan))
+            column.extend([float(value)])
+        self.times.extend([float(ts)])
+        for column in self.columns.values():
+            if column.size < n + 1:
+                column.extend([np.nan])
+        self.version += 1
+
+    def read(self) -> bool:
+        """Take in what the service wrote since the last call; whether anything is new."""
+        before = self.version
+        for item in self.tail.read():  # window means: the history before the live samples
+            if item[1] == "sys" and isinstance(item[3], dict):
+                if self._first_live is None or item[2] < self._first_live:
+                    if not self.times.size or item[2] > self.times.view()[-1]:
+                        self._append(item[2], item[3])
+        data = read_system_live(self.run_dir)
+        if isinstance(data, dict) and data.get("seq", 0) != self._live_seq and isinstance(data.get("sample"), dict):
+            self._live_seq = data.get("seq", 0)
+            ts = float(data.get("ts") or 0.0)
+            if self._first_live is None:
+                self._first_live = ts
+            if not self.times.size or ts > self.times.view()[-1]:
+                self.latest = data["sample"]
+                self._append(ts, data["sample"])
+        return self.version != before
+
     def refresh(self, paused: str | None = None) -> bool:
-        """Read a new sample if there is one; whether anything changed."""
-        data: Any = read_system_live(self.run_dir)
-        changed = False
-        if isinstance(data, dict) and data.get("seq", 0) != self._seq:
-            self._seq = data.get("seq", 0)
-            sample = data.get("sample") or {}
-            self.latest = sample
-            for key, label, unit in self._shown(sample):
-                spark = self.sparks.get(key)
-                if spark is None:
-                    spark = self.sparks[key] = Spark(label, unit)
-                    self.box.children = (*[s.box for s in self.sparks.values()], self.note)
-                spark.push(float(sample[key]))
-            changed = True
-        note = f"system metrics paused ({paused})" if paused else ""
-        text = f"<span style='font-size:11px;color:#a00'>{note}</span>" if note else ""
-        if self.sparks and self.note.value != text:
+        """Read and redraw; whether anything changed."""
+        changed = self.read()
+        specs = chart_specs(set(self.columns))
+        if len(specs) != len(self.charts):
+            for title, unit, lines in specs:
+                if title not in self.charts:
+                    self.charts[title] = SystemChart(title, unit, lines)
+            self.grid.children = tuple(self.charts[title].figure for title, _, _ in specs)
+        if changed:
+            times = self.times.view()
+            for chart in self.charts.values():
+                chart.draw(times, self.columns, self.start_time)
+        text = f"<span class='tracker-note tracker-warn'>system metrics paused ({paused})</span>" if paused else ""
+        if self.charts and self.note.value != text:
             self.note.value = text
             changed = True
         return changed
-
-    @staticmethod
-    def _shown(sample: dict[str, float]) -> list[tuple[str, str, str]]:
-        out = [(k, label, unit) for k, label, unit in SHOWN if k in sample]
-        gpus = sorted({k.split("/")[1] for k in sample if k.startswith("gpu/")}, key=lambda i: int(i) if i.isdigit() else 0)
-        for index in gpus:
-            for suffix, label, unit in _GPU:
-                key = f"gpu/{index}/{suffix}"
-                if key in sample:
-                    out.append((key, f"GPU {index} {label}", unit))
-        return out

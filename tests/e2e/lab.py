@@ -792,6 +792,12 @@ class NotebookPage:
             console_errors=list(self.console), requests=list(self.requests), external_requests=list(self.external),
             kernel=dict(self.kernel), timings={**self.lab.timings, **self.timings}, run_error=run_error)
 
+    def set_theme(self, theme: str) -> None:
+        """Switch JupyterLab's theme (e.g. "JupyterLab Dark"); it is saved in the lab's settings."""
+        self.page.evaluate("(t) => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", theme)
+        self.page.wait_for_function(
+            "(t) => document.body.dataset.jpThemeName === t", arg=theme, timeout=30000)
+
     def screenshot(self, label: str, selector: str | None = None) -> Path:
         """PNG of the page (or of the first element matching ``selector``) in the artifacts dir."""
         path = artifacts_dir() / f"{self.name}-{label}.png"

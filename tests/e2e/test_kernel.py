@@ -83,11 +83,12 @@ def test_without_silent_only_the_init_cell_has_output(tmp_path, tracker_env):
     cells = outputs(nb)
     init = cells[1]
     assert all(not cell for i, cell in enumerate(cells) if i != 1), cells
-    assert len(init) == 1
+    assert len(init) == 2  # the live panel, and the place of its final image (filled at finish)
     text = text_of(init[0])
     assert text.count("\n") == 0 and text.startswith("tracker: run ")
-    # warnings raised later updated the init cell's own display, in place
+    # the run's state reached the init cell's own display, in place
     assert "finished" in text
+    assert "image/svg+xml" in init[1]["data"]
 
 
 KILL_SETUP = """

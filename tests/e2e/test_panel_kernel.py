@@ -8,6 +8,7 @@ browser renders.
 from __future__ import annotations
 
 import base64
+import re
 
 import numpy as np
 import pytest
@@ -44,18 +45,22 @@ def test_saved_widget_state_holds_one_figure_per_metric(tmp_path, tracker_env):
     execute(nb, cwd=tmp_path)
     cells = outputs(nb)
     assert all(not cell for i, cell in enumerate(cells) if i != 1), cells  # only the init cell
-    (init,) = cells[1]
+    init, image = cells[1]  # the panel, then its static image (for renderers without widgets)
     assert "application/vnd.jupyter.widget-view+json" in init["data"]
-    assert init["data"]["image/svg+xml"].startswith("<svg")  # the static image beside the widget
+    assert image["data"]["image/svg+xml"].startswith("<svg") and "train/loss" in image["data"]["image/svg+xml"]
+    assert "application/vnd.jupyter.widget-view+json" not in image["data"]
     state = widget_state(nb)
-    figures = {m["state"]["title"]: m for m in state.values() if m["model_name"] == "FigureModel"
+    figures = {m["state"]["title"].split("   ")[0]: m for m in state.values() if m["model_name"] == "FigureModel"
                and "tracker-chart" in m["state"].get("_dom_classes", [])}
     assert set(figures) == {"train/loss", "train/acc", "val/metric"}
     lines = {mid: m for mid, m in state.items() if m["model_name"] == "LinesModel"}
     for title, figure in figures.items():
         marks = [ref.removeprefix("IPY_MODEL_") for ref in figure["state"]["marks"]]
-        assert len(marks) == 2
-        for mark in marks:
+        kinds = [state[mark]["model_name"] for mark in marks]
+        assert kinds == ["LinesModel", "LinesModel", "ScatterModel"]  # raw, smoothed, hover points
+        hover = state[marks[2]]["state"]["names"]  # the tooltips: step, value, smoothed value
+        assert 100 <= len(hover) <= 200 and all(re.fullmatch(r"step \d+ · value \S+ · smoothed \S+", n) for n in hover)
+        for mark in marks[:2]:
             x, y = array(lines[mark], "x"), array(lines[mark], "y")
             assert 2 <= len(x) <= 2_600 and len(x) == len(y), (title, len(x))
             assert x[-1] == STEPS - 1 and x[0] == 0
@@ -71,8 +76,8 @@ def test_rerunning_init_finishes_the_run_and_keeps_one_live_panel(tmp_path, trac
     execute(nb, cwd=tmp_path)
     cells = outputs(nb)
     for index in (1, 2):
-        (out,) = cells[index]
-        assert "image/svg+xml" in out["data"]  # each panel froze with its image
+        panel, image = cells[index]
+        assert "image/svg+xml" in image["data"]  # each panel froze with its image
     assert not cells[3]
     runs = tracker.Api().runs(project="again")
     assert [r.state for r in runs] == ["finished", "finished"]
@@ -85,3 +90,4 @@ def test_silent_mode_shows_the_panel_only_on_request(tmp_path, tracker_env):
     cells = outputs(nb)
     assert [bool(c) for c in cells] == [False, False, False, True, False]
     assert "application/vnd.jupyter.widget-view+json" in cells[3][0]["data"]
+    assert "image/svg+xml" in cells[3][1]["data"]  # the panel shown on request froze with its image too
