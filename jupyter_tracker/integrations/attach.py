@@ -30,9 +30,9 @@ from typing import Any
 import jupyter_tracker as _tracker
 
 from .. import settings
-from ..limits import TERMINAL_STATES
+from ..limits import TERMINAL_STATES, key_problem
 
-__all__ = ["Attachment", "check_init_kwargs", "is_number"]
+__all__ = ["Attachment", "check_init_kwargs"]
 
 _logger = logging.getLogger("jupyter_tracker.integrations")
 
@@ -46,13 +46,6 @@ def check_init_kwargs(owner: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
             f"{owner}: tracker.init() has no argument {unknown[0]!r} (it takes {', '.join(sorted(accepted))})"
         )
     return dict(kwargs)
-
-
-def is_number(value: Any) -> bool:
-    """Whether ``run.log`` takes ``value`` as a number (bools included, as it does)."""
-    from ..records import to_float
-
-    return to_float(value) is not None
 
 
 class Attachment:
@@ -84,12 +77,14 @@ class Attachment:
         self._base: Path | None = None  # the folder of a run we started, to resume it
         self._set_up: set[str] = set()  # ids of the runs ``setup`` ran on
         self._reported: set[str] = set()
+        #: The tracker could not start a run: :meth:`active` stops trying until the next :meth:`start`.
+        self._gave_up = False
 
     # -- copies (scikit-learn's clone() deep-copies an estimator's callbacks) ---------------
     def __getstate__(self) -> dict[str, Any]:
         """A copy or a pickle carries the settings, not the run (which holds threads)."""
         state = self.__dict__.copy()
-        state.update(run=None, started=False, _base=None, _set_up=set(), _reported=set())
+        state.update(run=None, started=False, _base=None, _set_up=set(), _reported=set(), _gave_up=False)
         return state
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Attachment:
@@ -120,6 +115,7 @@ class Attachment:
         TypeError, ValueError
             A usage error of the user's ``tracker.init()`` arguments.
         """
+        self._gave_up = False
         current = _tracker.current()
         if current is None and self.finished():
             current = self._resume()
@@ -148,6 +144,8 @@ class Attachment:
         run = self.run
         if run is not None and run is _tracker.current():
             return run
+        if self._gave_up:
+            return None
         try:
             return self.start()
         except (TypeError, ValueError) as exc:  # the first start raised it already; here, say it
@@ -168,6 +166,7 @@ class Attachment:
         except Exception as exc:  # noqa: BLE001 - a problem of ours (a disk, a folder): training goes on
             self.report(f"{self.owner}: cannot start a run ({type(exc).__name__}: {exc}); "
                         "training goes on without tracking", "start")
+            self._gave_up = True
             return None
         self.run, self.started = run, True
         self._base = Path(run.dir).parent if getattr(run, "dir", None) else None
@@ -181,6 +180,7 @@ class Attachment:
         except Exception as exc:  # noqa: BLE001
             self.report(f"{self.owner}: cannot resume run {old.id} ({type(exc).__name__}: {exc}); "
                         "these values are not recorded", "resume")
+            self._gave_up = True
             return None
         self.run = run
         return run
@@ -217,8 +217,20 @@ class Attachment:
     def log(self, data: dict[str, Any]) -> None:
         """``run.log(data)`` on :meth:`active`'s run, guarded."""
         run = self.active()
-        if run is not None and data:
-            self.call("log", run.log, data)
+        if run is None or not data:
+            return
+        try:
+            run.log(data)
+        except (TypeError, ValueError) as exc:
+            # A framework's key the tracker refuses (reserved, too long): log the others.
+            bad = {key: key_problem(key) for key in data if key_problem(key)}
+            self.report(f"{self.owner}: log() refused {', '.join(map(repr, bad)) or 'a row'} "
+                        f"({'; '.join(filter(None, bad.values())) or exc})", f"log-keys:{','.join(map(str, bad))}")
+            if bad:
+                self.call("log", run.log, {k: v for k, v in data.items() if k not in bad})
+        except Exception as exc:  # noqa: BLE001
+            self.report(f"{self.owner}: log failed ({type(exc).__name__}: {exc}); training goes on",
+                        f"log:{type(exc).__name__}")
 
     def summarize(self, values: Mapping[str, Any]) -> None:
         """``run.summary.update(values)`` on :meth:`active`'s run, guarded."""
@@ -244,7 +256,9 @@ class Attachment:
                 return
             self._reported.add(key)
         # The run's message channel; a public run.alert() (the wandb-compat issue) will replace it.
-        warn = getattr(self.run, "_warn", None)
+        # Not after the run ended: its channel is closed then.
+        run = self.run
+        warn = getattr(run, "_warn", None) if run is not None and run.state not in TERMINAL_STATES else None
         if callable(warn):
             try:
                 warn(message, None)

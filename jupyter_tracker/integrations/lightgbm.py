@@ -96,12 +96,16 @@ def log_summary(booster: Any, feature_importance: bool = True, finish: bool = Tr
     import jupyter_tracker
 
     attach = _last[0] if _last else None
-    if attach is None or not attach.is_current():
-        run = jupyter_tracker.current()
+    current = jupyter_tracker.current()
+    if attach is not None and (attach.is_current() or current is None):
+        run = attach.active()  # the callback's run (resumed if it was finished since)
         if run is None:
-            raise RuntimeError("log_summary(): no run: train with tracker_callback() or call tracker.init() first")
+            return  # the tracker could not start it: said already, nothing to record into
+    elif current is not None:
         attach = Attachment("log_summary (lightgbm)")
-        attach.run = run
+        attach.run = current
+    else:
+        raise RuntimeError("log_summary(): no run: train with tracker_callback() or call tracker.init() first")
     summary: dict[str, Any] = {}
     best_iteration = getattr(booster, "best_iteration", None)
     if best_iteration is not None and best_iteration > 0:
