@@ -105,7 +105,11 @@ def read_records(path: str | os.PathLike, report: LogReport | None = None) -> It
     record = record_class()
     with open(path, "rb") as handle:
         data = handle.read()
-    for raw in chunks(data, report):
+    try:
+        raw_records = list(chunks(data, report))
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    for raw in raw_records:
         message = record()
         try:
             message.ParseFromString(raw)
