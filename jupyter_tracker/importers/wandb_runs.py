@@ -263,8 +263,10 @@ class _Reader:
             except ValueError:
                 self.imported.skip("config values that are not JSON")
                 continue
+            before = json.dumps(self.config[path[0]], sort_keys=True) if path[0] in self.config else None
             _set_path(self.config, path, value)
-            changes[path[0]] = self.config[path[0]]
+            if json.dumps(self.config[path[0]], sort_keys=True) != before:  # a resumed session repeats them
+                changes[path[0]] = self.config[path[0]]
         if len(config.remove):
             self.imported.skip("config keys removed in wandb (a config key is never deleted here)", len(config.remove))
         if changes:

@@ -49,6 +49,7 @@ class LoggerBody:
         self._save_dir = None if save_dir is None else os.fspath(save_dir)
         self._log_checkpoints = log_checkpoints
         self._defined: dict[str, set[str]] = {}  # run id -> metrics given STEP_METRIC as x axis
+        self._tried = False  # whether a first start was attempted
 
     @staticmethod
     def _rank() -> int:
@@ -60,6 +61,9 @@ class LoggerBody:
         if self._rank() > 0:
             return None
         attach = self._attach
+        if attach.run is None and not self._tried:
+            self._tried = True
+            return attach.start()  # the first time: a usage error of the init arguments raises here
         return attach.run if attach.is_current() else attach.active()
 
     @property

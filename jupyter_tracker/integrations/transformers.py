@@ -98,6 +98,7 @@ class TrackerCallback(TrainerCallback):
         self._attach = Attachment("TrackerCallback (transformers)", init_kwargs, "huggingface", _define_metrics)
         self._training = False
         self._reopened = False  # a finished run resumed for an evaluate() after training
+        self._tried = False  # whether a start was attempted (a failed one is not retried at every log)
 
     @property
     def run(self) -> Any:
@@ -106,8 +107,13 @@ class TrackerCallback(TrainerCallback):
 
     # -- the run ------------------------------------------------------------------------
     def _setup(self, args: Any, state: Any, model: Any) -> None:
-        config = dict(_model_config(model)) if model is not None else {}
-        config.update(args.to_dict())
+        try:
+            config = _model_config(model) if model is not None else {}
+            config.update(args.to_dict())
+        except Exception as exc:  # noqa: BLE001 - an exotic model: record the rest
+            self._attach.report(f"TrackerCallback: the training arguments and model config are not recorded ({exc})",
+                                "config")
+            config = {}
         name, group = args.run_name, None
         if getattr(state, "trial_name", None) is not None:
             name, group = state.trial_name, args.run_name or args.output_dir
@@ -123,7 +129,8 @@ class TrackerCallback(TrainerCallback):
         attach = self._attach
         if attach.is_current():
             return True
-        if attach.run is None:
+        if attach.run is None and not self._tried:
+            self._tried = True
             self._setup(args, state, model)
             run = attach.run if attach.is_current() else None
         else:
@@ -139,7 +146,7 @@ class TrackerCallback(TrainerCallback):
         if getattr(state, "is_hyper_param_search", False) and self._attach.run is not None:
             self._attach.finish()  # one run per trial
             self._attach.detach()
-        self._training, self._reopened = True, False
+        self._training, self._reopened, self._tried = True, False, True
         self._setup(args, state, model)
 
     def on_log(self, args, state, control, model=None, logs=None, **kwargs):  # noqa: ANN001
