@@ -21,7 +21,7 @@ from typing import Any
 
 from ._version import __version__
 from .kernel.run import Run
-from .kernel.session import current, init
+from .kernel.session import RunLocked, current, init
 
 __all__ = [
     "__version__",
@@ -35,6 +35,7 @@ __all__ = [
     "summary",
     "current",
     "Run",
+    "RunLocked",
     "Api",
     "load_ipython_extension",
     "unload_ipython_extension",
@@ -99,20 +100,27 @@ def panel() -> None:
 
 
 class _Unbound:
-    """``tracker.config`` / ``tracker.summary`` before ``init()``: explains on use."""
+    """``tracker.config`` / ``tracker.summary`` before ``init()``: explains on use,
+    setting a value included (it would be lost: there is no run to hold it)."""
 
     def __init__(self, what: str) -> None:
-        self._what = what
+        object.__setattr__(self, "_what", what)
 
     def _fail(self, *args: Any, **kwargs: Any) -> Any:
         _active(self._what)
 
-    __getitem__ = __setitem__ = __iter__ = __len__ = update = _fail
+    __getitem__ = __setitem__ = __delitem__ = __iter__ = __len__ = update = _fail
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
         _active(self._what)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        _active(f"{self._what}.{name} = ...")
+
+    def __delattr__(self, name: str) -> None:
+        _active(f"del {self._what}.{name}")
 
     def __repr__(self) -> str:
         return f"<tracker.{self._what}: no active run>"

@@ -18,6 +18,11 @@ __all__ = [
     "MAX_NOTES_LENGTH",
     "MAX_TAGS",
     "MAX_JSON_DEPTH",
+    "MAX_HISTORY_KEYS",
+    "MAX_EXIT_CODE",
+    "MAX_FILE_PATH",
+    "MAX_FILE_NAME_BYTES",
+    "MAX_RECORD_BYTES",
     "BATCH_RECORDS",
     "BATCH_BYTES",
     "MAX_BODY",
@@ -27,6 +32,8 @@ __all__ = [
     "TERMINAL_STATES",
     "key_problem",
     "text_problem",
+    "json_depth",
+    "depth_problem",
 ]
 
 #: Longest metric key (characters, after nested dicts are flattened to ``a/b``).
@@ -47,16 +54,30 @@ MAX_TEXT_LENGTH = 1024
 MAX_NOTES_LENGTH = 100_000
 #: Most tags on a run.
 MAX_TAGS = 1000
-#: Deepest nesting of JSON values (config, summary, metadata).
+#: Deepest nesting of JSON values (config, summary, metadata): ``{"a": {"b": 1}}`` is 2 deep.
 MAX_JSON_DEPTH = 64
+
+#: Most metrics one history request of the server reads (``GET /runs/{id}/history``):
+#: a row of MAX_KEYS_PER_RECORD keys can always be read back in one request.
+MAX_HISTORY_KEYS = MAX_KEYS_PER_RECORD
 
 #: A sync batch holds at most this many records, or about this many bytes.
 BATCH_RECORDS = 20_000
 BATCH_BYTES = 4 << 20
 #: Largest JSON body the server accepts (bytes).
 MAX_BODY = 16 << 20
+#: Largest record (encoded) that a sync batch can carry: a bigger one could never be
+#: uploaded, so ``log()``, ``config`` and ``summary`` must refuse it.
+MAX_RECORD_BYTES = MAX_BODY - (64 << 10)
 #: Largest file the server accepts (bytes).
 MAX_FILE = 100 << 20
+#: Longest path of a saved file, relative to the run's ``files/`` (characters), and the
+#: longest name of one of its parts (bytes of UTF-8, as file systems count).
+MAX_FILE_PATH = 1024
+MAX_FILE_NAME_BYTES = 255
+#: Exit codes in ``state`` records are integers from -MAX_EXIT_CODE to MAX_EXIT_CODE
+#: (``sys.exit("message")`` exits with 1).
+MAX_EXIT_CODE = 2**31 - 1
 
 #: Every state of a run (see docs/format.md).
 STATES = ("running", "service-stopped", "finished", "failed", "crashed")
@@ -102,4 +123,35 @@ def text_problem(value: object, limit: int) -> str | None:
             value.encode("utf-8")
         except UnicodeEncodeError:
             return "cannot be encoded as UTF-8 (a lone surrogate?)"
+    return None
+
+
+def json_depth(value: object, stop: int | None = None) -> int:
+    """How deeply ``value`` nests dicts, lists and tuples (``1`` is 0, ``{"a": [1]}`` is 2).
+
+    Iterative, so any depth is measured without recursion; with ``stop``, the
+    walk ends as soon as that depth is passed (and returns ``stop + 1``).
+    """
+    deepest = 0
+    todo: list[tuple[object, int]] = [(value, 1)]
+    while todo:
+        item, level = todo.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if level > deepest:
+            deepest = level
+            if stop is not None and deepest > stop:
+                return deepest
+        todo.extend((child, level + 1) for child in children if isinstance(child, (dict, list, tuple)))
+    return deepest
+
+
+def depth_problem(value: object, limit: int = MAX_JSON_DEPTH) -> str | None:
+    """Why ``value`` is nested too deeply to be stored (config, summary, metadata), or ``None``."""
+    if json_depth(value, stop=limit) > limit:
+        return f"is nested more than {limit} levels deep (the limit is {limit})"
     return None

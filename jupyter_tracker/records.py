@@ -29,6 +29,7 @@ are written as ``{"$float": "NaN" | "Infinity" | "-Infinity"}``. See
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import zlib
@@ -60,6 +61,8 @@ __all__ = [
     "to_float",
     "restore_floats",
     "append_records",
+    "cut_torn_tail",
+    "write_all",
     "last_seq",
     "Frame",
     "read_frames",
@@ -204,7 +207,7 @@ def encode(records_: list[list]) -> bytes:
     return _frame(_dumps([_jsonable_record(r) for r in records_]))
 
 
-def encode_items(items: list[list], seq: int, out: list[bytes]) -> int:
+def encode_items(items: list[list], seq: int, out: list[bytes], rejected: list | None = None) -> int:
     """Number queued records and encode them as frames; return the last seq used.
 
     ``items`` are lists whose first element is a placeholder for the sequence
@@ -212,21 +215,56 @@ def encode_items(items: list[list], seq: int, out: list[bytes]) -> int:
     records built by ``Run.log`` hold only numbers, so a frame goes through
     orjson in one call; a NaN/inf (which orjson writes as ``null``) or a value
     orjson cannot hold sends that frame to the slow path.
+
+    A record that cannot be encoded at all (a lone surrogate in a key, say)
+    raises, unless ``rejected`` is a list: then that record alone is removed
+    from ``items`` and appended to ``rejected`` as ``(record, error)``, the
+    records after it are numbered without a gap, and its neighbours are written.
     """
     for number, item in enumerate(items, seq + 1):
         item[0] = number
-    for start in range(0, len(items), FRAME_RECORDS):
+    start = 0
+    while start < len(items):
         chunk = items[start : start + FRAME_RECORDS]
-        try:
-            payload = _dumps(chunk)
-        except (TypeError, orjson.JSONEncodeError):
-            out.append(encode(chunk))
+        frame = _encode_frame(chunk, strict=rejected is None)
+        if frame is None:  # isolate the bad record(s), renumber the rest, try again
+            _drop_unencodable(items, start, len(chunk), rejected)  # type: ignore[arg-type]
+            for index in range(start, len(items)):
+                items[index][0] = seq + 1 + index
             continue
-        if b"null" in payload:  # NaN/inf (or a key with "null" in it: slow but right)
-            out.append(encode(chunk))
-        else:
-            out.append(payload + b"\t%08x\n" % _crc(payload))
+        out.append(frame)
+        start += len(chunk)
     return seq + len(items)
+
+
+_ENCODE_ERRORS = (TypeError, ValueError, RecursionError)  # orjson.JSONEncodeError is a TypeError
+
+
+def _encode_frame(chunk: list[list], strict: bool) -> bytes | None:
+    try:
+        payload = _dumps(chunk)
+    except _ENCODE_ERRORS:
+        payload = None
+    if payload is not None and b"null" not in payload:  # "null": NaN/inf, or a key holding it
+        return payload + b"\t%08x\n" % _crc(payload)
+    try:
+        return encode(chunk)
+    except _ENCODE_ERRORS:
+        if strict:
+            raise
+        return None
+
+
+def _drop_unencodable(items: list[list], start: int, count: int, rejected: list) -> None:
+    bad = []
+    for index in range(start, start + count):
+        try:
+            encode([items[index]])
+        except _ENCODE_ERRORS as exc:
+            bad.append(index)
+            rejected.append((items[index], exc))
+    for index in reversed(bad):
+        del items[index]
 
 
 def decode_line(line: bytes) -> list | None:
@@ -432,31 +470,61 @@ def append_records(path: str | os.PathLike, records: list[list], seq: int | None
     """Append records to a log another process may have left torn; return the last seq.
 
     Used by a process that takes over a log after its writer is gone (the
-    service marking a run crashed, a resumed run). A torn tail is closed with a
-    newline first so that the new records start on lines of their own.
+    service marking a run crashed), holding the run directory's lock. A torn
+    tail is cut off first (:func:`cut_torn_tail`) so that the new records start
+    on a line of their own, right after the last whole frame.
     """
     if seq is None:
         seq = last_seq(path)
     numbered = [[seq + i, *record[1:]] for i, record in enumerate(records, 1)]
     seq += len(numbered)
-    out = [encode(numbered)]
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        size = os.fstat(fd).st_size
-        if size:
-            with open(path, "rb") as handle:
-                handle.seek(size - 1)
-                if handle.read(1) != b"\n":
-                    out.insert(0, b"\n")
-        write_all(fd, b"".join(out))
+        cut_torn_tail(fd)
+        write_all(fd, encode(numbered))
     finally:
         os.close(fd)
     return seq
 
 
+def cut_torn_tail(fd: int) -> int:
+    """Cut a log back to its last newline; return how many bytes were cut.
+
+    A last line without its newline is a frame its writer never finished (the
+    process was killed in the middle of a write): readers skip it, so cutting
+    it loses nothing they could read, and the next frame starts on a line of
+    its own. Only for a process that holds the run directory's lock; ``fd``
+    must be open for reading and writing.
+    """
+    size = os.fstat(fd).st_size
+    if not size or os.pread(fd, 1, size - 1) == b"\n":
+        return 0
+    keep, end = 0, size
+    while end > 0:
+        start = max(0, end - (1 << 16))
+        newline = os.pread(fd, end - start, start).rfind(b"\n")
+        if newline >= 0:
+            keep = start + newline + 1
+            break
+        end = start
+    os.ftruncate(fd, keep)
+    return size - keep
+
+
 def write_all(fd: int, data: bytes) -> None:
-    """``os.write`` until every byte is written."""
+    """``os.write`` until every byte is written.
+
+    On an error, the ``OSError`` raised carries ``written``: how many bytes of
+    ``data`` reached the file before it (a full disk accepts part of a write).
+    """
     view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+    done = 0
+    try:
+        while done < len(view):
+            written = os.write(fd, view[done:])
+            if not written:
+                raise OSError(errno.EIO, "the file accepted no more bytes")
+            done += written
+    except OSError as exc:
+        exc.written = done  # type: ignore[attr-defined]
+        raise

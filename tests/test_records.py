@@ -1,4 +1,6 @@
+import errno
 import math
+import os
 
 import numpy as np
 import orjson
@@ -137,7 +139,7 @@ def test_missing_and_duplicates_from_an_offset_start_at_the_first_frame_read(tmp
     assert report.missing == 10 and report.duplicates == 0
 
 
-def test_append_records_closes_a_torn_tail_first(tmp_path):
+def test_append_records_cuts_a_torn_tail_first(tmp_path):
     good, last = _lines([[0, "h", 0, 1.0, {"a": 1.0}]])
     path = tmp_path / "e.log"
     path.write_bytes(good + b'[[2,"h",1,1.0,{"a"')
@@ -145,8 +147,69 @@ def test_append_records_closes_a_torn_tail_first(tmp_path):
     assert seq == 2
     report = records.ReadReport()
     got = list(records.read_log(path, report))
-    assert [r[1] for r in got] == ["h", "state"]
-    assert report.corrupt == 1 and not report.torn_tail
+    assert [(r[0], r[1]) for r in got] == [(1, "h"), (2, "state")]
+    assert report.skipped == 0 and report.missing == 0
+
+
+@pytest.mark.parametrize(
+    "content, kept",
+    [
+        (b"", 0),
+        (b"a\nb\n", 4),
+        (b"a\nb\ntorn", 4),
+        (b"no newline at all", 0),
+        (b"a\n" + b"x" * 200_000, 2),  # a tail longer than one read back
+    ],
+)
+def test_cut_torn_tail_keeps_every_whole_line(tmp_path, content, kept):
+    path = tmp_path / "e.log"
+    path.write_bytes(content)
+    fd = os.open(path, os.O_RDWR)
+    try:
+        assert records.cut_torn_tail(fd) == len(content) - kept
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == content[:kept]
+
+
+def test_encode_items_drops_only_a_record_it_cannot_encode_and_numbers_without_a_gap(tmp_path):
+    items = [[0, "h", i, 1.0, {"a": float(i)}] for i in range(600)]
+    items[300][4] = {"\ud800": 1.0}  # a lone surrogate: no JSON encoder takes it
+    items[301] = [0, "c", 1.0, {"x": "\udc80"}]
+    rejected = []
+    out = []
+    assert records.encode_items(items, 10, out, rejected) == 608
+    assert [record[2] for record, _ in rejected] == [300, 1.0]
+    assert "surrogates not allowed" in str(rejected[0][1])
+    path = tmp_path / "e.log"
+    path.write_bytes(b"".join(out))
+    got = list(records.read_log(path))
+    assert [r[0] for r in got] == list(range(11, 609))
+    assert [r[2] for r in got] == [i for i in range(600) if i not in (300, 301)]
+    with pytest.raises(TypeError, match="surrogates"):  # without a list for them, it raises
+        records.encode_items([[0, "h", 0, 1.0, {"\ud800": 1.0}]], 0, [])
+
+
+def test_write_all_says_how_much_reached_the_file(tmp_path, monkeypatch):
+    real_write = os.write
+    calls = []
+
+    def write(fd, data):
+        calls.append(len(data))
+        if len(calls) == 1:
+            return real_write(fd, bytes(data[:10]))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    path = tmp_path / "f"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    monkeypatch.setattr(os, "write", write)
+    try:
+        with pytest.raises(OSError) as info:
+            records.write_all(fd, b"x" * 100)
+    finally:
+        monkeypatch.undo()
+        os.close(fd)
+    assert info.value.written == 10 and path.read_bytes() == b"x" * 10
 
 
 def test_missing_file_reads_as_empty(tmp_path):

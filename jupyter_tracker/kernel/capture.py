@@ -17,7 +17,13 @@ from .notices import ipython
 if TYPE_CHECKING:
     from .run import Run
 
-__all__ = ["start", "notebook_path"]
+__all__ = ["start", "notebook_path", "as_text"]
+
+
+def as_text(path: str) -> str:
+    """A path from the system as valid UTF-8 text: bytes no encoding decodes (kept by
+    Python as lone surrogates) become U+FFFD, so run.json and the log can hold it."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def notebook_path() -> str | None:
@@ -85,9 +91,9 @@ def start(run: Run) -> None:
         return
     path = notebook_path()
     if path:
-        run._info["notebook"] = path
+        run._info["notebook"] = as_text(path)
     else:
-        run._info["program"] = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else None
+        run._info["program"] = as_text(os.path.abspath(sys.argv[0])) if sys.argv and sys.argv[0] else None
     thread = threading.Thread(target=_capture_git, args=(run,), name="tracker-git", daemon=True)
     thread.start()
     run._finish_hooks.append(lambda state: _save_cells(run, state))

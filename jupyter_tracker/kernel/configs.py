@@ -7,12 +7,48 @@ from typing import Any
 
 import orjson
 
+from ..limits import MAX_JSON_DEPTH, depth_problem
 from ..records import jsonable
 
-__all__ = ["Config", "MAX_VALUE_BYTES", "as_mapping"]
+__all__ = ["Config", "MAX_VALUE_BYTES", "as_mapping", "clean_value"]
 
 #: The largest encoded config value accepted (a config is not a place for data).
 MAX_VALUE_BYTES = 1 << 20
+
+
+def clean_value(what: str, key: Any, value: Any, levels: int = 1) -> Any:
+    """``value`` as it is stored (JSON types only), or an error naming ``what`` and ``key``.
+
+    ``levels``: how deep the value sits in its record's payload (1 for a config
+    key, 2 for a summary value), so that the payload keeps within
+    :data:`~jupyter_tracker.limits.MAX_JSON_DEPTH`. Refused: a key that is not a
+    non-empty string, text that cannot be encoded as UTF-8 (a lone surrogate),
+    a value nested too deep, one larger than :data:`MAX_VALUE_BYTES` encoded.
+    """
+    if not isinstance(key, str) or not key:
+        raise TypeError(f"{what} keys must be non-empty strings, got {key!r}")
+    if not key.isascii():
+        try:
+            key.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"{what} key {key!r} cannot be encoded as UTF-8 (a lone surrogate?)") from None
+    clean = jsonable(value)
+    problem = depth_problem(clean, MAX_JSON_DEPTH - levels)
+    if problem is not None:
+        raise ValueError(
+            f"{what} value {key!r} {problem} (a {what} holds at most {MAX_JSON_DEPTH} levels "
+            f"of nesting, itself included)"
+        )
+    try:
+        size = len(orjson.dumps(clean))
+    except orjson.JSONEncodeError as exc:
+        raise ValueError(f"{what} value {key!r} cannot be stored as JSON ({exc})") from None
+    if size > MAX_VALUE_BYTES:
+        raise ValueError(
+            f"{what} value {key!r} is {size / 1e6:.1f} MB encoded; the limit is "
+            f"{MAX_VALUE_BYTES / 1e6:.0f} MB: save large objects with run.save() instead"
+        )
+    return clean
 
 
 def as_mapping(value: Any, what: str = "config") -> Mapping:
@@ -79,15 +115,7 @@ class Config(MutableMapping):
         items.update(kwargs)
         changes: dict[str, Any] = {}
         for key, value in items.items():
-            if not isinstance(key, str) or not key:
-                raise TypeError(f"config keys must be non-empty strings, got {key!r}")
-            clean = jsonable(value)
-            size = len(orjson.dumps(clean))
-            if size > MAX_VALUE_BYTES:
-                raise ValueError(
-                    f"config value {key!r} is {size / 1e6:.1f} MB encoded; the limit is "
-                    f"{MAX_VALUE_BYTES / 1e6:.0f} MB: save large objects with run.save() instead"
-                )
+            clean = clean_value("config", key, value)
             if key in self._data and self._data[key] != clean:
                 if not allow_val_change:
                     raise ValueError(

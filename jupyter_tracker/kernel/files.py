@@ -5,7 +5,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,11 +35,16 @@ class _Watched:
                 self.live[source] = (name, current)
 
     def at_finish(self, state: str) -> None:
+        """Copy and record every ``policy="end"`` file (``finish()`` runs this while the
+        run still records); problems go to the run's notices, and the next file is tried."""
         self.tick()
         for pattern, base in self.end:
-            for source, name in _matches(pattern, base):
-                _copy(self.run, source, name)
-                self.run._append([0, "f", time.time(), {"path": name, "policy": "end"}])
+            matches = _matches(pattern, base)
+            if not matches:
+                self.run._warn(f"save({pattern!r}, policy='end'): no file matches it at finish", f"save-end:{pattern}")
+            for source, name in matches:
+                if _copy(self.run, source, name):
+                    self.run._emit("f", {"path": name, "policy": "end"})
 
 
 def _watched(run: Run) -> _Watched:
@@ -72,13 +76,22 @@ def _matches(pattern: str, base_path: str | None) -> list[tuple[Path, str]]:
     return out
 
 
-def _copy(run: Run, source: Path, name: str) -> None:
+def _copy(run: Run, source: Path, name: str) -> bool:
+    """Copy ``source`` to ``files/name``; whether it worked (a failure is reported)."""
+    if not name.isascii():
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            run._warn(f"save(): the file name {name!r} is not valid UTF-8; not saved", f"save:{name!r}")
+            return False
     target = run.path / "files" / name
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target)
     except OSError as exc:
         run._warn(f"save(): cannot copy {str(source)!r} ({exc.strerror or exc})", f"save:{source}")
+        return False
+    return True
 
 
 def save(run: Run, glob_str: str, base_path: str | None, policy: str) -> list[str]:
@@ -93,7 +106,8 @@ def save(run: Run, glob_str: str, base_path: str | None, policy: str) -> list[st
         return []
     saved = []
     for source, name in _matches(pattern, base_path):
-        _copy(run, source, name)
+        if not _copy(run, source, name):
+            continue
         if policy == "live":
             try:
                 watched.live[source] = (name, source.stat().st_mtime)

@@ -86,7 +86,7 @@ class TrackerMagics(Magics):
                     job_type=args.job_type, tags=tags, notes=args.notes, mode=args.mode,
                     id=args.id, resume=args.resume, dir=args.dir,
                 )
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError, tracker.RunLocked) as exc:
                 raise UsageError(f"%tracker init: {exc}") from None
             return None
         if args.params and args.command not in ("config",):

@@ -41,6 +41,14 @@ def in_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
+class _QuietFileHandler(logging.FileHandler):
+    """``debug.log``: a write it cannot make (a full disk) is dropped, never printed
+    into a cell or a script's stderr as a logging traceback."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        pass
+
+
 class Notices:
     """One run's messages: the debug log, the banner and the status line."""
 
@@ -50,7 +58,7 @@ class Notices:
         self.logger.setLevel(logging.DEBUG)
         self._handler: logging.Handler | None = None
         try:
-            handler = logging.FileHandler(run_dir / "logs" / "debug.log", encoding="utf-8")
+            handler = _QuietFileHandler(run_dir / "logs" / "debug.log", encoding="utf-8")
             handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
             self.logger.addHandler(handler)
             self._handler = handler

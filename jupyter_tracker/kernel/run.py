@@ -3,6 +3,11 @@
 The hot path is :meth:`Run.log`: it checks the call, copies the row and
 appends one record to the writer's queue; everything else (numbering,
 encoding, writing, summaries, the live panel) happens on the writer thread.
+
+A run belongs to the process that started it. In a child made by ``fork``
+(``multiprocessing`` with the fork start method, ``os.fork()``) there is no
+writer thread: the first recording call raises instead of losing the data
+(the switch happens once, at fork, so the parent's hot path pays nothing).
 """
 
 from __future__ import annotations
@@ -10,18 +15,82 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
 from .. import records
-from ..limits import MAX_KEY_LENGTH, RESERVED_KEYS
-from .configs import Config
+from ..limits import (
+    MAX_EXIT_CODE,
+    MAX_KEY_LENGTH,
+    MAX_KEYS_PER_RECORD,
+    MAX_NOTES_LENGTH,
+    MAX_STEP,
+    MAX_TAGS,
+    MAX_TEXT_LENGTH,
+    key_problem,
+    text_problem,
+)
+from .configs import Config, clean_value
 from .writer import Writer
 from .notices import Notices
 from ..summaries import SUMMARY_KINDS, SummaryState, check_metric_name
 
-__all__ = ["Run", "Summary"]
+__all__ = ["Run", "Summary", "check_text", "check_tags", "exit_status"]
+
+#: Explicit steps from here on make every ``log()`` check that it stays within MAX_STEP.
+_STEP_GUARD = MAX_STEP // 2
+_TEXT_LIMITS = {"name": MAX_TEXT_LENGTH, "group": MAX_TEXT_LENGTH, "job_type": MAX_TEXT_LENGTH,
+                "notes": MAX_NOTES_LENGTH}
+
+
+def check_text(what: str, value: Any, limit: int) -> Any:
+    """``value`` when it can be a run's text field (``None`` is fine); else a clear error."""
+    problem = text_problem(value, limit)
+    if problem is None:
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"{what} {problem}")
+    shown = repr(value) if len(value) <= 60 else repr(value[:40]) + "..."
+    raise ValueError(f"{what} {problem} (got {shown})")
+
+
+def check_tags(what: str, tags: Any) -> list[str]:
+    """``tags`` as a list of strings within the limits; else a clear error."""
+    if tags is None:
+        return []
+    if isinstance(tags, str) or not hasattr(tags, "__iter__"):
+        raise TypeError(f"{what} must be a list of strings, got {type(tags).__name__}")
+    tags = list(tags)
+    if len(tags) > MAX_TAGS:
+        raise ValueError(f"{what}: {len(tags)} tags; the limit is {MAX_TAGS}")
+    for tag in tags:
+        check_text(f"{what}: a tag", tag, MAX_TEXT_LENGTH)
+    return tags
+
+
+def exit_status(code: Any) -> int:
+    """The exit status a ``SystemExit(code)`` gives the process (``None`` is 0, a message 1;
+    an integer no exit status can hold, 1)."""
+    if code is None:
+        return 0
+    if isinstance(code, int) and -MAX_EXIT_CODE <= code <= MAX_EXIT_CODE:
+        return int(code)
+    return 1
+
+
+#: Every run of this process that is not finished (for the fork hook).
+_live: weakref.WeakSet = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for run in list(_live):
+        run._forked()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 _time = time.time
@@ -51,10 +120,9 @@ class Summary(MutableMapping):
 
     def update(self, values: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
         values = dict(values or {}, **kwargs)
-        for key in values:
-            if not isinstance(key, str) or not key:
-                raise TypeError(f"summary keys must be non-empty strings, got {key!r}")
-        self._run._emit("s", {"set": {k: records.jsonable(v) for k, v in values.items()}})
+        # the value sits two levels down in the record: {"set": {key: value}}
+        clean = {key: clean_value("summary", key, value, levels=2) for key, value in values.items()}
+        self._run._emit("s", {"set": clean})
         self._run._sync()
 
     def __iter__(self) -> Iterator[str]:
@@ -94,6 +162,7 @@ class Run:
         step: int = 0,
         summary_state: SummaryState | None = None,
         config: dict[str, Any] | None = None,
+        dir_lock: Any = None,
     ) -> None:
         self.id = run_id
         self.path = Path(path)
@@ -120,6 +189,9 @@ class Run:
             self.config._load(config)
         self.summary = Summary(self)
         self._pid = os.getpid()
+        self._dir_lock = dir_lock  # rundir.RunLock: this process records the run
+        self._finishing = False
+        _live.add(self)
 
     # -- identity -------------------------------------------------------------
     @property
@@ -149,9 +221,9 @@ class Run:
 
         def setter(self: Run, value: Any) -> None:
             if key == "tags":
-                value = [str(t) for t in (value or [])]
+                value = check_tags("run.tags", [str(t) for t in (value or [])])
             elif value is not None:
-                value = str(value)
+                value = check_text(f"run.{key}", str(value), _TEXT_LIMITS[key])
             self._info[key] = value
             self._emit("meta", {key: value})
             self._save_info()
@@ -207,7 +279,7 @@ class Run:
         if step is None:
             if commit is not False:
                 self._step = current + 1
-        elif type(step) is int and step >= current:
+        elif type(step) is int and current <= step < _STEP_GUARD:
             current = step
             self._step = step + 1 if commit else step
         else:
@@ -231,15 +303,15 @@ class Run:
         return data
 
     def _check_key(self, key: Any, prefix: str = "") -> str:
+        """A key seen for the first time: the limits every reader and the server apply."""
         if not isinstance(key, str):
             raise TypeError(f"log(): metric keys must be strings, got {prefix}{key!r} ({type(key).__name__})")
-        full = prefix + key
         if not key:
             raise ValueError(f"log(): empty metric key{' under ' + repr(prefix) if prefix else ''}")
-        if full in RESERVED_KEYS:
-            raise ValueError(f"log(): key {full!r} is reserved for the tracker; choose another name")
-        if len(full) > MAX_KEY_LENGTH:
-            raise ValueError(f"log(): key {full[:40]!r}... is {len(full)} characters; the limit is {MAX_KEY_LENGTH}")
+        full = prefix + key
+        problem = key_problem(full)
+        if problem is not None:
+            raise ValueError(f"log(): {problem}")
         return full
 
     def _clean(self, row: dict) -> tuple[dict, str]:
@@ -250,9 +322,17 @@ class Run:
         """
         out: dict[str, float] = {}
         self._flatten(row, "", out)
+        if len(out) > MAX_KEYS_PER_RECORD:
+            raise ValueError(
+                f"log(): {len(out):,} metric keys in one call; the limit is {MAX_KEYS_PER_RECORD:,} "
+                "(split them over several log() calls with the same step)"
+            )
+        known = self._known
         for key in row:
-            if key in out:  # a number: later calls with numbers only take the fast path
-                self._known.add(key)
+            # A number: later calls with numbers only take the fast path. The fast path
+            # checks no key count, so it knows at most MAX_KEYS_PER_RECORD keys.
+            if key in out and len(known) < MAX_KEYS_PER_RECORD:
+                known.add(key)
         if self._logged.issuperset(out):
             return out, "h"
         self._logged.update(out)
@@ -284,6 +364,8 @@ class Run:
         step = step.__index__()
         if step < 0:
             raise ValueError(f"log(step={step}): steps start at 0")
+        if step > MAX_STEP:
+            raise ValueError(f"log(step={step}): the largest step is {MAX_STEP} (2**63 - 1)")
         current = self._step
         if step < current:
             for key in row:
@@ -294,13 +376,44 @@ class Run:
                 )
             return None
         self._step = step + 1 if commit else step
+        if step >= _STEP_GUARD and "log" not in self.__dict__:
+            self.log = self._log_near_max_step  # type: ignore[method-assign]
         return step
+
+    def _log_near_max_step(self, data: dict[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+        """``log()`` once steps come near MAX_STEP: no step past it, implicit ones included."""
+        if step is None and self._step > MAX_STEP:
+            raise ValueError(
+                f"log(): the run is at step {MAX_STEP} (2**63 - 1), the largest there is; "
+                "no further step can be logged"
+            )
+        Run.log(self, data, step, commit)
 
     def _set_append(self, append: Any) -> None:
         """Called by the writer: where ``log()`` queues records from now on."""
         with self._lock:
             if not self._finished:
                 self._append = append
+
+    # -- a forked child -------------------------------------------------------
+    def _forked(self) -> None:
+        """In a child made by fork: every recording call raises from now on."""
+        self._append = self._forked_call
+        self._sync = self._forked_call  # the writer's lock may have been held at fork
+        self.finish = self._forked_call  # type: ignore[method-assign]
+        self.save = self._forked_call  # type: ignore[method-assign]
+        lock = self._dir_lock
+        if lock is not None:
+            lock.forget()  # the lock is the parent's; the child must not hold it past it
+
+    def _forked_call(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(
+            f"run {self.id} belongs to process {self._pid}, and this is a forked child "
+            f"(pid {os.getpid()}): a child cannot record to its parent's run (nothing of it would "
+            "reach the run). Log from the parent (send values back, e.g. as the results of a "
+            "multiprocessing pool), or start a run of the child's own with tracker.init() "
+            "(another id; group= keeps them together), or use the 'spawn' start method"
+        )
 
     # -- other records --------------------------------------------------------
     def _emit(self, kind: str, payload: Any) -> None:
@@ -326,8 +439,10 @@ class Run:
         ``summary`` is one of min, max, mean, last, first, none.
         """
         check_metric_name(name)
+        check_text("define_metric(): the name", name, MAX_KEY_LENGTH)
         if step_metric is not None:
             check_metric_name(step_metric, "step_metric")
+            check_text("define_metric(): step_metric", step_metric, MAX_KEY_LENGTH)
             if step_metric.endswith("*"):
                 raise ValueError(f"step_metric={step_metric!r} must name one metric, not a glob")
         if summary is not None:
@@ -373,40 +488,63 @@ class Run:
             write_info(self.path, self._info)
         except OSError as exc:
             self._warn(f"cannot write run.json ({exc.strerror or exc})", "run-json")
+        except (TypeError, ValueError) as exc:  # a value of ours JSON cannot hold: say it, go on
+            self._warn(f"cannot write run.json ({exc})", "run-json-value")
 
     # -- finishing ------------------------------------------------------------
     def finish(self, exit_code: int = 0, quiet: bool | None = None) -> None:
         """End the run: write everything, mark it finished (or failed) and stop its service.
 
-        Returns within about half a second; from then on every process reads
-        the run as finished.
+        Files saved with ``policy="end"`` are copied and recorded first. Returns
+        within about half a second (a few seconds while the disk is full);
+        from then on every process reads the run as finished. A problem of
+        the tracker's own is reported, never raised.
         """
+        if isinstance(exit_code, bool) or not isinstance(exit_code, int):
+            raise TypeError(f"finish(exit_code=...) must be an integer, got {exit_code!r}")
+        if abs(exit_code) > MAX_EXIT_CODE:
+            raise ValueError(f"finish(exit_code={exit_code}): exit codes go from -{MAX_EXIT_CODE} to {MAX_EXIT_CODE}")
+        exit_code = int(exit_code)
         with self._lock:
-            if self._finished:
+            if self._finished or self._finishing:
                 return
-            state = "finished" if not exit_code else "failed"
-            self._append([0, "state", _time(), {"state": state, "exit_code": exit_code}])
+            self._finishing = True
+        self._writer.finishing()  # a full disk must not hold finish() up
+        state = "finished" if not exit_code else "failed"
+        try:
+            for hook in list(self._finish_hooks):  # they may still record (end files)
+                try:
+                    hook(state)
+                except Exception as exc:  # noqa: BLE001 - finishing must complete
+                    self._warn(f"finish(): {getattr(hook, '__name__', 'a step')} failed ({exc!r})", None)
+        except BaseException:  # interrupted (Ctrl-C): the run is not finished, finish() can run again
+            self._finishing = self._writer._finishing = False
+            raise
+        with self._lock:
+            append = self._append
             self._finished = True
             self._append = self._closed_append
-        for hook in list(self._finish_hooks):
-            try:
-                hook(state)
-            except Exception as exc:  # noqa: BLE001 - finishing must complete
-                self._notices.debug(f"finish step failed: {exc!r}")
-        # the service makes the log durable (fsync) after we return; without one, we do
-        service = getattr(self, "_service", None)
-        complete = self._writer.close(fsync=service is None or service.exited() is not None)
+        _live.discard(self)
+        try:
+            append([0, "state", _time(), {"state": state, "exit_code": exit_code}])
+            # the service makes the log durable (fsync) after we return; without one, we do
+            service = getattr(self, "_service", None)
+            complete = self._writer.close(fsync=service is None or service.exited() is not None)
+        except Exception as exc:  # noqa: BLE001 - finishing must complete
+            self._warn(f"finish(): writing events.log failed ({exc!r})", "finish-writer")
+            complete = True
         if not complete:
-            self._warn(
-                f"{self._writer.unwritten} bytes could not be written to events.log at finish",
-                "finish-unwritten",
-            )
+            self._warn(f"at finish, {self._writer.unwritten_report()}: they are lost", "finish-unwritten")
         self._info.update(state=state, exit_code=exit_code, finished_at=time.time())
         self._info["steps"] = self._summary_state.last_step
         self._save_info()
         from ..rundir import write_summary
 
-        write_summary(self.path, self._summary_state)
+        if not write_summary(self.path, self._summary_state):
+            self._warn("finish(): cannot write summary.json (replay events.log for the summary)", "summary-json")
+        lock, self._dir_lock = self._dir_lock, None
+        if lock is not None:
+            lock.release()
         from .session import _after_finish
 
         _after_finish(self, state)
@@ -418,5 +556,10 @@ class Run:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.finish(exit_code=1 if exc_type is not None else 0)
-
+        if exc_type is None:
+            code = 0
+        elif issubclass(exc_type, SystemExit):
+            code = exit_status(exc.code)
+        else:
+            code = 130 if issubclass(exc_type, KeyboardInterrupt) else 1
+        self.finish(exit_code=code)

@@ -18,14 +18,19 @@ from typing import Any
 
 from .. import rundir, settings
 from .._version import __version__
-from .configs import as_mapping
+from ..limits import MAX_NOTES_LENGTH, MAX_PROJECT_LENGTH, MAX_TEXT_LENGTH
+from . import exits
+from .capture import as_text
+from .configs import as_mapping, clean_value
 from .disabled import DisabledRun
 from ..names import check_id, new_id, random_name
-from .notices import Notices, in_kernel
+from .notices import Notices, in_kernel, ipython
 from ..replay import replay
-from .run import Run
+from .run import Run, check_tags, check_text
 
-__all__ = ["init", "current", "open_panel", "RESUME_CHOICES"]
+__all__ = ["init", "current", "open_panel", "RESUME_CHOICES", "RunLocked"]
+
+RunLocked = rundir.RunLocked
 
 RESUME_CHOICES = ("allow", "must", "never")
 
@@ -48,12 +53,9 @@ def _normalize_resume(resume: Any) -> str | None:
     raise ValueError(f"resume={resume!r}: use 'allow', 'must', 'never' or True (meaning 'allow')")
 
 
-def _check_text(name: str, value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise TypeError(f"init({name}=...) must be a string, got {type(value).__name__}")
-    return value
+def _owned(run: Any) -> bool:
+    """Whether ``run`` is this process's (not a parent's, inherited through fork)."""
+    return getattr(run, "_pid", None) in (None, os.getpid())
 
 
 def init(
@@ -86,28 +88,42 @@ def init(
     dir
         Folder of the run directories (default ``$TRACKER_DIR`` or ``./tracker``).
     id, resume
-        ``resume="allow"`` (or ``True``) continues run ``id`` if it exists,
-        ``"must"`` requires it to exist, ``"never"`` requires it not to.
+        Without ``id`` a new run gets a random one. With ``id``:
+        ``resume=None`` or ``"never"`` starts run ``id`` and fails if it exists;
+        ``"allow"`` (or ``True``) continues run ``id`` if it exists and starts it
+        if not; ``"must"`` continues it and fails if it does not exist.
+        One process records a run at a time: it holds the lock on the run's
+        directory (``run.lock``) from ``init`` to ``finish`` (the system lets it
+        go when the process ends, even killed), and an ``init`` of the same id
+        in another process meanwhile fails with :class:`RunLocked` naming the
+        process that records it. A crashed run can be resumed.
 
     Raises
     ------
     ValueError, TypeError
-        For bad arguments (an unknown mode, a bad id, a non-dict config).
+        For bad arguments (an unknown mode, a bad id, a non-dict config, a
+        text or config value the tracking server could not store), naming it.
+    RunLocked
+        (a ``RuntimeError``) when another process records run ``id``.
     OSError
         When the run directory cannot be written (before any training starts).
     """
     global _current
     started = time.monotonic()
-    project = _check_text("project", project) or os.environ.get("TRACKER_PROJECT") or "uncategorized"
-    name = _check_text("name", name)
-    group = _check_text("group", group)
-    job_type = _check_text("job_type", job_type)
-    notes = _check_text("notes", notes)
+    env_project = os.environ.get("TRACKER_PROJECT") or None
+    project = check_text("init(project=...)", project, MAX_PROJECT_LENGTH)
+    if project is None and env_project is not None:
+        project = check_text("TRACKER_PROJECT", env_project, MAX_PROJECT_LENGTH)
+    project = project or "uncategorized"
+    name = check_text("init(name=...)", name, MAX_TEXT_LENGTH)
+    group = check_text("init(group=...)", group, MAX_TEXT_LENGTH)
+    job_type = check_text("init(job_type=...)", job_type, MAX_TEXT_LENGTH)
+    notes = check_text("init(notes=...)", notes, MAX_NOTES_LENGTH)
     if tags is not None:
-        if isinstance(tags, str) or not all(isinstance(t, str) for t in tags):
-            raise TypeError("init(tags=...) must be a list of strings")
-        tags = list(tags)
+        tags = check_tags("init(tags=...)", tags)
     config = dict(as_mapping(config, "init(config=...)"))
+    for key, value in config.items():
+        clean_value("config", key, value)  # refused here, before a run exists
     mode = settings.mode(mode)
     resume = _normalize_resume(resume)
     if id is not None:
@@ -116,7 +132,10 @@ def init(
         raise ValueError("init(resume='must') needs the id= of the run to resume")
 
     if _current is not None:
-        _current.finish()
+        if _owned(_current):
+            _current.finish()
+        else:  # the parent's run, inherited through fork: not ours to finish
+            _current = None
 
     if mode == "disabled":
         run: Run | DisabledRun = DisabledRun(project, name, config)
@@ -133,32 +152,33 @@ def init(
             "set TRACKER_DIR or pass dir= to a writable folder",
         ) from None
 
-    existing = rundir.find_by_id(base, id) if id is not None else None
-    if existing is not None and resume in (None, "never"):
-        raise ValueError(
-            f"a run with id {id!r} exists already ({existing.name}); pass resume='allow' to continue it"
-        )
-    if existing is None and resume == "must":
-        raise ValueError(f"init(id={id!r}, resume='must'): no run with that id under {str(base)!r}")
-
+    run_id = id or new_id()
+    existing, lock = _claim(base, run_id, id is not None, resume, mode)
     now = time.time()
-    if existing is not None:
-        run = _resume(existing, project, name, config, group, job_type, tags, notes, mode, now)
-    else:
-        run_id = id or new_id()
-        path = rundir.create(base, run_id, offline=(mode != "online"))
-        if name is None:
-            name = random_name(len(rundir.list_run_dirs(base)))
-        info = _new_info(run_id, name, project, group, job_type, tags, notes, mode, now)
-        rundir.write_info(path, info)
-        notices = Notices(path, run_id)
-        run = Run(run_id=run_id, path=path, info=info, notices=notices)
-        run._emit("start", {"pid": os.getpid(), "host": info["host"], "resumed": False})
-        if config:
-            run.config.update(config)
+    try:
+        if existing is not None:
+            run = _resume(existing, project, name, config, group, job_type, tags, notes, mode, now, lock)
+        else:
+            path = lock.path
+            if name is None:
+                name = random_name(len(rundir.list_run_dirs(base)))
+            info = _new_info(run_id, name, project, group, job_type, tags, notes, mode, now)
+            rundir.write_info(path, info)
+            notices = Notices(path, run_id)
+            run = Run(run_id=run_id, path=path, info=info, notices=notices, dir_lock=lock)
+            run._emit("start", {"pid": os.getpid(), "host": info["host"], "resumed": False})
+            if config:
+                run.config.update(config)
+    except BaseException:
+        lock.release()
+        raise
+    if lock.problem:
+        run._notices.debug(f"the run directory is not locked: {lock.problem}")
     _start_companions(run)
     _current = run
     _register_atexit()
+    if ipython() is None:
+        exits.install()  # a plain script: learn its exit code
     elapsed = time.monotonic() - started
     run._notices.debug(f"init took {elapsed * 1000:.0f} ms")
     panel = None
@@ -218,11 +238,33 @@ def _new_info(run_id, name, project, group, job_type, tags, notes, mode, now) ->
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
         "tracker_version": __version__,
-        "cwd": os.getcwd(),
+        "cwd": as_text(os.getcwd()),
     }
 
 
-def _resume(path, project, name, config, group, job_type, tags, notes, mode, now) -> Run:
+def _claim(
+    base: Path, run_id: str, chosen: bool, resume: str | None, mode: str
+) -> tuple[Path | None, rundir.RunLock]:
+    """The directory of the run to record (an existing one to resume, or a new one),
+    locked for this process. Raises ``ValueError`` or ``RunLocked``."""
+    if not chosen:  # a fresh random id: nobody else can want it
+        path = rundir.create(base, run_id, offline=(mode != "online"))
+        return None, rundir.lock_run(path, run_id)
+    with rundir.creating(base):  # two processes starting the same id at once: one directory
+        existing = rundir.find_by_id(base, run_id)
+        if existing is not None and resume in (None, "never"):
+            raise ValueError(
+                f"a run with id {run_id!r} exists already ({existing.name}); pass resume='allow' to continue it"
+            )
+        if existing is None and resume == "must":
+            raise ValueError(f"init(id={run_id!r}, resume='must'): no run with that id under {str(base)!r}")
+        if existing is not None:
+            return existing, rundir.lock_run(existing, run_id)
+        path = rundir.create(base, run_id, offline=(mode != "online"))
+        return None, rundir.lock_run(path, run_id)
+
+
+def _resume(path, project, name, config, group, job_type, tags, notes, mode, now, lock) -> Run:
     log = replay(path / rundir.EVENTS, keep_rows=False)
     info = rundir.read_info(path) or {}
     run_id = info.get("id") or path.name.rsplit("-", 1)[-1]
@@ -240,12 +282,18 @@ def _resume(path, project, name, config, group, job_type, tags, notes, mode, now
     info.pop("exit_code", None)
     rundir.write_info(path, info)
     notices = Notices(path, run_id)
-    if log.report.skipped:
-        notices.debug(f"resume: skipped {log.report.skipped} damaged records of events.log")
     run = Run(
         run_id=run_id, path=path, info=info, notices=notices, seq=log.last_seq,
-        step=log.next_step, summary_state=log.summary, config=log.config,
+        step=log.next_step, summary_state=log.summary, config=log.config, dir_lock=lock,
     )
+    report = log.report
+    if report.corrupt or report.torn_tail:
+        said = []
+        if report.corrupt:
+            said.append(f"{report.corrupt} damaged lines ({report.missing} records) skipped")
+        if run._writer.cut_tail:
+            said.append(f"a torn last frame ({run._writer.cut_tail} bytes, never completed) cut off")
+        notices.debug(f"resume: events.log had {' and '.join(said)}; the log continues after record {log.last_seq}")
     run._emit("start", {"pid": os.getpid(), "host": info["host"], "resumed": True})
     if config:
         run.config.update(config, allow_val_change=True)
@@ -313,6 +361,7 @@ def _after_finish(run: Any, state: str) -> None:
         notices.close()
     if _current is run:
         _current = None
+        exits.uninstall()
 
 
 def _register_atexit() -> None:
@@ -324,10 +373,12 @@ def _register_atexit() -> None:
 
 def _finish_at_exit() -> None:
     run = _current
-    if run is None:
-        return
-    failed = not in_kernel() and getattr(sys, "last_type", None) is not None
+    if run is None or not _owned(run):
+        return  # a forked child ending: the run is its parent's
+    code = exits.exit_code()
+    if code is None:
+        code = 1 if not in_kernel() and getattr(sys, "last_type", None) is not None else 0
     try:
-        run.finish(exit_code=1 if failed else 0)
+        run.finish(exit_code=code)
     except Exception:  # noqa: BLE001 - at exit there is no one left to tell
         pass

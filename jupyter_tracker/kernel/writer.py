@@ -10,14 +10,19 @@ are also handed to the run's :class:`~jupyter_tracker.summaries.SummaryState`
 and to any listener (the live panel), on the writer thread, so the training
 thread never does that work.
 
-Backpressure costs the hot path nothing in the usual case: while the writer
-is inside a write (the only place it can be stalled by the disk), it installs
-an append that also checks the queue length, and waits when more than
-:data:`QUEUE_LIMIT` records are queued.
+Failures of ours never reach ``log()``. When the file cannot be written (a
+full disk, a removed folder) the encoded frames stay in memory, in order, and
+are retried every interval; the problem is reported once through ``notify``.
+A write the disk takes only part of never leaves a torn frame and is never
+repeated: the whole frames that reached the file stay, the piece of a frame
+after them is cut off again (the run's lock makes that safe), and the retry
+starts right after them.
 
-Failures of ours never reach ``log()``: when the file cannot be written (disk
-full, folder removed) the encoded frames are kept in memory and retried every
-interval, and the problem is reported once through ``notify``.
+Backpressure costs the hot path nothing in the usual case: while the writer
+is inside a write, or while writes fail, it installs an append that also
+counts what is not on disk yet (queued and held records), and makes
+``log()`` wait on a condition, woken by the writer, while that is more than
+:data:`QUEUE_LIMIT` records (or :data:`HELD_BYTES_LIMIT` bytes are held).
 """
 
 from __future__ import annotations
@@ -34,12 +39,14 @@ from pathlib import Path
 from .. import records
 from ..summaries import SummaryState
 
-__all__ = ["Writer", "FLUSH_INTERVAL", "QUEUE_LIMIT"]
+__all__ = ["Writer", "FLUSH_INTERVAL", "QUEUE_LIMIT", "HELD_BYTES_LIMIT"]
 
 #: Seconds between two writes of the queued records (the most a kill can lose).
 FLUSH_INTERVAL = 0.1
-#: Queued records above which ``log()`` waits for a stalled writer.
+#: Records not yet on disk (queued or held) above which ``log()`` waits for the writer.
 QUEUE_LIMIT = 200_000
+#: Encoded bytes held in memory while the log cannot be written, above which ``log()`` waits.
+HELD_BYTES_LIMIT = 64 << 20
 
 _ONLY_HISTORY = {"h"}
 _KIND = operator.itemgetter(1)
@@ -52,7 +59,9 @@ class Writer:
     Parameters
     ----------
     path
-        The events log; opened for appending, created when missing.
+        The events log; opened for appending, created when missing. A torn
+        last frame (a killed writer's) is cut off first: the caller holds the
+        run's lock.
     summary
         Fed every history row and ``m``/``s`` record.
     install
@@ -91,10 +100,25 @@ class Writer:
         self._lock = threading.Lock()  # one drain at a time (thread or caller)
         self._stop = False
         self._closed = False
-        self._pending: list[bytes] = []  # encoded but not yet written (write failed)
+        self._finishing = False  # the run is finishing: nothing waits for room any more
+        # Encoded records not on disk yet, oldest first: [frames, first seq, record count].
+        # Each chunk starts at a frame boundary (unless the file could not be cut back).
+        self._pending: deque[list] = deque()
+        self._held = 0  # records in _pending
+        self._held_bytes = 0
+        self._behind = 0  # what backpressure counts: _held, or more when too many bytes are held
+        self._room = threading.Condition(threading.Lock())
+        self._waiters = 0
+        self._stalled = False  # the checking append is installed
         self._fd: int | None = None
-        self._failing = False
+        self._size = 0  # bytes of the file known to hold whole frames
+        self._failure: str | None = None  # why writes fail, while they do
+        self._outages = 0
+        self._outage_records = 0  # records held in memory during the current outage
+        self._replaced: tuple[int, int] | None = None
         self._last_tick = 0.0
+        #: Bytes of a torn last frame cut off when the file was opened.
+        self.cut_tail = 0
         self._open()
         install(self.queue.append)
         self._thread = threading.Thread(target=self._run, name="tracker-writer", daemon=True)
@@ -102,44 +126,103 @@ class Writer:
 
     # -- file -----------------------------------------------------------------
     def _open(self) -> None:
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        # A torn last line left by a killed writer must not swallow our first frame.
-        size = os.fstat(self._fd).st_size
-        if size:
-            with open(self.path, "rb") as handle:
-                handle.seek(size - 1)
-                if handle.read(1) != b"\n":
-                    self._pending.append(b"\n")
-
-    def _write(self, frames: list[bytes]) -> None:
-        if frames:
-            self._pending.append(b"".join(frames))
-        if not self._pending:
-            return
-        data = b"".join(self._pending)
-        self._pending = [data]
-        self._install(self._checked_append)  # the disk may stall us: bound the queue
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            if self._fd is None:
-                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            records.write_all(self._fd, data)
+            self.cut_tail = records.cut_torn_tail(fd)
+            self._size = os.fstat(fd).st_size
+        except OSError:
+            os.close(fd)
+            raise
+        self._fd = fd
+
+    def _reopen(self) -> int:
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+        except OSError:
+            os.close(fd)
+            raise
+        # Something else removed or cut the file while we could not write to it.
+        self._replaced = (self._size, size) if size < self._size else None
+        self._fd = fd
+        return fd
+
+    def _write(self) -> None:
+        """Append the pending chunks, oldest first; on an error keep what did not reach the file."""
+        pending = self._pending
+        self._stall(True)  # the disk may stall us: count what is behind
+        try:
+            fd = self._fd if self._fd is not None else self._reopen()
+            while pending:
+                chunk = pending[0]
+                try:
+                    records.write_all(fd, chunk[0])
+                except OSError as exc:
+                    self._keep_whole_frames(fd, chunk, getattr(exc, "written", 0))
+                    raise
+                pending.popleft()
+                self._size += len(chunk[0])
+                self._held -= chunk[2]
+                self._held_bytes -= len(chunk[0])
+                self._set_behind()
         except OSError as exc:
-            if not self._failing:
-                self._failing = True
-                self._notify(
-                    f"cannot write {self.path.name} ({exc.strerror or exc}); "
-                    "keeping the records in memory and retrying",
-                    "write-failed",
-                )
-            self._close_fd()
+            self._failed(exc)
             return
-        finally:
-            if not self._closed:
-                self._install(self.queue.append)
-        self._pending = []
-        if self._failing:
-            self._failing = False
-            self._notify(f"{self.path.name} is writable again; nothing was lost", None)
+        if self._failure is not None:
+            self._recovered()
+        self._stall(False)
+
+    def _keep_whole_frames(self, fd: int, chunk: list, done: int) -> None:
+        """A write failed after ``done`` bytes of ``chunk`` reached the file: keep the whole
+        frames among them, cut the piece of a frame after them off the file again, and
+        leave the rest of the chunk to be retried."""
+        if done <= 0:
+            return
+        data, first, count = chunk
+        whole = data.rfind(b"\n", 0, done) + 1  # bytes of the whole frames written
+        try:
+            os.ftruncate(fd, os.fstat(fd).st_size - (done - whole))
+            rest = data[whole:]
+        except OSError:  # cannot cut it: the rest of that frame must follow it exactly
+            rest = data[done:]
+        if whole:
+            next_first = _first_seq(data, whole) if whole < len(data) else first + count
+            chunk[1], chunk[2] = next_first, count - (next_first - first)
+            self._held -= next_first - first
+            self._size += whole
+        chunk[0] = rest
+        self._held_bytes -= len(data) - len(rest)
+        self._set_behind()
+
+    def _failed(self, exc: OSError) -> None:
+        self._close_fd()
+        if self._failure is None:
+            self._failure = exc.strerror or str(exc)
+            self._outages += 1
+            self._outage_records = self._held
+            self._notify(
+                f"cannot write {self.path.name} ({self._failure}); keeping the records in memory "
+                f"and retrying: training goes on, and pauses only if more than {QUEUE_LIMIT:,} "
+                "records wait",
+                f"write-failed-{self._outages}",
+            )
+
+    def _recovered(self) -> None:
+        message = (
+            f"{self.path.name} is writable again: the {self._outage_records:,} records kept in "
+            "memory meanwhile are written"
+        )
+        if self._replaced is not None:
+            before, after = self._replaced
+            message += (
+                f", but the file was removed or cut by something else meanwhile ({before:,} bytes "
+                f"before, {after:,} after): what it held before may be gone"
+            )
+        else:
+            message += "; nothing was lost"
+        self._failure = None
+        self._replaced = None
+        self._notify(message, None)
 
     def _close_fd(self) -> None:
         if self._fd is not None:
@@ -149,18 +232,64 @@ class Writer:
                 pass
             self._fd = None
 
+    # -- backpressure ---------------------------------------------------------
+    def _stall(self, stalled: bool) -> None:
+        """Install the counting append (inside a write, or while writes fail) or the plain one."""
+        if stalled == self._stalled or self._closed:
+            return
+        if not stalled and (self._pending or self._failure is not None):
+            return
+        self._stalled = stalled
+        self._install(self._checked_append if stalled else self.queue.append)
+        if not stalled:
+            self._wake_waiters()
+
+    def _set_behind(self) -> None:
+        behind = self._held
+        if self._held_bytes > HELD_BYTES_LIMIT:
+            behind = max(behind, QUEUE_LIMIT + 1)
+        shrank = behind < self._behind
+        self._behind = behind
+        if shrank:
+            self._wake_waiters()
+
+    def _wake_waiters(self) -> None:
+        if self._waiters:
+            with self._room:
+                self._room.notify_all()
+
     def _checked_append(self, item: list) -> None:
         queue = self.queue
         queue.append(item)
-        if len(queue) > QUEUE_LIMIT:
+        if len(queue) + self._behind > QUEUE_LIMIT:
+            self._wait_for_room()
+
+    def _wait_for_room(self) -> None:
+        """Block the producer until the writer is at most ``QUEUE_LIMIT // 2`` records behind."""
+        if self._closed or self._finishing or threading.current_thread() is self._thread:
+            return  # finish() and the writer's own housekeeping must not wait
+        self._wake.set()
+        if self._failure is not None:
             self._notify(
-                f"log() is faster than the disk: waiting for {len(queue)} queued records to be written",
+                f"training is paused: {self.path} cannot be written ({self._failure}) and "
+                f"{len(self.queue) + self._held:,} records wait in memory. Free space there (or make "
+                "it writable) and training goes on by itself; nothing logged is lost",
+                f"paused-{self._outages}",
+            )
+        else:
+            self._notify(
+                f"log() is faster than the disk: waiting for {len(self.queue) + self._held:,} "
+                "queued records to be written",
                 "backpressure",
             )
-            deadline = time.monotonic() + 60.0
-            while len(self.queue) > QUEUE_LIMIT // 2 and not self._closed and time.monotonic() < deadline:
-                self._wake.set()
-                time.sleep(0.001)
+        with self._room:
+            self._waiters += 1
+            try:
+                while len(self.queue) + self._behind > QUEUE_LIMIT // 2 and not (self._closed or self._finishing):
+                    if not self._room.wait(1.0) and not self._thread.is_alive():
+                        break  # no writer left to wait for
+            finally:
+                self._waiters -= 1
 
     # -- draining -------------------------------------------------------------
     def _take(self) -> list[list]:
@@ -170,7 +299,7 @@ class Writer:
         current = self.queue
         self.queue = deque()
         if not self._closed:
-            self._install(self.queue.append)
+            self._install(self._checked_append if self._stalled else self.queue.append)
         items = list(current)  # one C call: appends land before or after it, whole
         self._older, self._older_taken = current, len(items)
         if late:
@@ -184,58 +313,96 @@ class Writer:
 
     def _drain_locked(self) -> None:
         items = self._take()
-        if not items:
-            if self._pending:
-                self._write([])
-            return
-        summary = self.summary
-        if set(map(_KIND, items)) == _ONLY_HISTORY:
-            summary.add_rows(list(map(_ROW, items)), items[-1][2], check_new=False)
-        else:
-            self._dispatch(items)
-        frames: list[bytes] = []
-        self.seq = records.encode_items(items, self.seq, frames)
-        self._write(frames)
-        for listener in self.listeners:
-            try:
-                listener(items)
-            except Exception as exc:  # noqa: BLE001 - a listener must not stop the log
-                self._notify(f"live view failed: {exc!r}", "listener")
+        if items:
+            self._encode(items)
+        if self._pending:
+            self._write()
+        if items:
+            for listener in self.listeners:
+                try:
+                    listener(items)
+                except Exception as exc:  # noqa: BLE001 - a listener must not stop the log
+                    self._notify(f"live view failed: {exc!r}", "listener")
 
-    def _dispatch(self, items: list[list]) -> None:
-        """The slow path: rows with new keys (kind ``H``), metric and summary records."""
+    def _encode(self, items: list[list]) -> None:
+        """Number and encode ``items`` into a pending chunk, and feed the summary.
+
+        A record that cannot be encoded is dropped alone (and said so); its
+        neighbours are numbered without a gap and written.
+        """
+        kinds = set(map(_KIND, items))
+        only_history = kinds == _ONLY_HISTORY
+        if not only_history:
+            for item in items:
+                if item[1] == "H":
+                    item[1] = "h"
+        first = self.seq + 1
+        frames: list[bytes] = []
+        rejected: list = []
+        self.seq = records.encode_items(items, self.seq, frames, rejected)
+        if rejected:
+            self._report_rejected(rejected)
+            if not items:
+                return
+        if only_history:
+            self.summary.add_rows(list(map(_ROW, items)), items[-1][2], check_new=False)
+        else:
+            self._dispatch(items, check_new="H" in kinds)
+        data = b"".join(frames)
+        self._pending.append([data, first, len(items)])
+        self._held += len(items)
+        self._held_bytes += len(data)
+        if self._failure is not None:
+            self._outage_records += len(items)
+        self._set_behind()
+
+    def _report_rejected(self, rejected: list) -> None:
+        for record, error in rejected:
+            kind = record[1]
+            if kind in ("h", "H"):
+                what = f"the row logged at step {record[2]} with keys {_keys(record[4])}"
+            else:
+                payload = record[3] if len(record) > 3 else None
+                what = f"a {kind!r} record" + (f" with keys {_keys(payload)}" if isinstance(payload, dict) else "")
+            self._notify(
+                f"{self.path.name}: {what} cannot be encoded ({error}); that record alone was "
+                "dropped, the records around it are written",
+                None,
+            )
+
+    def _dispatch(self, items: list[list], check_new: bool) -> None:
+        """The slow path: rows with new keys, metric and summary records, in order."""
         summary = self.summary
         rows: list[dict] = []
-        check_new = False
         for item in items:
             kind = item[1]
-            if kind == "h" or kind == "H":
-                if kind == "H":
-                    item[1] = "h"
-                    check_new = True
+            if kind == "h":
                 rows.append(item[4])
                 summary.last_step = item[2]
             elif kind == "m" or kind == "s":
                 summary.add_rows(rows, summary.last_step, check_new)
-                rows, check_new = [], False
+                rows = []
                 summary.apply(kind, item[3])
         summary.add_rows(rows, summary.last_step, check_new)
 
     def _run(self) -> None:
-        while True:
-            self._wake.wait(self._interval)
-            self._wake.clear()
-            stopping = self._stop
-            try:
-                self.drain()
-                now = time.monotonic()
-                if self._tick is not None and now - self._last_tick >= 1.0:
-                    self._last_tick = now
-                    self._tick()
-            except Exception as exc:  # noqa: BLE001 - never die silently
-                self._notify(f"writer error: {exc!r}", "writer-error")
-            if stopping:
-                return
+        try:
+            while True:
+                self._wake.wait(self._interval)
+                self._wake.clear()
+                stopping = self._stop
+                try:
+                    self.drain()
+                    now = time.monotonic()
+                    if self._tick is not None and now - self._last_tick >= 1.0:
+                        self._last_tick = now
+                        self._tick()
+                except Exception as exc:  # noqa: BLE001 - never die silently
+                    self._notify(f"writer error: {exc!r}", "writer-error")
+                if stopping:
+                    return
+        finally:
+            self._wake_waiters()  # a producer waiting for room must not wait for a gone writer
 
     def wake(self) -> None:
         self._wake.set()
@@ -247,27 +414,47 @@ class Writer:
     @property
     def unwritten(self) -> int:
         """Bytes encoded but not yet on disk (non-zero only while writes fail)."""
-        return sum(len(chunk) for chunk in self._pending)
+        return sum(len(chunk[0]) for chunk in self._pending)
+
+    def unwritten_report(self) -> str:
+        """What is not on disk, exactly: the records (by sequence number) and why."""
+        if not self._pending:
+            return f"everything is written to {self.path.name}"
+        first, last = self._pending[0][1], self.seq
+        return (
+            f"{self._held:,} records (sequence numbers {first} to {last}, {self.unwritten:,} bytes) "
+            f"could not be written to {self.path.name} ({self._failure or 'write failed'})"
+        )
 
     # -- shutdown -------------------------------------------------------------
+    def finishing(self) -> None:
+        """The run is finishing: its last records never wait (a producer waiting stops too)."""
+        self._finishing = True
+        self._wake_waiters()
+
     def close(self, timeout: float = 5.0, fsync: bool = True) -> bool:
         """Drain, write, fsync and stop the thread; ``False`` if data is still pending.
 
-        The producer must have stopped queueing (``Run.finish`` installs an
-        append that raises) before this is called.
+        While the file cannot be written, the write is retried every interval
+        for up to ``timeout`` seconds. The producer must have stopped queueing
+        (``Run.finish`` installs an append that raises) before this is called.
         """
+        deadline = time.monotonic() + timeout
         self._stop = True
         self._wake.set()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
-        if not self._lock.acquire(timeout=timeout):
+        if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
             return False
         try:
             self._closed = True
+            self._wake_waiters()
             self._drain_locked()
             self._drain_locked()  # a late append to the queue swapped out last
-            if self._pending:
-                self._write([])
+            retry = threading.Event()
+            while self._pending and time.monotonic() < deadline:
+                retry.wait(self._interval)
+                self._write()
             if fsync and self._fd is not None:
                 try:
                     os.fsync(self._fd)
@@ -279,3 +466,15 @@ class Writer:
             return ok
         finally:
             self._lock.release()
+
+
+def _first_seq(data: bytes, start: int) -> int:
+    """The sequence number of the frame that starts at ``data[start:]`` (``[[seq,...``)."""
+    return int(data[start + 2 : data.index(b",", start)])
+
+
+def _keys(data: object) -> str:
+    if not isinstance(data, dict):
+        return "?"
+    keys = [ascii(k) for k in list(data)[:5]]
+    return ", ".join(keys) + (f" (+{len(data) - 5} more)" if len(data) > 5 else "")

@@ -27,7 +27,7 @@ from tornado.ioloop import PeriodicCallback
 from tornado.netutil import bind_sockets
 from tornado.web import Application
 
-from .context import ServerContext
+from .context import ServerContext, connections
 from .database import open_engine
 from .endpoints import ROUTES
 from .handlers import NotFoundHandler, log, log_request
@@ -40,6 +40,8 @@ __all__ = ["make_app", "serve"]
 
 #: How long a stopping worker waits for requests under way.
 STOP_GRACE = 5.0
+#: The request line and headers may hold this many bytes (``history?keys=`` with many keys).
+MAX_HEADER = 1 << 20
 
 
 def make_app(context: ServerContext) -> Application:
@@ -80,10 +82,12 @@ async def _worker(settings: ServerSettings, sockets: list[socket], parent: int |
     # A batch holds ~10^4 fresh lists and dicts: with the default thresholds the
     # cyclic collector would walk every surviving object several times a batch.
     gc.set_threshold(100_000, 50, 100)
-    context = ServerContext(settings, open_engine(settings.db_url, pool_size=settings.threads))
+    # One connection per database thread, none more: a thread holds one at a time.
+    context = ServerContext(settings, open_engine(settings.db_url, pool_size=connections(settings), overflow=0))
     server = HTTPServer(
         make_app(context),
         max_body_size=max(settings.max_body, settings.max_file) * 2,
+        max_header_size=MAX_HEADER,
         chunk_size=256 * 1024,
         idle_connection_timeout=600,
     )

@@ -5,7 +5,8 @@
     python -m jupyter_tracker.server [--host H] [--port P] [--db URL] [--data-dir DIR]
                                      [--public] [--workers N] [--heartbeat-timeout S]
                                      [--max-body BYTES] [--max-file BYTES]
-    python -m jupyter_tracker.server token create --name NAME [--db URL] [--data-dir DIR]
+    python -m jupyter_tracker.server token create --name NAME [--read-only] [--project P ...] [--admin]
+                                                  [--db URL] [--data-dir DIR]
     python -m jupyter_tracker.server token list [--db URL] [--data-dir DIR]
     python -m jupyter_tracker.server token revoke NAME [--db URL] [--data-dir DIR]
     python -m jupyter_tracker.server openapi
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from .settings import MiB, ServerSettings, database_url, default_data_dir
 
-__all__ = ["main", "build_parser", "parse_size"]
+__all__ = ["main", "build_parser", "parse_size", "describe_scope"]
 
 _UNITS = {"": 1, "k": 1024, "m": MiB, "g": 1024 * MiB}
 
@@ -82,8 +83,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     token = sub.add_parser("token", help="create, list or revoke API tokens")
     token_sub = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
-    create = token_sub.add_parser("create", help="create a token; it is printed once, on the last line")
+    create = token_sub.add_parser(
+        "create", help="create a token; it is printed once, on the last line",
+        description="Create a token. By default it reads and writes the runs of every project; "
+                    "--read-only, --project and --admin change that (see docs/api.md, Authorization).",
+    )
     create.add_argument("--name", required=True, help="a name for the token (who or what uses it)")
+    create.add_argument("--read-only", action="store_true", help="the token only reads")
+    create.add_argument("--project", action="append", metavar="P", dest="projects",
+                        help="limit the token to the runs of project P (repeatable); it neither reads nor "
+                             "writes other projects")
+    create.add_argument("--admin", action="store_true",
+                        help="every project, and managing tokens over HTTP (/api/v1/tokens)")
     _store_options(create, suppress=True)
     listing = token_sub.add_parser("list", help="list tokens (names and dates, never the tokens)")
     _store_options(listing, suppress=True)
@@ -110,6 +121,15 @@ def _settings(args: argparse.Namespace) -> ServerSettings:
     )
 
 
+def describe_scope(access: str, projects: list[str] | None) -> str:
+    """``"reads and writes every project"``, ``"reads project 'a'"`` ..."""
+    verb = {"read": "reads", "write": "reads and writes", "admin": "admin:"}[access]
+    if projects is None:
+        return f"{verb} every project"
+    names = ", ".join(repr(p) for p in projects)
+    return f"{verb} project{'s' if len(projects) > 1 else ''} {names}"
+
+
 def _when(stamp: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp)) if stamp else "-"
 
@@ -123,12 +143,18 @@ def _token_command(args: argparse.Namespace, settings: ServerSettings) -> int:
     try:
         migrate(engine)
         if args.token_command == "create":
+            if args.admin and (args.read_only or args.projects):
+                print("tracker server token: --admin manages every project; it goes with neither "
+                      "--read-only nor --project", file=sys.stderr)
+                return 2
+            access = "admin" if args.admin else "read" if args.read_only else "write"
             try:
-                token = create_token(engine, args.name)
+                token = create_token(engine, args.name, access, args.projects)
             except TokenError as exc:
                 print(f"tracker server token: {exc}", file=sys.stderr)
                 return 2
-            print(f"token {args.name.strip()!r} created; it is shown only now, keep it secret:")
+            scope = describe_scope(access, args.projects)
+            print(f"token {args.name.strip()!r} created ({scope}); it is shown only now, keep it secret:")
             print(token, flush=True)
             return 0
         if args.token_command == "list":
@@ -137,7 +163,8 @@ def _token_command(args: argparse.Namespace, settings: ServerSettings) -> int:
                 print("no tokens")
             for row in rows:
                 state = f"revoked {_when(row['revoked_at'])}" if row["revoked_at"] else "active"
-                print(f"{row['name']}\tcreated {_when(row['created_at'])}\t{state}")
+                scope = describe_scope(row["access"], row["projects"])
+                print(f"{row['name']}\t{scope}\tcreated {_when(row['created_at'])}\t{state}")
             return 0
         if revoke_token(engine, args.name):
             print(f"token {args.name!r} revoked")

@@ -26,8 +26,9 @@ def is_sqlite(bind: Engine | Connection) -> bool:
     return bind.dialect.name == "sqlite"
 
 
-def open_engine(url: str, pool_size: int = 4) -> Engine:
-    """An engine for ``url`` with the settings the server relies on.
+def open_engine(url: str, pool_size: int = 4, overflow: int | None = None) -> Engine:
+    """An engine for ``url`` with the settings the server relies on: ``pool_size``
+    connections kept, ``overflow`` (default as many) more opened when needed.
 
     SQLite: the directory of the file is created, the database is put in WAL
     mode with ``synchronous=NORMAL`` and a busy timeout, and transactions are
@@ -41,12 +42,18 @@ def open_engine(url: str, pool_size: int = 4) -> Engine:
             url,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT, "check_same_thread": False},
             pool_size=pool_size,
-            max_overflow=pool_size,
+            max_overflow=pool_size if overflow is None else overflow,
         )
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # psycopg prepares a statement run five times and PostgreSQL may then keep a generic
+    # plan made while the tables were still small: a sequential scan that grows with the
+    # history (10 s per query of a run with 30,000 metrics). Plan every query for its values.
+    return create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size if overflow is None else overflow, pool_pre_ping=True,
+        connect_args={"prepare_threshold": None},
+    )
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

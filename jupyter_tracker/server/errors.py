@@ -6,7 +6,7 @@ from typing import Any
 
 from tornado.web import HTTPError
 
-__all__ = ["ApiError", "BadRequest", "NotFound", "Unauthorized", "Conflict", "TooLarge"]
+__all__ = ["ApiError", "BadRequest", "NotFound", "Unauthorized", "Forbidden", "Conflict", "TooLarge"]
 
 
 class ApiError(HTTPError):
@@ -40,6 +40,12 @@ class Unauthorized(ApiError):
 
     def __init__(self) -> None:
         super().__init__("unauthorized")
+
+
+class Forbidden(ApiError):
+    """A valid token that may not do this (its scope): the message names the project."""
+
+    status = 403
 
 
 class NotFound(ApiError):

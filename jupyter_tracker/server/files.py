@@ -12,29 +12,28 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from ..limits import MAX_FILE_NAME_BYTES, MAX_FILE_PATH
 from . import schema
 from .database import dialect_insert, reading, writing
 from .errors import Conflict, NotFound
 from .runs import find_run_pk
 
-__all__ = ["MAX_PATH", "clean_path", "Upload", "list_files", "file_location", "stored_file"]
-
-MAX_PATH = 1024
-_SEGMENT_BYTES = 255
+__all__ = ["clean_path", "Upload", "list_files", "file_location", "stored_file"]
 
 
 def clean_path(path: str) -> str:
     """The normalised relative form of ``path``; ``ValueError`` when it is unsafe."""
     if not path:
         raise ValueError("empty file path")
-    if len(path) > MAX_PATH:
-        raise ValueError(f"file path longer than {MAX_PATH} characters")
+    if len(path) > MAX_FILE_PATH:
+        raise ValueError(f"file path longer than {MAX_FILE_PATH} characters")
     if any(ord(c) < 32 or c == "\x7f" for c in path):
         raise ValueError("file path with a NUL or control character")
     if "\\" in path:
@@ -46,8 +45,8 @@ def clean_path(path: str) -> str:
         raise ValueError("file path with '..'")
     if not parts:
         raise ValueError("empty file path")
-    if any(len(part.encode("utf-8", "surrogatepass")) > _SEGMENT_BYTES for part in parts):
-        raise ValueError(f"file name longer than {_SEGMENT_BYTES} bytes")
+    if any(len(part.encode("utf-8", "surrogatepass")) > MAX_FILE_NAME_BYTES for part in parts):
+        raise ValueError(f"file name longer than {MAX_FILE_NAME_BYTES} bytes")
     return "/".join(parts)
 
 
@@ -108,11 +107,11 @@ class Upload:
                 pass
 
 
-def list_files(engine: Engine, run_id: str) -> list[dict[str, Any]]:
-    """The run's files (recorded by the run and/or uploaded), by path."""
+def list_files(engine: Engine, run_id: str, check: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    """The run's files (recorded by the run and/or uploaded), by path; ``check(project)`` may refuse."""
     table = schema.files
     with reading(engine) as conn:
-        run_pk = find_run_pk(conn, run_id)
+        run_pk = find_run_pk(conn, run_id, check)
         rows = conn.execute(
             select(table.c.path, table.c.size, table.c.sha256, table.c.policy, table.c.logged_at, table.c.uploaded_at)
             .where(table.c.run_pk == run_pk)
@@ -121,11 +120,13 @@ def list_files(engine: Engine, run_id: str) -> list[dict[str, Any]]:
         return [{**row._mapping, "uploaded": row.size is not None} for row in rows]
 
 
-def stored_file(engine: Engine, files_dir: Path, run_id: str, path: str) -> tuple[Path, int]:
+def stored_file(
+    engine: Engine, files_dir: Path, run_id: str, path: str, check: Callable[[str], None] | None = None
+) -> tuple[Path, int]:
     """The location and size of an uploaded file; :class:`NotFound` when it has none."""
     table = schema.files
     with reading(engine) as conn:
-        run_pk = find_run_pk(conn, run_id)
+        run_pk = find_run_pk(conn, run_id, check)
         size = conn.execute(
             select(table.c.size).where(table.c.run_pk == run_pk, table.c.path == path)
         ).scalar()

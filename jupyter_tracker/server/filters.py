@@ -331,11 +331,17 @@ def prepare(conn: Connection) -> None:
         raw.create_function("tracker_regexp", 2, _regexp, deterministic=True)
 
 
-def listing_notes(engine: Engine, query: q.Query, project: str | None, found: bool, state: Any) -> list[str]:
+def listing_notes(
+    engine: Engine, query: q.Query, project: str | None, found: bool, state: Any,
+    projects: frozenset[str] | None = None,
+) -> list[str]:
     """Why a listing may surprise: the project has no runs, no run has a key the
-    filter (when nothing was found) or the order names."""
+    filter (when nothing was found) or the order names. Only runs of ``projects``
+    (those the token may read) are looked at, when given."""
     compiler = _Compiler(engine.dialect.name, state)
     scope = [] if project is None else [_runs.c.project == project]
+    if projects is not None:
+        scope.append(_runs.c.project.in_(sorted(projects)))
     fields = query.fields() if not found else [f for f in query.fields() if f == query.order.field]
     if found and not fields:
         return []

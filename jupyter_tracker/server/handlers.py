@@ -19,6 +19,7 @@ from typing import Any
 
 from tornado.web import HTTPError, RequestHandler, stream_request_body
 
+from .access import PUBLIC, Grant
 from .context import ServerContext
 from .errors import ApiError, BadRequest, TooLarge, Unauthorized
 from .payloads import dumps, loads
@@ -46,19 +47,26 @@ class BaseHandler(RequestHandler):
     """JSON in and out; subclasses define ``do_get``/``do_put``/``do_post``.
 
     Class attributes say what a route needs: ``auth`` (a token for writes,
-    and for reads unless the server is public) and ``limit`` (the settings
-    attribute that bounds the body).
+    and for reads unless the server is public: :attr:`grant` then says what
+    the token may do) and ``limit`` (the settings attribute that bounds the
+    body).
     """
 
     auth = True
+    #: Whether ``GET`` needs no token on a ``--public`` server.
+    public_reads = True
     limit = "max_body"
+    #: Whether the body is kept in memory (``receive``); file uploads stream to disk.
+    buffered = True
 
     def initialize(self, context: ServerContext) -> None:
         self.context = context
         self.settings_ = context.settings
-        self._chunks: list[bytes] = []
+        self._body = bytearray()
         self._size = 0
         self._error: ApiError | None = None
+        #: What the request may do (set by ``prepare`` on routes that need auth).
+        self.grant: Grant = PUBLIC
         self._limit = getattr(context.settings, self.limit)
 
     # -- before the body --------------------------------------------------------
@@ -73,9 +81,17 @@ class BaseHandler(RequestHandler):
             connection.set_max_body_size(self._limit + min(self._limit, _DRAIN_MAX))
         if announced is not None and announced > self._limit:
             self._error = self._too_large()
-        if self.auth and not (self.settings_.public and self.request.method in ("GET", "HEAD")):
-            if not await self._authorized():
-                self._error = Unauthorized()
+        elif announced and self.buffered:
+            self._body = bytearray(announced)  # filled in place: the body is held once
+        if self.auth:
+            if self.public_reads and self.settings_.public and self.request.method in ("GET", "HEAD"):
+                self.grant = PUBLIC
+            else:
+                grant = await self._authorized()
+                if grant is None:
+                    self._error = Unauthorized()
+                else:
+                    self.grant = grant
         if self._error is None:
             try:
                 await self.before_body(*self.path_args)
@@ -94,12 +110,16 @@ class BaseHandler(RequestHandler):
     def _too_large(self) -> TooLarge:
         return TooLarge(f"the body is larger than the limit of {self._limit} bytes")
 
-    async def _authorized(self) -> bool:
+    async def _authorized(self) -> Grant | None:
+        """What the request's token may do; ``None`` without a valid one.
+
+        The scheme is case-insensitive (``Bearer``, ``bearer``), as RFC 7235 has it.
+        """
         header = self.request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            return False
-        return await self.context.call(check_token, self.context.engine, token.strip()) is not None
+            return None
+        return await self.context.auth(check_token, self.context.engine, token.strip())
 
     async def before_body(self, *args: str) -> None:
         """Checks a route can make before its body arrives (run exists, path is valid ...)."""
@@ -117,15 +137,21 @@ class BaseHandler(RequestHandler):
 
     def receive(self, chunk: bytes) -> None:
         """Keep a piece of the body (subclasses may stream it elsewhere)."""
-        self._chunks.append(chunk)
+        start = self._size - len(chunk)
+        if start + len(chunk) <= len(self._body):
+            self._body[start : start + len(chunk)] = chunk
+        else:
+            self._body += chunk
 
     def drop_body(self) -> None:
         """Forget what was received of a body that will not be used."""
-        self._chunks = []
+        self._body = bytearray()
 
-    def body_bytes(self) -> bytes:
-        data = b"".join(self._chunks)
-        self._chunks = []
+    def body_bytes(self) -> bytearray:
+        """The body as received (a body shorter than announced is cut to what came)."""
+        data, self._body = self._body, bytearray()
+        if len(data) > self._size:
+            del data[self._size :]
         return data
 
     async def json_body(self) -> Any:
@@ -150,6 +176,13 @@ class BaseHandler(RequestHandler):
             self.send_json(result)
 
     async def get(self, *args: str) -> None:
+        await self._dispatch("do_get", args)
+
+    async def delete(self, *args: str) -> None:
+        await self._dispatch("do_delete", args)
+
+    async def head(self, *args: str) -> None:
+        """Like ``GET`` without the body (tornado drops what is written)."""
         await self._dispatch("do_get", args)
 
     async def put(self, *args: str) -> None:

@@ -11,6 +11,11 @@ a resent batch is acknowledged without being applied twice:
 
 Declared holes (``missing``) advance the hwm like records do, and are stored
 (clipped to above the old hwm) in ``missing_ranges`` in the same transaction.
+
+The records are decoded, checked and applied one slice after the other
+inside the transaction (summaries, config ... as they come; history points
+gathered as arrays and written at the end), so a large batch is never held
+as Python objects whole; a record that breaks a rule rolls everything back.
 Records are applied as the local reader (``replay.py``) does.
 """
 
@@ -21,21 +26,34 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from . import schema
-from .batches import Batch, Plan, plan
+from .batches import Batch, Planner
 from .database import dialect_insert, writing
 from .errors import Conflict
-from .history import append_history
+from .history import ANALYZE_AFTER, append_history, refresh_statistics
 from .payloads import dumps_column, loads_column
 from .runs import identity_values, lock_run, revive
 from .summary_state import dump_summary_state, load_summary_state
 
-__all__ = ["ingest"]
+__all__ = ["ingest", "check_batch"]
 
 _runs = schema.runs
 
 
-def ingest(engine: Engine, run_id: str, batch: Batch, max_keys: int, now: float) -> dict[str, int]:
+def check_batch(batch: Batch, max_keys: int) -> None:
+    """Check every record of ``batch`` without applying any (``BadBatch`` when one is wrong)."""
+    planner = Planner(batch.first_seq, max_keys, batch.missing, batch.log, apply_from=batch.last_seq + 1,
+                      last_seq=batch.last_seq)
+    for records in batch.slices():
+        planner.feed(records)
+    planner.finish(batch.last_seq)
+
+
+def ingest(engine: Engine, run_id: str, batch: Batch, max_keys: int, now: float,
+           check: Any = None) -> dict[str, int]:
     """Apply ``batch`` to run ``run_id``; return ``{"acked": seq}``.
+
+    ``check(row)``, when given, is called with the locked run row before
+    anything is applied (authorization by the run's project).
 
     Raises
     ------
@@ -44,113 +62,176 @@ def ingest(engine: Engine, run_id: str, batch: Batch, max_keys: int, now: float)
     Conflict
         The batch starts after a gap (409 with ``expected``).
     BadBatch
-        The batch's history goes back before the run's last step.
+        A record breaks a rule, or the batch's history goes back before the run's last step.
     """
     hwm_column = "hwm_events" if batch.log == "events" else "hwm_system"
     with writing(engine) as conn:
         row = lock_run(conn, run_id)
+        if check is not None:
+            check(row)
         hwm = getattr(row, hwm_column)
-        if batch.last_seq <= hwm:
-            return {"acked": hwm}
-        if batch.first_seq > hwm + 1:
-            raise Conflict("gap", expected=hwm + 1)
-        todo, holes = batch.plan, batch.missing
-        if batch.first_seq <= hwm:
-            rest, holes = batch.after(hwm)
-            todo = plan(rest, hwm + 1, max_keys, holes)
-        values: dict[str, Any] = {hwm_column: batch.last_seq, "updated_at": now, "heartbeat_at": now}
-        revive(row, values)
-        if batch.log == "system":
-            _apply_system(conn, row.id, todo)
+        if hwm < batch.last_seq and batch.first_seq <= hwm + 1:
+            conn.info["new_series"] = 0  # counted by append_history
+            _apply(conn, row, batch, hwm, hwm_column, max_keys, now)
+            grown = conn.info.pop("new_series", 0) >= ANALYZE_AFTER
         else:
-            _apply_events(conn, row, todo, values, now)
-        if holes:
-            conn.execute(
-                schema.missing_ranges.insert(),
-                [{"run_pk": row.id, "log": batch.log, "first_seq": lo, "last_seq": hi, "declared_at": now}
-                 for lo, hi in holes],
-            )
-        conn.execute(_runs.update().where(_runs.c.id == row.id).values(**values))
-    return {"acked": batch.last_seq}
+            grown = None
+    if grown is not None:
+        if grown:
+            refresh_statistics(engine)
+        return {"acked": batch.last_seq}
+    # Nothing to apply: still refuse a batch that breaks a rule, then say where the run is.
+    if batch.plan is None:
+        check_batch(batch, max_keys)
+    if batch.last_seq <= hwm:
+        return {"acked": hwm}
+    raise Conflict("gap", expected=hwm + 1)
 
 
-def _apply_system(conn: Connection, run_pk: int, todo: Plan) -> None:
+def _apply(conn: Connection, row: Any, batch: Batch, hwm: int, hwm_column: str, max_keys: int, now: float) -> None:
+    holes = batch.holes_after(hwm)
+    planner = Planner(batch.first_seq, max_keys, batch.missing, batch.log, apply_from=hwm + 1,
+                      last_seq=batch.last_seq)
+    values: dict[str, Any] = {hwm_column: batch.last_seq, "updated_at": now, "heartbeat_at": now}
+    revive(row, values)
+    events = _Events(row, values) if batch.log == "events" else None
+    for records in batch.slices():
+        planner.feed(records)
+        ops = planner.take_ops()
+        if events is not None:
+            events.apply(ops)
+        else:
+            _apply_system(conn, row.id, ops)
+    todo = planner.finish(batch.last_seq)
+    if events is not None:
+        events.finish(conn, todo)
+    if holes:
+        conn.execute(
+            schema.missing_ranges.insert(),
+            [{"run_pk": row.id, "log": batch.log, "first_seq": lo, "last_seq": hi, "declared_at": now}
+             for lo, hi in holes],
+        )
+    conn.execute(_runs.update().where(_runs.c.id == row.id).values(**values))
+
+
+def _apply_system(conn: Connection, run_pk: int, ops: list[tuple]) -> None:
     rows = [
         {"run_pk": run_pk, "seq": op[1], "ts": float(op[2]), "data": dumps_column(op[3])}
-        for op in todo.ops
+        for op in ops
         if op[0] == "sys"
     ]
     if rows:
         conn.execute(schema.system_records.insert(), rows)
 
 
-def _apply_events(conn: Connection, row: Any, todo: Plan, values: dict[str, Any], now: float) -> None:
-    kinds = {op[0] for op in todo.ops}
-    summary = load_summary_state(row.summary_state) if kinds & {"h", "m", "s"} else None
-    config = loads_column(row.config, {}) if "c" in kinds else None
-    metrics = loads_column(row.metrics, []) if "m" in kinds else None
-    info = loads_column(values.get("info", row.info), {}) if kinds & {"meta", "start", "state"} else None
-    identity: dict[str, Any] = {}
-    files: dict[str, dict[str, Any]] = {}
-    for op in todo.ops:
-        kind = op[0]
-        if kind == "h":
-            datas, step, same_keys = op[1], op[2], op[3]
-            if same_keys and len(datas) > 1:
-                # Only the first row can bring new keys: the others skip that check.
-                summary.add_rows(datas[:1], step)
-                summary.add_rows(datas[1:], step, check_new=False)
-            else:
-                summary.add_rows(datas, step)
-            continue
-        _seq, ts, payload = op[1], op[2], op[3]
-        if kind == "c":
-            config.update(payload)
-        elif kind == "m":
-            summary.apply(kind, payload)
-            metrics.append(payload)
-        elif kind == "s":
-            summary.apply(kind, payload)
-        elif kind == "meta":
-            info.update(payload)
-            identity.update(payload)
-        elif kind == "f":
-            files[payload["path"]] = {"policy": _short(payload.get("policy")), "logged_at": float(ts)}
-        elif kind == "start":
-            info.update({k: v for k, v in (payload or {}).items() if k in ("pid", "host")})
-            info.pop("crash_source", None)
-            info.pop("crash_reason", None)
-            info.setdefault("started_at", ts)
-            values["state"] = "running"
-            values["exit_code"] = None
-        elif kind == "state":
-            state = payload["state"]
-            values["state"] = state
-            values["exit_code"] = payload.get("exit_code")
-            info["exit_code"] = payload.get("exit_code")
-            if payload.get("reason"):
-                info["crash_reason"] = payload.get("reason")
-            if state in ("finished", "failed", "crashed"):
-                info["finished_at"] = ts
-    if todo.row_steps:
-        last_step, open_keys = append_history(
-            conn, row.id, todo, row.last_step, loads_column(row.open_keys, [])
-        )
-        values["last_step"] = last_step
-        values["open_keys"] = dumps_column(open_keys)
-    if summary is not None:
-        values["summary_state"] = dump_summary_state(summary)
-        values["summary"] = dumps_column(summary.as_dict())
-    if config is not None:
-        values["config"] = dumps_column(config)
-    if metrics is not None:
-        values["metrics"] = dumps_column(metrics)
-    if info is not None:
-        values["info"] = dumps_column(info)
-    if identity:
-        values.update(identity_values(identity))
-    if files:
-        _record_files(conn, row.id, files)
+class _Events:
+    """What the records of the events log change in the run's row, applied in log order.
+
+    The run's summary state, config, metrics and info are decoded when a
+    record first needs them, and written back by :meth:`finish`.
+    """
+
+    def __init__(self, row: Any, values: dict[str, Any]) -> None:
+        self.row = row
+        self.values = values
+        self._summary: Any = None
+        self._config: dict[str, Any] | None = None
+        self._metrics: list[Any] | None = None
+        self._info: dict[str, Any] | None = None
+        self.identity: dict[str, Any] = {}
+        self.files: dict[str, dict[str, Any]] = {}
+
+    @property
+    def summary(self) -> Any:
+        if self._summary is None:
+            self._summary = load_summary_state(self.row.summary_state)
+        return self._summary
+
+    @property
+    def config(self) -> dict[str, Any]:
+        if self._config is None:
+            self._config = loads_column(self.row.config, {})
+        return self._config
+
+    @property
+    def metrics(self) -> list[Any]:
+        if self._metrics is None:
+            self._metrics = loads_column(self.row.metrics, [])
+        return self._metrics
+
+    @property
+    def info(self) -> dict[str, Any]:
+        if self._info is None:
+            self._info = loads_column(self.values.get("info", self.row.info), {})
+        return self._info
+
+    def apply(self, ops: list[tuple]) -> None:
+        values = self.values
+        for op in ops:
+            kind = op[0]
+            if kind == "h":
+                datas, step, same_keys = op[1], op[2], op[3]
+                summary = self.summary
+                if same_keys and len(datas) > 1:
+                    # Only the first row can bring new keys: the others skip that check.
+                    summary.add_rows(datas[:1], step)
+                    summary.add_rows(datas[1:], step, check_new=False)
+                else:
+                    summary.add_rows(datas, step)
+                continue
+            _seq, ts, payload = op[1], op[2], op[3]
+            if kind == "c":
+                self.config.update(payload)
+            elif kind == "m":
+                self.summary.apply(kind, payload)
+                self.metrics.append(payload)
+            elif kind == "s":
+                self.summary.apply(kind, payload)
+            elif kind == "meta":
+                self.info.update(payload)
+                self.identity.update(payload)
+            elif kind == "f":
+                self.files[payload["path"]] = {"policy": _short(payload.get("policy")), "logged_at": float(ts)}
+            elif kind == "start":
+                info = self.info
+                info.update({k: v for k, v in (payload or {}).items() if k in ("pid", "host")})
+                info.pop("crash_source", None)
+                info.pop("crash_reason", None)
+                info.setdefault("started_at", ts)
+                values["state"] = "running"
+                values["exit_code"] = None
+            elif kind == "state":
+                info = self.info
+                state = payload["state"]
+                values["state"] = state
+                values["exit_code"] = payload.get("exit_code")
+                info["exit_code"] = payload.get("exit_code")
+                if payload.get("reason"):
+                    info["crash_reason"] = payload.get("reason")
+                if state in ("finished", "failed", "crashed"):
+                    info["finished_at"] = ts
+
+    def finish(self, conn: Connection, todo: Any) -> None:
+        row, values = self.row, self.values
+        if len(todo.row_steps):
+            last_step, open_keys = append_history(
+                conn, row.id, todo, row.last_step, loads_column(row.open_keys, [])
+            )
+            values["last_step"] = last_step
+            values["open_keys"] = dumps_column(open_keys)
+        if self._summary is not None:
+            values["summary_state"] = dump_summary_state(self._summary)
+            values["summary"] = dumps_column(self._summary.as_dict())
+        if self._config is not None:
+            values["config"] = dumps_column(self._config)
+        if self._metrics is not None:
+            values["metrics"] = dumps_column(self._metrics)
+        if self._info is not None:
+            values["info"] = dumps_column(self._info)
+        if self.identity:
+            values.update(identity_values(self.identity))
+        if self.files:
+            _record_files(conn, row.id, self.files)
 
 
 def _short(value: Any) -> str | None:

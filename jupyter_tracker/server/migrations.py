@@ -69,8 +69,19 @@ def _v3_missing_ranges(conn: Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.missing_ranges])
 
 
+def _v4_token_scopes(conn: Connection) -> None:
+    """Token scopes; the tokens made before them keep what they could do: write, every project."""
+    schema.metadata.create_all(conn, tables=[schema.token_scopes])
+    conn.execute(
+        text(
+            "INSERT INTO token_scopes (token_id, access, projects) SELECT id, 'write', NULL FROM tokens "
+            "WHERE id NOT IN (SELECT token_id FROM token_scopes)"
+        )
+    )
+
+
 #: The migration steps; step ``i`` (from 0) brings the schema to version ``i + 1``.
-STEPS: list[Callable[[Connection], None]] = [_v1_tables, _v2_run_indexes, _v3_missing_ranges]
+STEPS: list[Callable[[Connection], None]] = [_v1_tables, _v2_run_indexes, _v3_missing_ranges, _v4_token_scopes]
 LATEST = len(STEPS)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from .._version import __version__
-from ..limits import MAX_KEY_LENGTH, STATES
+from ..limits import MAX_HISTORY_KEYS, MAX_KEY_LENGTH, STATES
 from .batches import LOGS
 
 __all__ = ["document", "document_bytes"]
@@ -57,11 +57,13 @@ def _operation(
     descriptions = {
         400: "Malformed request (the message says what is wrong).",
         401: "Missing, wrong or revoked token.",
+        403: "The token may not do this (read-only, limited to other projects, not an admin token): "
+        "the message names the project.",
         404: "No such run (or file).",
         409: "Conflict: a gap in the sequence numbers (`expected` says where to resume) or a file path clash.",
         413: "The body is larger than the server's limit.",
     }
-    for status in ((401,) if auth else ()) + errors:
+    for status in sorted(set(((401, 403) if auth else ()) + errors)):
         responses[str(status)] = _error(descriptions[status])
     out: dict[str, Any] = {"operationId": operation_id, "summary": summary, "responses": responses}
     if params:
@@ -212,6 +214,37 @@ _SCHEMAS: dict[str, Any] = {
         "required": ["state", "heartbeat_at"],
         "properties": {"state": {"type": "string"}, "heartbeat_at": {"type": "number"}},
     },
+    "TokenRequest": {
+        "type": "object",
+        "required": ["name"],
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 128},
+            "access": {"type": "string", "enum": ["read", "write", "admin"], "default": "write"},
+            "projects": {"type": "array", "items": {"type": "string", "minLength": 1}, "nullable": True,
+                         "description": "Only these projects (null: every project; not for admin tokens)."},
+        },
+    },
+    "Token": {
+        "type": "object",
+        "required": ["name", "access"],
+        "properties": {
+            "name": {"type": "string"},
+            "access": {"type": "string", "enum": ["read", "write", "admin"]},
+            "projects": {"type": "array", "items": {"type": "string"}, "nullable": True},
+            "created_at": {"type": "number"},
+            "revoked_at": {"type": "number", "nullable": True},
+        },
+    },
+    "NewToken": {
+        "type": "object",
+        "required": ["name", "access", "token"],
+        "properties": {
+            "name": {"type": "string"},
+            "access": {"type": "string"},
+            "projects": {"type": "array", "items": {"type": "string"}, "nullable": True},
+            "token": {"type": "string", "description": "The token: shown this once."},
+        },
+    },
     "File": {
         "type": "object",
         "required": ["path", "uploaded"],
@@ -299,9 +332,23 @@ def _paths() -> dict[str, Any]:
                            "non-finite point, and both ends."),
                     _query("min_step", step, "First step (inclusive)."),
                     _query("max_step", step, "Last step (inclusive)."),
+                    _query("offset", {"type": "integer", "minimum": 0, "default": 0},
+                           "Without keys: skip this many metrics (in name order)."),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_HISTORY_KEYS},
+                           f"Without keys: at most this many metrics. A request reads at most {MAX_HISTORY_KEYS} "
+                           "metrics: more keys, or a run with more metrics and no limit, is a 400."),
                 ],
                 errors=(400, 404),
                 operation_id="getHistory",
+            ),
+        },
+        "/api/v1/runs/{run_id}/keys": {
+            "parameters": [_RUN_ID],
+            "get": _operation(
+                "The run's metrics and their number of points, by name",
+                _json({"type": "object", "additionalProperties": {"type": "integer"}}, "metric: points"),
+                errors=(400, 404),
+                operation_id="getKeys",
             ),
         },
         "/api/v1/runs/{run_id}/system": {
@@ -323,6 +370,24 @@ def _paths() -> dict[str, Any]:
             "parameters": [_RUN_ID],
             "get": _operation("The run's files", _json({"type": "array", "items": _ref("File")}, "By path."),
                               errors=(400, 404), operation_id="listFiles"),
+        },
+        "/api/v1/tokens": {
+            "get": _operation("Every token's name and scope (admin tokens only)",
+                              _json({"type": "array", "items": _ref("Token")}, "By name."), operation_id="listTokens"),
+            "post": _operation(
+                "Create a token (admin tokens only); the answer holds it, the only time it is seen",
+                _json(_ref("NewToken"), "Created."),
+                body={"required": True, "content": {"application/json": {"schema": _ref("TokenRequest")}}},
+                errors=(400, 413),
+                operation_id="createToken",
+            ),
+        },
+        "/api/v1/tokens/{name}": {
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "delete": _operation("Revoke a token (admin tokens only)",
+                                 _json({"type": "object", "properties": {"name": {"type": "string"},
+                                                                         "revoked": {"type": "boolean"}}}, "Revoked."),
+                                 errors=(404,), operation_id="revokeToken"),
         },
         "/api/v1/runs/{run_id}/files/{path}": {
             "parameters": [
@@ -356,7 +421,9 @@ def document() -> dict[str, Any]:
             "version": __version__,
             "description": "Runs, records, history, system metrics and files of jupyter-tracker. "
             "Every request but health and this document needs `Authorization: Bearer <token>` "
-            "(reads do not when the server runs with --public). Errors are `{\"error\": message}`. "
+            "(reads do not when the server runs with --public). A token reads, or reads and writes, every "
+            "project or only some; admin tokens also manage tokens (403 otherwise, naming the project). "
+            "Errors are `{\"error\": message}`. "
             "Non-finite floats are written `{\"$float\": \"NaN\" | \"Infinity\" | \"-Infinity\"}` both ways. "
             f"Metric keys are at most {MAX_KEY_LENGTH} characters. See docs/api.md.",
         },

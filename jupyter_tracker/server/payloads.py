@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from ..records import jsonable, restore_floats
+from ..records import restore_floats
 from .errors import BadRequest
 
 __all__ = ["ParseError", "loads", "dumps", "dumps_column", "loads_column", "float_list"]
@@ -25,25 +25,57 @@ class ParseError(BadRequest):
     """A request body that is not valid JSON (400)."""
 
 
-def loads(body: bytes) -> Any:
-    """Parse a request body; tagged non-finite floats become floats again."""
+def loads(body: bytes | bytearray) -> Any:
+    """Parse a request body; tagged non-finite floats become floats again.
+
+    orjson refuses JSON nested more than 1,024 levels deep; a value deep
+    enough to exhaust Python's recursion while its tags are restored is
+    refused too (both 400). Limits on what may be stored (``MAX_JSON_DEPTH``)
+    are checked by the endpoints.
+    """
     try:
         value = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ParseError(f"malformed JSON: {exc}") from None
     if b'"$float"' in body:
-        value = restore_floats(value)
+        try:
+            value = restore_floats(value)
+        except RecursionError:
+            raise ParseError("malformed JSON: nested too deeply") from None
     return value
+
+
+def _tagged(value: Any) -> Any:
+    """``value`` with its non-finite floats tagged, at any depth.
+
+    What the server writes came from JSON (and is at most
+    ``limits.MAX_JSON_DEPTH`` deep plus the few levels of the resource around
+    it), so unlike :func:`jupyter_tracker.records.jsonable` nothing is cut at
+    some depth or turned into a string.
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else _tag(value)
+    if isinstance(value, dict):  # (keys may be str subclasses, SQLAlchemy's quoted_name: orjson wants str)
+        return {key if type(key) is str else str(key): _tagged(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_tagged(item) for item in value]
+    if isinstance(value, np.generic):
+        return _tagged(value.item())
+    return value
+
+
+def _tag(value: float) -> dict[str, str]:
+    return {"$float": "NaN"} if value != value else _TAGS[value]
 
 
 def dumps(value: Any) -> bytes:
     """``value`` as JSON with non-finite floats tagged (any JSON-like value)."""
-    return orjson.dumps(jsonable(value))
+    return orjson.dumps(_tagged(value))
 
 
 def dumps_column(value: Any) -> str:
     """Text for a JSON column."""
-    return orjson.dumps(jsonable(value)).decode()
+    return orjson.dumps(_tagged(value)).decode()
 
 
 def loads_column(text: str | None, default: Any = None) -> Any:

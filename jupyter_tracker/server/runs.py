@@ -10,15 +10,27 @@ arriving later for a run the server marked crashed bring it back to
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, func, select
 from sqlalchemy.engine import Connection, Engine, Row
 
 from . import schema
-from ..limits import LIVE_STATES, STATES
+from ..limits import (
+    LIVE_STATES,
+    MAX_NOTES_LENGTH,
+    MAX_PROJECT_LENGTH,
+    MAX_TAGS,
+    MAX_TEXT_LENGTH,
+    STATES,
+    depth_problem,
+    text_problem,
+)
 from ..query import Query
+from .access import Grant
 from .database import dialect_insert, reading, writing
 from .errors import BadRequest, NotFound
 from .filters import order_clauses, prepare, run_listing, where_clause
@@ -30,6 +42,7 @@ __all__ = [
     "lock_run",
     "find_run_pk",
     "identity_values",
+    "identity_problem",
     "revive",
     "run_resource",
     "missing_ranges",
@@ -49,6 +62,7 @@ DEFAULT_PROJECT = "uncategorized"
 _RUN_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}")
 _runs = schema.runs
 _TEXT_FIELDS = {"name": "name", "group": "run_group", "job_type": "job_type", "notes": "notes"}
+_TEXT_LIMITS = {"project": MAX_PROJECT_LENGTH, "notes": MAX_NOTES_LENGTH}
 
 
 def check_run_id(run_id: str) -> str:
@@ -69,11 +83,15 @@ def lock_run(conn: Connection, run_id: str) -> Row:
     return row
 
 
-def find_run_pk(conn: Connection, run_id: str) -> int:
-    pk = conn.execute(select(_runs.c.id).where(_runs.c.run_id == run_id)).scalar()
-    if pk is None:
+def find_run_pk(conn: Connection, run_id: str, check: Callable[[str], None] | None = None) -> int:
+    """The primary key of run ``run_id`` (:class:`NotFound` if none); ``check(project)``,
+    when given, may refuse access to it (:meth:`Grant.check_read` ...)."""
+    row = conn.execute(select(_runs.c.id, _runs.c.project).where(_runs.c.run_id == run_id)).first()
+    if row is None:
         raise NotFound(f"no run {run_id!r}")
-    return pk
+    if check is not None:
+        check(row.project)
+    return row.id
 
 
 def _effective_state(timeout: float, now: float) -> Any:
@@ -137,42 +155,71 @@ def run_resource(
     return out
 
 
-def _text(body: dict, key: str, limit: int = 100_000) -> str | None:
-    value = body.get(key)
-    if value is not None and (not isinstance(value, str) or len(value) > limit or "\x00" in value):
-        raise BadRequest(f"{key!r} must be a string (at most {limit} characters, no NUL) or null")
-    return value
+def identity_problem(body: dict[str, Any]) -> str | None:
+    """What breaks the limits (:mod:`jupyter_tracker.limits`) among the identity fields of
+    ``body`` (run.json or a ``meta`` record), or ``None``."""
+    for key in ("project", *_TEXT_FIELDS):
+        if key in body:
+            problem = text_problem(body[key], _TEXT_LIMITS.get(key, MAX_TEXT_LENGTH))
+            if problem is not None:
+                return f"{key!r} {problem}"
+    if "tags" in body:
+        tags = body["tags"] or []
+        if not isinstance(tags, list):
+            return "'tags' must be a list of strings"
+        if len(tags) > MAX_TAGS:
+            return f"{len(tags)} tags; the limit is {MAX_TAGS}"
+        for tag in tags:
+            problem = text_problem(tag, MAX_TEXT_LENGTH) if isinstance(tag, str) else "must be a string"
+            if problem is not None:
+                return f"tag {_brief(tag)} {problem}"
+    return None
+
+
+def _brief(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def identity_values(body: dict[str, Any]) -> dict[str, Any]:
     """Column values for the identity fields present in ``body`` (run.json or a ``meta`` record)."""
+    problem = identity_problem(body)
+    if problem is not None:
+        raise BadRequest(problem)
     values: dict[str, Any] = {}
     for key, column in _TEXT_FIELDS.items():
         if key in body:
-            values[column] = _text(body, key)
+            values[column] = body[key]
     if "tags" in body:
-        tags = body["tags"] or []
-        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            raise BadRequest("'tags' must be a list of strings")
-        values["tags"] = dumps_column(tags)
+        values["tags"] = dumps_column(body["tags"] or [])
     return values
 
 
-def upsert_run(engine: Engine, run_id: str, body: Any, now: float) -> dict[str, Any]:
-    """Create or update a run from its ``run.json``; return the run resource."""
+def upsert_run(engine: Engine, run_id: str, body: Any, now: float, grant: Grant | None = None) -> dict[str, Any]:
+    """Create or update a run from its ``run.json``; return the run resource.
+
+    With ``grant``, creating a run needs write access to its project, and
+    changing one to its project and, when it moves, to the new one too.
+    """
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object (the run's run.json)")
     if body.get("id") not in (None, run_id):
-        raise BadRequest(f"the body's id {body.get('id')!r} is not the run id of the URL {run_id!r}")
-    project = _text(body, "project", 256) or None
+        raise BadRequest(f"the body's id {_brief(body.get('id'))} is not the run id of the URL {run_id!r}")
+    problem = depth_problem(body)
+    if problem is not None:
+        raise BadRequest(f"the run's JSON {problem}")
     values = identity_values(body)
+    project = body.get("project") or None
     state = body.get("state")
     if state is not None and state not in STATES:
         raise BadRequest(f"'state' must be one of {', '.join(STATES)}")
     created = body.get("created_at")
-    if created is not None and (type(created) not in (int, float) or created != created):
+    if created is not None and (type(created) not in (int, float) or not math.isfinite(created)):
         raise BadRequest("'created_at' must be a number (seconds since the epoch)")
     with writing(engine) as conn:
+        if grant is not None:
+            existing = conn.execute(_LOCK_RUN, {"run_id": run_id}).first()
+            grant.check_write(existing.project if existing is not None else project or DEFAULT_PROJECT)
         # Insert-or-nothing first, so that two first PUTs of one run cannot both insert.
         fresh = dialect_insert(conn)(_runs).values(
             run_id=run_id,
@@ -192,6 +239,10 @@ def upsert_run(engine: Engine, run_id: str, body: Any, now: float) -> dict[str, 
         inserted = conn.execute(fresh.on_conflict_do_nothing(index_elements=[_runs.c.run_id])).rowcount == 1
         row = lock_run(conn, run_id)
         if not inserted:
+            if grant is not None:
+                grant.check_write(row.project)  # (it may have been created since the check above)
+                if project and project != row.project:
+                    grant.check_write(project)  # a move: both projects
             info = loads_column(row.info, {})
             info.update(body)
             values.update(info=dumps_column(info), updated_at=now, heartbeat_at=now)
@@ -212,13 +263,15 @@ def _ensure_project(conn: Connection, name: str, now: float) -> None:
     conn.execute(insert.on_conflict_do_nothing(index_elements=[schema.projects.c.name]))
 
 
-def get_run(engine: Engine, run_id: str, timeout: float, now: float) -> dict[str, Any]:
+def get_run(engine: Engine, run_id: str, timeout: float, now: float, grant: Grant | None = None) -> dict[str, Any]:
     with reading(engine) as conn:
         row = conn.execute(
             select(_runs, _effective_state(timeout, now).label("effective")).where(_runs.c.run_id == run_id)
         ).first()
         if row is None:
             raise NotFound(f"no run {run_id!r}")
+        if grant is not None:
+            grant.check_read(row.project)
         missing = missing_ranges(conn, row.id)
     return run_resource(row, state=row.effective, missing=missing)
 
@@ -232,13 +285,16 @@ def list_runs(
     limit: int = 100,
     offset: int = 0,
     filters: Query | None = None,
+    projects: frozenset[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Runs, newest first, optionally of one project and/or in one (effective) state,
-    and matching ``filters`` in its order (:mod:`.filters`)."""
+    and matching ``filters`` in its order (:mod:`.filters`); only of ``projects`` when given."""
     effective = _effective_state(timeout, now).label("effective")
     query = select(_runs, effective)
     if project is not None:
         query = query.where(_runs.c.project == project)
+    if projects is not None:
+        query = query.where(_runs.c.project.in_(sorted(projects)))
     if state is not None:
         query = query.where(_effective_state(timeout, now) == state)
     order = [_runs.c.created_at.desc(), _runs.c.id.desc()]
@@ -253,9 +309,11 @@ def list_runs(
         return [run_resource(row, full=False, state=row.effective) for row in run_listing(conn, query)]
 
 
-def list_projects(engine: Engine) -> list[dict[str, Any]]:
-    """``[{"name", "runs"}]`` for every project that has runs, by name."""
+def list_projects(engine: Engine, projects: frozenset[str] | None = None) -> list[dict[str, Any]]:
+    """``[{"name", "runs"}]`` for every project that has runs (of ``projects`` when given), by name."""
     query = select(_runs.c.project, func.count()).group_by(_runs.c.project).order_by(_runs.c.project)
+    if projects is not None:
+        query = query.where(_runs.c.project.in_(sorted(projects)))
     with reading(engine) as conn:
         return [{"name": name, "runs": count} for name, count in conn.execute(query)]
 
@@ -271,10 +329,12 @@ def revive(row: Any, values: dict[str, Any]) -> None:
             values.setdefault("state", "running")
 
 
-def heartbeat(engine: Engine, run_id: str, now: float) -> dict[str, Any]:
+def heartbeat(engine: Engine, run_id: str, now: float, grant: Grant | None = None) -> dict[str, Any]:
     """Record that the run's process lives; return ``{"state", "heartbeat_at"}``."""
     with writing(engine) as conn:
         row = lock_run(conn, run_id)
+        if grant is not None:
+            grant.check_write(row.project)
         values: dict[str, Any] = {"heartbeat_at": now}
         revive(row, values)
         conn.execute(_runs.update().where(_runs.c.id == row.id).values(**values))

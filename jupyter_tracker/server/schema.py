@@ -44,6 +44,7 @@ __all__ = [
     "system_records",
     "files",
     "missing_ranges",
+    "token_scopes",
 ]
 
 #: Most points one history chunk holds.
@@ -170,4 +171,13 @@ missing_ranges = Table(
     Column("last_seq", BigInteger, nullable=False),
     Column("declared_at", Double, nullable=False),
     PrimaryKeyConstraint("run_pk", "log", "first_seq"),
+)
+
+#: What each token may do (``access.Grant``): one row per token.
+token_scopes = Table(
+    "token_scopes",
+    metadata,
+    Column("token_id", Integer, ForeignKey("tokens.id", ondelete="CASCADE"), primary_key=True),
+    Column("access", String(16), nullable=False),  # "read", "write" or "admin"
+    Column("projects", Text),  # JSON list of project names; NULL: every project
 )

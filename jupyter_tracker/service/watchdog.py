@@ -40,11 +40,23 @@ class KernelWatch:
 def mark_crashed(run_dir: Path, reason: str) -> bool:
     """Make a run whose owner died ``crashed``, unless it ended already.
 
-    Appends a ``state`` record to the events log (closing a torn tail first),
-    then rewrites ``run.json`` and ``summary.json`` from the log. Returns
-    whether the run was marked.
+    Takes the run's lock first, without waiting: when it is held, a live
+    process records the run (it was resumed), and the run is left alone.
+    Appends a ``state`` record to the events log (cutting a torn tail off
+    first), then rewrites ``run.json`` and ``summary.json`` from the log.
+    Returns whether the run was marked.
     """
     run_dir = Path(run_dir)
+    lock = rundir.try_lock_run(run_dir, role="service")
+    if lock is None:
+        return False
+    try:
+        return _mark_crashed(run_dir, reason)
+    finally:
+        lock.release()
+
+
+def _mark_crashed(run_dir: Path, reason: str) -> bool:
     info = rundir.read_info(run_dir) or {}
     if info.get("state") in TERMINAL_STATES:
         return False

@@ -104,3 +104,19 @@ def test_parse_params_literals():
     assert parse_params(["a=1", "b=0.5", "c=hello", "d='q'", "e=[1, 2]", "f=None"]) == {
         "a": 1, "b": 0.5, "c": "hello", "d": "q", "e": [1, 2], "f": None,
     }
+
+
+def test_init_of_a_run_another_process_records_is_one_clear_line(loaded, tracker_env):
+    from jupyter_tracker import rundir
+
+    run = tracker.init(id="busy1")
+    run.finish()
+    holder = rundir.try_lock_run(run.path)  # another open file: as another process would hold it
+    try:
+        with pytest.raises(UsageError, match=r"%tracker init: run 'busy1' is being recorded by process \d+"):
+            loaded.run_line_magic("tracker", "init --id busy1 --resume allow")
+    finally:
+        holder.release()
+    loaded.run_line_magic("tracker", "init --id busy1 --resume allow")
+    assert tracker.current().id == "busy1"
+    tracker.finish()

@@ -331,7 +331,8 @@ def test_a_failing_disk_never_raises_and_loses_nothing(tracker_env):
     run.finish()
     rows = read_back(run).history()
     assert [r["a"] for r in rows] == [float(i) for i in range(1000)]
-    assert "writable again; nothing was lost" in debug_log(run)
+    assert re.search(r"events.log is writable again: the [\d,]+ records kept in memory meanwhile are written; "
+                     "nothing was lost", debug_log(run))
 
 
 def test_backpressure_waits_for_a_stalled_disk_and_says_so(tracker_env, monkeypatch):
@@ -367,3 +368,84 @@ def test_module_level_functions_before_init_explain(tracker_env):
         tracker.define_metric("a")
     assert "no active run" in repr(tracker.summary)
     tracker.finish()  # nothing to finish: fine
+
+
+def test_save_end_copies_and_records_every_file_before_the_log_closes(tracker_env, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (tmp_path / name).write_text(name)
+    run = tracker.init()
+    run.save("a.txt", policy="end")
+    run.save("b.txt", policy="end")
+    run.save("*.txt", policy="end")
+    run.save("missing.bin", policy="end")
+    (tmp_path / "a.txt").write_text("a, final")
+    run.finish()
+    files = run.path / "files"
+    assert sorted(p.name for p in files.iterdir() if p.is_file()) == ["a.txt", "b.txt", "c.txt"]
+    assert (files / "a.txt").read_text() == "a, final"
+    from jupyter_tracker.replay import replay
+
+    recorded = replay(run.path / "events.log").files
+    assert [f["path"] for f in recorded] == ["a.txt", "b.txt", "a.txt", "b.txt", "c.txt"]
+    assert all(f["policy"] == "end" for f in recorded)
+    assert "save('missing.bin', policy='end'): no file matches it at finish" in warnings_logged(run)
+
+
+def test_sys_exit_inside_a_with_block_records_its_code(tracker_env):
+    with pytest.raises(SystemExit):
+        with tracker.init(name="exits") as run:
+            run.log({"a": 1.0})
+            sys.exit(4)
+    assert (read_back(run).state, read_back(run).info["exit_code"]) == ("failed", 4)
+    with pytest.raises(SystemExit):
+        with tracker.init(name="clean-exit") as run:
+            sys.exit(0)
+    assert (read_back(run).state, read_back(run).info["exit_code"]) == ("finished", 0)
+
+
+def test_exit_hooks_are_ours_only_while_a_script_records_a_run(tracker_env, monkeypatch):
+    from jupyter_tracker.kernel import exits, session
+
+    monkeypatch.setattr(session, "ipython", lambda: None)  # a plain script (other tests start IPython)
+    assert not exits.installed()
+    run = tracker.init()
+    assert exits.installed() and hasattr(sys.exit, "__wrapped__")
+    run.finish()
+    assert not exits.installed() and not hasattr(sys.exit, "__wrapped__")
+
+
+def test_the_fast_path_never_takes_a_row_over_the_key_limit(tracker_env):
+    from jupyter_tracker.limits import MAX_KEYS_PER_RECORD
+
+    run = tracker.init()
+    wide = {f"k{i}": 1.0 for i in range(MAX_KEYS_PER_RECORD)}
+    run.log(wide)  # the most one call may hold
+    run.log({"z": 1.0})  # a key past the limit of known keys: not known, checked every time
+    with pytest.raises(ValueError, match="10,001 metric keys in one call"):
+        run.log({**wide, "z": 2.0})
+    run.finish()
+    assert [len(r) - 2 for r in read_back(run).history()] == [MAX_KEYS_PER_RECORD, 1]
+
+
+def test_a_finish_that_cannot_write_its_files_still_finishes(tracker_env, monkeypatch):
+    run = tracker.init()
+    run.log({"a": 1.0})
+    run._finish_hooks.append(lambda state: 1 / 0)
+    run.finish()  # a failure of ours is said, never raised
+    assert read_back(run).state == "finished"
+    assert "finish(): <lambda> failed (ZeroDivisionError" in warnings_logged(run)
+    assert (run.path / "summary.json").exists()
+
+
+def test_finish_takes_only_exit_codes_a_run_can_hold(tracker_env):
+    run = tracker.init()
+    with pytest.raises(TypeError, match=r"finish\(exit_code=...\) must be an integer, got 'no'"):
+        run.finish(exit_code="no")
+    with pytest.raises(ValueError, match="exit codes go from -2147483647 to 2147483647"):
+        run.finish(exit_code=2**40)
+    run.finish(exit_code=2)
+    assert (read_back(run).state, read_back(run).info["exit_code"]) == ("failed", 2)
+    from jupyter_tracker.kernel.run import exit_status
+
+    assert [exit_status(c) for c in (None, 0, 3, -1, 2**40, "msg")] == [0, 0, 3, -1, 1, 1]

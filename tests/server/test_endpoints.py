@@ -227,3 +227,95 @@ def test_declared_holes_over_http(server: TrackerServer, client: Client) -> None
     response = client.post(f"/runs/{run_id}/records", data=orjson.dumps(bad))
     assert response.status_code == 400
     assert response.json()["error"].startswith("missing[1] [512, 600] is adjacent to missing[0] [256, 511]")
+
+
+def test_head_is_get_without_a_body(client: Client) -> None:
+    run_id = client.new_run()
+    client.send(run_id, history_records(1, range(3)))
+    client.put(f"/runs/{run_id}/files/a.bin", data=b"x" * 1000)
+    for path in ("/health", "/runs", f"/runs/{run_id}", f"/runs/{run_id}/history", f"/runs/{run_id}/files/a.bin",
+                 "/runs/nope0000"):
+        got, head = client.get(path), client.request("HEAD", path)
+        assert head.status_code == got.status_code, path
+        assert head.content == b""
+        assert head.headers["Content-Length"] == str(len(got.content)), path
+        assert head.headers["Content-Type"] == got.headers["Content-Type"]
+    assert client.request("HEAD", f"/runs/{run_id}/records").status_code == 405  # no GET there
+    for method in ("DELETE", "PATCH"):
+        response = client.request(method, f"/runs/{run_id}")
+        assert response.status_code == 405 and response.json()["error"].lower() == "method not allowed"
+
+
+def test_bearer_is_case_insensitive(server: TrackerServer) -> None:
+    for scheme in ("bearer", "BEARER", "Bearer"):
+        headers = {"Authorization": f"{scheme} {server.token}"}
+        assert server.client(token="").get("/runs", headers=headers).status_code == 200
+
+
+def test_unknown_kinds_are_ignored_with_or_without_payload(client: Client) -> None:
+    run_id = client.new_run()
+    records = [[1, "future"], [2, "future", 1.0], [3, "h", 0, 1.0, {"a": 1.0}], [4, "later", "x", {"y": [1]}, 5],
+               [5, "h", 1, 2.0, {"a": 2.0}]]
+    assert client.send(run_id, records).json() == {"acked": 5}
+    assert client.history(run_id)["a"]["step"] == [0, 1]
+    assert client.send(run_id, [[1, "future"], [2, "sys", 1.0, {"cpu": 1.0}]], log="system").json() == {"acked": 2}
+
+
+@pytest.mark.parametrize(("log", "record", "message"), [
+    ("system", [1, "h", 0, 1.0, {"a": 1.0}], "record 1: 'h' records belong in the events log, not the system log"),
+    ("events", [1, "sys", 1.0, {"cpu": 1.0}], "record 1: 'sys' records belong in the system log, not the events log"),
+])
+def test_records_sent_to_the_other_log_are_400(client: Client, log: str, record: list, message: str) -> None:
+    run_id = client.new_run()
+    response = client.send(run_id, [record], log=log)
+    assert response.status_code == 400 and response.json() == {"error": message}
+    assert client.get(f"/runs/{run_id}").json()["hwm"] == {"events": 0, "system": 0}
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("project", "p" * 257, "'project' is 257 characters; the limit is 256"),
+    ("name", "n" * 1025, "'name' is 1025 characters; the limit is 1024"),
+    ("notes", "n" * 100_001, "'notes' is 100001 characters; the limit is 100000"),
+    ("name", "a\x00b", "'name' holds a NUL character"),
+    ("tags", ["t"] * 1001, "1001 tags; the limit is 1000"),
+    ("tags", ["t" * 1025], "is 1025 characters; the limit is 1024"),
+    ("group", 7, "'group' must be a string, got int"),
+])
+def test_run_fields_over_the_shared_limits_are_400(client: Client, field: str, value: object, message: str) -> None:
+    from jupyter_tracker import limits
+
+    run_id = client.new_run()
+    response = client.put(f"/runs/{run_id}", json={field: value})
+    assert response.status_code == 400 and message in response.json()["error"]
+    response = client.send(run_id, [[1, "meta", 1.0, {field: value}]])
+    if field != "project":  # a meta record does not move a run
+        assert response.status_code == 400 and message in response.json()["error"]
+    assert limits.MAX_PROJECT_LENGTH == 256 and limits.MAX_TEXT_LENGTH == 1024  # the figures above
+
+
+def test_history_pages_and_its_key_cap(client: Client) -> None:
+    from jupyter_tracker.limits import MAX_HISTORY_KEYS
+
+    run_id = client.new_run()
+    names = [f"m{i:05d}" for i in range(MAX_HISTORY_KEYS + 1)]
+    records = [[1, "h", 0, 1.0, {name: 1.0 for name in names[:-1]}], [2, "h", 1, 2.0, {names[-1]: 2.0, "m00000": 3.0}]]
+    assert client.send(run_id, records).status_code == 200
+    keys = client.get(f"/runs/{run_id}/keys").json()
+    assert list(keys) == names and keys["m00000"] == 2 and keys["m00001"] == 1
+    response = client.get(f"/runs/{run_id}/history")  # every metric: one too many
+    assert response.status_code == 400
+    assert response.json()["error"].startswith(f"the run has {MAX_HISTORY_KEYS + 1} metrics and one request reads "
+                                               f"at most {MAX_HISTORY_KEYS}: page through them with offset= and limit=")
+    first = client.history(run_id, limit=MAX_HISTORY_KEYS)
+    rest = client.history(run_id, offset=MAX_HISTORY_KEYS)
+    assert list(first) == names[:-1] and list(rest) == names[-1:]
+    assert first["m00000"] == {"step": [0, 1], "timestamp": [1.0, 2.0], "value": [1.0, 3.0]}
+    assert rest[names[-1]] == {"step": [1], "timestamp": [2.0], "value": [2.0]}
+    assert list(client.history(run_id, offset=5, limit=3)) == names[5:8]
+    response = client.get(f"/runs/{run_id}/history", params={"limit": MAX_HISTORY_KEYS + 1})
+    assert response.status_code == 400 and "limit must be between 1 and" in response.json()["error"]
+    many = ",".join(f"m{i:05d}" for i in range(MAX_HISTORY_KEYS + 1))  # a URL of 70 kB
+    assert len(client.history(run_id, keys=many[:-7])) == MAX_HISTORY_KEYS
+    response = client.get(f"/runs/{run_id}/history", params={"keys": many})
+    assert response.status_code == 400
+    assert response.json()["error"] == f"{MAX_HISTORY_KEYS + 1} keys asked for; one request reads at most {MAX_HISTORY_KEYS}"

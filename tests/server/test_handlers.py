@@ -137,7 +137,7 @@ def test_too_many_keys_and_too_long_keys(server: TrackerServer) -> None:
     long_key = "train/" + "x" * 251
     response = client.send(run_id, [[2, "h", 1, 1.0, {long_key: 1.0}]])
     assert response.status_code == 400
-    assert long_key in response.json()["error"] and "257" in response.json()["error"]
+    assert long_key[:40] in response.json()["error"] and "257 characters" in response.json()["error"]
 
 
 def test_silent_running_runs_become_crashed(limited: TrackerServer) -> None:

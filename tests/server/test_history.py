@@ -100,3 +100,35 @@ def test_downsampled_reads_keep_extremes_and_ends(engine: Engine, size: int, sam
     inside = values[lo : hi + 1]
     kept = np.array([v if isinstance(v, float) else np.nan for v in part["value"]])
     assert np.nanmax(kept) == np.nanmax(inside) and np.nanmin(kept) == np.nanmin(inside)
+
+
+@pytest.mark.parametrize("samples", [None, 3])
+def test_many_metrics_are_read_with_a_bounded_number_of_queries(engine: Engine, samples: int | None) -> None:
+    from sqlalchemy import event
+
+    run_id = f"wide{samples}"
+    upsert_run(engine, run_id, {"project": "p"}, time.time())
+    names = [f"m{i:04d}" for i in range(1200)]
+    records = [[1 + step, "h", step, 1000.0 + step, {name: float(step + i) for i, name in enumerate(names)}]
+               for step in range(CHUNK_POINTS // 8)]
+    body = {"log": "events", "first_seq": 1, "last_seq": len(records), "records": records}
+    ingest(engine, run_id, parse_batch(body, 2000), 2000, time.time())
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with reading(engine) as conn:
+            history = read_history(conn, find_run_pk(conn, run_id), min_step=10, samples=samples)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert list(history) == names
+    assert history["m0007"]["step"][0] == 10 and history["m0007"]["value"][0] == 17.0
+    if samples is None:
+        assert history["m0007"]["step"] == list(range(10, CHUNK_POINTS // 8))
+    else:
+        assert len(history["m0007"]["step"]) <= 4
+    # the names, then per 500 metrics: chunks, and points or sketches and edges
+    assert len(statements) <= 1 + 3 * 4, len(statements)

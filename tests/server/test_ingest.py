@@ -216,3 +216,19 @@ def test_a_run_without_holes_reports_none(engine: Engine) -> None:
     run = get_run(engine, "noholes", 60, time.time())
     assert run["missing"] == {"events": [], "system": []}
     assert run["missing_records"] == {"events": 0, "system": 0}
+
+
+def test_a_batch_of_many_new_metrics_refreshes_postgres_statistics(engine: Engine) -> None:
+    """With stale statistics PostgreSQL scans every row of a run to find a few of its metrics."""
+    from sqlalchemy import text
+
+    from jupyter_tracker.server.history import ANALYZE_AFTER
+
+    upsert_run(engine, "many", {"project": "p"}, time.time())
+    row = {f"m{i}": 1.0 for i in range(ANALYZE_AFTER)}
+    send(engine, "many", [[1, "h", 0, 1.0, row]])
+    if engine.dialect.name == "sqlite":
+        return
+    with reading(engine) as conn:  # ANALYZE writes the row estimate into the catalog
+        estimate = conn.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'history_chunks'::regclass")).scalar()
+    assert estimate >= ANALYZE_AFTER
