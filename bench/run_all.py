@@ -58,6 +58,11 @@ BENCHES = [
         "passes_peers_python": True,
     },
     {
+        "name": "lab_extension",
+        "script": "lab_extension.py",
+        "what": "the JupyterLab extension: sidebar over 1,000 local runs (first list, refresh CPU), compare view of 20 runs x 10^5 points (data, drawn in Chromium)",
+    },
+    {
         "name": "service_overhead",
         "script": "service_overhead.py",
         "what": "CPU and RSS of the run's background service at 2 s sampling, offline and streaming to a server",

@@ -51,6 +51,10 @@ KERNEL_NAME = "tracker-e2e"
 MARKER = "TRACKER_E2E_ROOT"  # set for the server, kernels and Chromium: every descendant inherits it
 RUN_MARKER = "TRACKER_E2E_RUN"  # set for one notebook's kernel (and what it spawns)
 WIDGETS_PLUGIN = "@jupyter-widgets/jupyterlab-manager:plugin"
+#: The lab extension as `pip install` builds it in this checkout (labextension/ -> here).
+LABEXTENSION = ROOT / "jupyter_tracker" / "labextension"
+LABEXTENSION_NAME = "jupyter-tracker"
+SERVER_EXTENSION = "jupyter_tracker.labserver"
 
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -111,6 +115,14 @@ def browser_or_skip() -> str:
             pytest.fail(reason + " [CI is set: not skipping]", pytrace=False)
         pytest.skip(reason)
     return chromium  # type: ignore[return-value]
+
+
+def labextension_or_fail() -> Path:
+    """The checkout's built lab extension; a test that needs it fails (never skips) without it."""
+    if not (LABEXTENSION / "package.json").is_file() or not (LABEXTENSION / "static").is_dir():
+        pytest.fail(f"the lab extension is not built in {LABEXTENSION}: run `pip install -e .` (Node >= 20 and npm "
+                    "needed) or `npm install && npm run build` in labextension/", pytrace=False)
+    return LABEXTENSION
 
 
 def artifacts_dir() -> Path:
@@ -385,12 +397,14 @@ class Lab:
 
     def __init__(self, *, env: Mapping[str, str] | None = None, python: str = sys.executable,
                  chromium: str | None = None, viewport: tuple[int, int] = (1280, 1000),
-                 start_timeout: float = 90):
+                 start_timeout: float = 90, extension: bool = True):
         self.python = os.path.abspath(python)  # not realpath: a venv's python is a symlink
         self.chromium = chromium
         self.extra_env = dict(env or {})
         self.viewport = viewport
         self.start_timeout = start_timeout
+        #: load this checkout's lab extension and server extension (as an installed package would)
+        self.extension = extension
         self.root = ""
         self.port = 0
         self.token = secrets.token_hex(16)
@@ -439,9 +453,17 @@ class Lab:
         self.env.update(self.extra_env)
         self.nb_dir = r / "notebooks"
         self.nb_dir.mkdir()
-        _write_json(r / "config" / "jupyter_server_config.json", {
+        server_config: dict[str, Any] = {
             "KernelSpecManager": {"ensure_native_kernel": False, "allowed_kernelspecs": [KERNEL_NAME]},
-            "MappingKernelManager": {"default_kernel_name": KERNEL_NAME}})
+            "MappingKernelManager": {"default_kernel_name": KERNEL_NAME}}
+        if self.extension and (LABEXTENSION / "package.json").is_file():
+            # the checkout's build, ahead of any installed copy (the data dir comes first in Jupyter's path)
+            (r / "data" / "labextensions").mkdir(parents=True)
+            os.symlink(LABEXTENSION, r / "data" / "labextensions" / LABEXTENSION_NAME)
+            server_config["ServerApp"] = {"jpserver_extensions": {SERVER_EXTENSION: True}}
+        elif self.extension:
+            server_config["ServerApp"] = {"jpserver_extensions": {SERVER_EXTENSION: True}}
+        _write_json(r / "config" / "jupyter_server_config.json", server_config)
         self._write_kernelspec({})
         self._write_page_config(())
         for rel, value in USER_SETTINGS.items():
@@ -701,11 +723,24 @@ class NotebookPage:
                 settle: float = 3.0) -> LabResult:
         """Run all cells, sampling the DOM every ``interval_ms`` in the page; wait for the kernel
         to be idle and the DOM to settle; collect the result."""
+        self.start_all(interval_ms)
+        return self.finish_all(selectors=selectors, timeout=timeout, settle=settle)
+
+    def start_all(self, interval_ms: int = 50) -> None:
+        """Start running all cells and return at once (then look at the page, then :meth:`finish_all`)."""
+        self._t_run = time.monotonic()
+        self.page.evaluate("(ms) => window.__e2e.start(ms)", interval_ms)
+
+    def running_cell(self) -> int:
+        """The code cell running now (its prompt shows [*]), or -1."""
+        return self.page.evaluate("() => window.__e2e.prompts().findIndex(p => p.includes('*'))")
+
+    def finish_all(self, *, selectors: Iterable[str] = (), timeout: float = 120, settle: float = 3.0) -> LabResult:
+        """Wait for the cells :meth:`start_all` started, and collect the result."""
         selectors = list(selectors)
         page = self.page
         try:
-            t0 = time.monotonic()
-            page.evaluate("(ms) => window.__e2e.start(ms)", interval_ms)
+            t0 = getattr(self, "_t_run", time.monotonic())
             deadline = time.monotonic() + timeout
             while True:
                 st = page.evaluate("() => [window.__e2e.runDone, window.__e2e.prompts(), window.__e2e.kernel()]")
