@@ -228,7 +228,8 @@ def cmd_login(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tracker",
-        description="jupyter-tracker: list local runs, set the default mode, sync runs to a server, run one.",
+        description="jupyter-tracker: list local runs, set the default mode, sync runs to a server, run one, "
+                    "import runs of other tools, export a run's history.",
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -279,6 +280,9 @@ null, "text"), else the text. --filter takes wandb's filter syntax as JSON.
     login.add_argument("--key-stdin", action="store_true", help="read the token from stdin")
     login.set_defaults(func=cmd_login)
     sub.add_parser("server", help="run the tracking server (see `tracker server --help`)", add_help=False)
+    from .importers.commands import add_commands
+
+    add_commands(sub)  # tracker import ..., tracker export ...
     return parser
 
 

@@ -157,8 +157,8 @@ def jsonable(value: Any, _depth: int = 0) -> Any:
         return value
     if isinstance(value, int):
         return value if -(2**63) <= value < 2**64 else float(value)
-    if isinstance(value, float):
-        return _float_tag(value)
+    if isinstance(value, float):  # numpy.float64 is one too: make it a plain float
+        return _float_tag(value if type(value) is float else float(value))
     if isinstance(value, Mapping):
         return {str(k): jsonable(v, _depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):

@@ -65,6 +65,7 @@ __all__ = [
     "creating",
     "CACHE",
     "create",
+    "dir_name",
     "write_atomic",
     "write_json",
     "read_json",
@@ -109,6 +110,12 @@ _INIT_LOCK = ".init.lock"
 _RUN_DIR = re.compile(r"^(offline-)?run-(\d{8}_\d{6})-([A-Za-z0-9_-]+)$")
 
 
+def dir_name(run_id: str, offline: bool, started: float | None = None) -> str:
+    """The name of a run's directory: ``[offline-]run-<YYYYmmdd_HHMMSS>-<id>`` (local time of ``started``)."""
+    stamp = time.strftime("%Y%m%d_%H%M%S", time.localtime(started))
+    return f"{'offline-' if offline else ''}run-{stamp}-{run_id}"
+
+
 def create(base: Path, run_id: str, offline: bool) -> Path:
     """Make a new run directory under ``base`` and point ``latest-run`` at it.
 
@@ -117,8 +124,7 @@ def create(base: Path, run_id: str, offline: bool) -> Path:
     PermissionError / OSError
         With a message naming the folder, when it cannot be written.
     """
-    stamp = time.strftime("%Y%m%d_%H%M%S")
-    name = f"{'offline-' if offline else ''}run-{stamp}-{run_id}"
+    name = dir_name(run_id, offline)
     path = base / name
     try:
         (path / "files").mkdir(parents=True, exist_ok=False)

@@ -2,6 +2,7 @@ import errno
 import math
 import os
 
+import numpy as np
 import orjson
 import pytest
 
@@ -239,3 +240,11 @@ def test_to_float_accepts_numbers_and_0d_arrays_only():
     assert records.to_float(np.int64(3)) == 3.0
     for bad in ("1.5", b"x", [1.0], np.array([1.0, 2.0]), None, object()):
         assert records.to_float(bad) is None
+
+
+def test_jsonable_makes_numpy_floats_plain_floats():
+    # numpy.float64 subclasses float: orjson refuses it unless it is made a plain float
+    value = records.jsonable({"best": np.float64(0.25), "bad": np.float64("nan"), "n": np.int64(3)})
+    assert value == {"best": 0.25, "bad": {"$float": "NaN"}, "n": 3}
+    assert type(value["best"]) is float
+    assert orjson.loads(orjson.dumps(value)) == value
