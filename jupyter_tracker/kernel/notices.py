@@ -56,6 +56,10 @@ class Notices:
         self.logger = logging.getLogger(f"jupyter_tracker.run.{run_id}")
         self.logger.propagate = False  # root handlers could print into a cell
         self.logger.setLevel(logging.DEBUG)
+        # Without a handler (debug.log unwritable, or closed at finish) logging's last-resort
+        # handler would print warnings to stderr, that is into whichever cell runs.
+        if not any(isinstance(h, logging.NullHandler) for h in self.logger.handlers):
+            self.logger.addHandler(logging.NullHandler())
         self._handler: logging.Handler | None = None
         try:
             handler = _QuietFileHandler(run_dir / "logs" / "debug.log", encoding="utf-8")
