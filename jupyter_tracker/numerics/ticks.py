@@ -273,20 +273,38 @@ def linear_axis(lo: float, hi: float, length: float, *, vertical: bool = False, 
     lo, hi = _centred(lo, hi, integer)
     lo, hi = _padded(lo, hi, length, pad_px)
     span = 2 * (hi / 2 - lo / 2)  # finite even for ±LIMIT
-    ticks: list[float] = []
-    labels: list[str] = []
+    best: tuple[list[float], list[str]] = ([], [])
+    finest: tuple[int, int] | None = None
     for m, e in nice_steps(span, integer):
         numbers = _multiples(lo, hi, (m, e))
         if nonnegative:
             numbers = [n for n in numbers if n >= 0]
         if len(numbers) > MAX_TICKS:
             continue
+        if numbers and finest is None:
+            finest = (m, e)
         ticks = [_value(n, e) for n in numbers]
         labels = format_ticks(numbers, e)
-        if _fits(ticks, labels, lo, hi, length, vertical):
-            break
-    ticks, labels = _inside(ticks, labels, lo, hi, length, vertical, margins)
-    return Axis(lo, hi, tuple(ticks), tuple(labels))
+        if not _fits(ticks, labels, lo, hi, length, vertical):
+            continue
+        kept = _inside(ticks, labels, lo, hi, length, vertical, margins)
+        if len(kept[0]) >= 2:
+            return Axis(lo, hi, tuple(kept[0]), tuple(kept[1]))
+        if len(kept[0]) > len(best[0]):
+            best = kept
+        if not numbers:
+            break  # coarser steps have no multiples in the range either
+    if not best[0] and finest is not None:
+        # No round step gives labels that fit (a tiny range far from zero on a short axis):
+        # one tick, the multiple of the finest step nearest the middle.
+        m, e = finest
+        numbers = _multiples(lo, hi, finest)
+        if nonnegative:
+            numbers = [n for n in numbers if n >= 0]
+        middle = lo / 2 + hi / 2
+        number = min(numbers, key=lambda n: abs(_value(n, e) - middle))
+        best = _inside([_value(number, e)], format_ticks([number], e), lo, hi, length, vertical, margins)
+    return Axis(lo, hi, tuple(best[0]), tuple(best[1]))
 
 
 def log_axis(lo: float, hi: float, length: float, *, vertical: bool = False, pad_px: float = 0.0,

@@ -282,18 +282,35 @@ export function linearAxis(lo: number, hi: number, length: number, options: Axis
   [lo, hi] = centred(lo, hi, integer);
   [lo, hi] = padded(lo, hi, length, options.padPx ?? 0);
   const span = 2 * (hi / 2 - lo / 2);
-  let ticks: number[] = [];
-  let labels: string[] = [];
+  let best: [number[], string[]] = [[], []];
+  let finest: [number, number] | null = null;
   for (const [m, e] of niceSteps(span, integer)) {
     let numbers = multiples(lo, hi, m, e);
     if (nonnegative) numbers = numbers.filter(n => n >= 0n);
     if (numbers.length > MAX_TICKS) continue;
-    ticks = numbers.map(n => valueOf(n, e));
-    labels = formatTicks(numbers, e);
-    if (fits(ticks, labels, lo, hi, length, vertical)) break;
+    if (numbers.length && finest === null) finest = [m, e];
+    const ticks = numbers.map(n => valueOf(n, e));
+    const labels = formatTicks(numbers, e);
+    if (!fits(ticks, labels, lo, hi, length, vertical)) continue;
+    const kept = inside(ticks, labels, lo, hi, length, vertical, margins);
+    if (kept[0].length >= 2) return axis(lo, hi, kept[0], kept[1]);
+    if (kept[0].length > best[0].length) best = kept;
+    if (!numbers.length) break; // coarser steps have no multiples in the range either
   }
-  [ticks, labels] = inside(ticks, labels, lo, hi, length, vertical, margins);
-  return axis(lo, hi, ticks, labels);
+  if (!best[0].length && finest !== null) {
+    // No round step gives labels that fit (a tiny range far from zero on a short axis):
+    // one tick, the multiple of the finest step nearest the middle.
+    const [m, e] = finest;
+    let numbers = multiples(lo, hi, m, e);
+    if (nonnegative) numbers = numbers.filter(n => n >= 0n);
+    const middle = lo / 2 + hi / 2;
+    let number = numbers[0];
+    for (const n of numbers) {
+      if (Math.abs(valueOf(n, e) - middle) < Math.abs(valueOf(number, e) - middle)) number = n;
+    }
+    best = inside([valueOf(number, e)], formatTicks([number], e), lo, hi, length, vertical, margins);
+  }
+  return axis(lo, hi, best[0], best[1]);
 }
 
 /** A log axis of the positive values from lo to hi (`dropped`: values <= 0 left out). */
