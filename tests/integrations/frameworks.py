@@ -64,9 +64,10 @@ def framework_log(cwd: Path, script: str) -> dict[str, Any]:
 
 
 def panel_charts(nb: nbformat.NotebookNode) -> set[str]:
-    """Titles of the live panel's charts in the notebook's saved widget state."""
+    """Metrics charted by the live panel, from the notebook's saved widget state (a chart's
+    title is its metric, then its last value)."""
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
-    return {m["state"]["title"] for m in state.values()
+    return {m["state"]["title"].split("   ")[0] for m in state.values()
             if m["model_name"] == "FigureModel" and "tracker-chart" in m["state"].get("_dom_classes", [])}
 
 
