@@ -16,7 +16,8 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ from .writer import Writer
 from .notices import Notices
 from ..summaries import SUMMARY_KINDS, SummaryState, check_metric_name
 
-__all__ = ["Run", "Summary", "check_text", "check_tags", "exit_status"]
+__all__ = ["Run", "Summary", "Companions", "check_text", "check_tags", "exit_status"]
 
 #: Explicit steps from here on make every ``log()`` check that it stays within MAX_STEP.
 _STEP_GUARD = MAX_STEP // 2
@@ -96,6 +97,17 @@ if hasattr(os, "register_at_fork"):
 _time = time.time
 
 
+@dataclass
+class Companions:
+    """What works alongside a run in this process, each set once by the code that starts it
+    (:mod:`.session`, :mod:`.files`, :mod:`.sync_watch`); ``None`` when there is none."""
+
+    service: Any = None  # service_handle.ServiceHandle: the service process
+    panel: Any = None  # livepanel.Panel: the live panel in the notebook
+    files: Any = None  # files._Watched: files saved with policy "live" or "end"
+    sync_watch: Any = None  # sync_watch.SyncWatch: tells a script about upload trouble
+
+
 class Summary(MutableMapping):
     """``run.summary``: the last value of each metric, unless rules or you say otherwise."""
 
@@ -116,13 +128,13 @@ class Summary(MutableMapping):
         state = self._state()
         if key not in state.as_dict():
             raise KeyError(key)
-        self._run._emit("s", {"del": [key]})
+        self._run.record("s", {"del": [key]})
 
     def update(self, values: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
         values = dict(values or {}, **kwargs)
         # the value sits two levels down in the record: {"set": {key: value}}
         clean = {key: clean_value("summary", key, value, levels=2) for key, value in values.items()}
-        self._run._emit("s", {"set": clean})
+        self._run.record("s", {"set": clean})
         self._run._sync()
 
     def __iter__(self) -> Iterator[str]:
@@ -149,6 +161,14 @@ class Run:
         Settable; changes are recorded.
     config, summary
         See :class:`~jupyter_tracker.config.Config` and :class:`Summary`.
+
+    Notes
+    -----
+    The tracker's own companions (the service, the live panel, saved files,
+    code capture) work with a run through :meth:`record`, :meth:`on_tick`,
+    :meth:`on_finish`, :meth:`after_finish`, :meth:`update_info`,
+    :attr:`notices`, :attr:`info` and :attr:`companions`, never through its
+    private attributes.
     """
 
     def __init__(
@@ -177,18 +197,19 @@ class Run:
         self._writer = Writer(
             self.path / "events.log",
             self._summary_state,
-            install=self._set_append,
             seq=seq,
             notify=self._warn,
             tick=self._tick,
         )
-        self._tick_hooks: list = []
-        self._finish_hooks: list = []
-        self.config = Config(emit=lambda changes: self._emit("c", changes))
+        self._tick_hooks: list[Callable[[], None]] = []
+        self._finish_hooks: list[Callable[[str], None]] = []
+        self._after_hooks: list[Callable[[str], None]] = []
+        self.companions = Companions()
+        self.config = Config(emit=lambda changes: self.record("c", changes))
         if config:
             self.config._load(config)
         self.summary = Summary(self)
-        self._pid = os.getpid()
+        self._pid = os.getpid()  # the owner, named when a forked child records
         self._dir_lock = dir_lock  # rundir.RunLock: this process records the run
         self._finishing = False
         _live.add(self)
@@ -225,7 +246,7 @@ class Run:
             elif value is not None:
                 value = check_text(f"run.{key}", str(value), _TEXT_LIMITS[key])
             self._info[key] = value
-            self._emit("meta", {key: value})
+            self.record("meta", {key: value})
             self._save_info()
 
         return property(getter, setter)
@@ -287,7 +308,7 @@ class Run:
             if current is None:
                 return
         if row:
-            self._append([0, kind, current, _time(), row])
+            self._writer.append([0, kind, current, _time(), row])
 
     def _check_keys(self, data: Any) -> dict:
         if self._finished:
@@ -389,16 +410,10 @@ class Run:
             )
         Run.log(self, data, step, commit)
 
-    def _set_append(self, append: Any) -> None:
-        """Called by the writer: where ``log()`` queues records from now on."""
-        with self._lock:
-            if not self._finished:
-                self._append = append
-
     # -- a forked child -------------------------------------------------------
     def _forked(self) -> None:
         """In a child made by fork: every recording call raises from now on."""
-        self._append = self._forked_call
+        self._writer.forked(self._forked_call)
         self._sync = self._forked_call  # the writer's lock may have been held at fork
         self.finish = self._forked_call  # type: ignore[method-assign]
         self.save = self._forked_call  # type: ignore[method-assign]
@@ -415,11 +430,57 @@ class Run:
             "(another id; group= keeps them together), or use the 'spawn' start method"
         )
 
-    # -- other records --------------------------------------------------------
-    def _emit(self, kind: str, payload: Any) -> None:
+    # -- the companions' interface -------------------------------------------
+    def record(self, kind: str, payload: Any) -> None:
+        """Queue one record of ``kind`` (a :mod:`~jupyter_tracker.records` kind other than
+        history) with ``payload``, in order with the rows ``log()`` queues."""
         if self._finished:
             raise ValueError(f"run {self.id} is finished; call tracker.init() for a new run")
-        self._append([0, kind, _time(), payload])
+        self._writer.append([0, kind, _time(), payload])
+
+    def on_tick(self, hook: Callable[[], None]) -> None:
+        """Call ``hook()`` about once a second on the writer thread (housekeeping; an
+        exception is reported, never raised)."""
+        self._tick_hooks.append(hook)
+
+    def on_finish(self, hook: Callable[[str], None], first: bool = False) -> None:
+        """Call ``hook(state)`` at ``finish()`` while the run still records (``first``: before
+        the hooks added so far)."""
+        if first:
+            self._finish_hooks.insert(0, hook)
+        else:
+            self._finish_hooks.append(hook)
+
+    def after_finish(self, hook: Callable[[str], None]) -> None:
+        """Call ``hook(state)`` at the end of ``finish()``, once the log is closed and
+        ``run.json`` says the run is over."""
+        self._after_hooks.append(hook)
+
+    @property
+    def notices(self) -> Notices:
+        """Where the tracker's messages about this run go (once per key)."""
+        return self._notices
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """The run's ``run.json`` fields as this process knows them (read them; change them
+        with :meth:`update_info`)."""
+        return self._info
+
+    def update_info(self, fields: dict[str, Any], save: bool = True) -> None:
+        """Change fields of ``run.json`` (written now, or with the next write unless ``save``)."""
+        self._info.update(fields)
+        if save:
+            self._save_info()
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    @property
+    def writer(self) -> Writer:
+        """The run's writer (``seq``: the last record numbered; ``cut_tail``; ``subscribe()``)."""
+        return self._writer
 
     def _sync(self) -> None:
         """Make everything logged so far visible to summaries (and on disk)."""
@@ -454,7 +515,7 @@ class Run:
                 )
             summary = kinds[0]
         spec = {"name": name, "step_metric": step_metric, "summary": summary, "hidden": bool(hidden)}
-        self._emit("m", spec)
+        self.record("m", spec)
 
     def save(self, glob_str: str, base_path: str | None = None, policy: str = "live") -> list[str]:
         """Copy files matching ``glob_str`` into the run's ``files/`` folder.
@@ -518,17 +579,17 @@ class Run:
                 except Exception as exc:  # noqa: BLE001 - finishing must complete
                     self._warn(f"finish(): {getattr(hook, '__name__', 'a step')} failed ({exc!r})", None)
         except BaseException:  # interrupted (Ctrl-C): the run is not finished, finish() can run again
-            self._finishing = self._writer._finishing = False
+            self._finishing = False
+            self._writer.finishing(False)
             raise
         with self._lock:
-            append = self._append
             self._finished = True
-            self._append = self._closed_append
+            append = self._writer.seal(self._closed_append)
         _live.discard(self)
         try:
             append([0, "state", _time(), {"state": state, "exit_code": exit_code}])
             # the service makes the log durable (fsync) after we return; without one, we do
-            service = getattr(self, "_service", None)
+            service = self.companions.service
             complete = self._writer.close(fsync=service is None or service.exited() is not None)
         except Exception as exc:  # noqa: BLE001 - finishing must complete
             self._warn(f"finish(): writing events.log failed ({exc!r})", "finish-writer")
@@ -545,9 +606,11 @@ class Run:
         lock, self._dir_lock = self._dir_lock, None
         if lock is not None:
             lock.release()
-        from .session import _after_finish
-
-        _after_finish(self, state)
+        for hook in list(self._after_hooks):
+            try:
+                hook(state)
+            except Exception as exc:  # noqa: BLE001 - finishing must complete
+                self._notices.debug(f"finish(): {getattr(hook, '__name__', 'a step')} failed ({exc!r})")
 
     def _closed_append(self, item: Any) -> None:
         raise ValueError(f"run {self.id} is finished; call tracker.init() for a new run")

@@ -1,14 +1,15 @@
 """The append-only events log: the writer thread of the kernel process.
 
-``Run.log`` appends a record (a list whose first element is a placeholder for
-the sequence number) to the writer's current queue through the append
-function the writer installed on it, and returns. The writer thread wakes
+``Run.log`` calls :attr:`Writer.append` with a record (a list whose first
+element is a placeholder for the sequence number) and returns: ``append`` is
+the ``append`` of the writer's current queue, a builtin, so the call costs no
+Python frame. The writer thread wakes
 every :data:`FLUSH_INTERVAL` seconds (or when woken), swaps in a fresh queue,
 numbers and encodes what it took, and writes it with one ``os.write``: a kill
 of the process loses at most the records of the last interval. The records
 are also handed to the run's :class:`~jupyter_tracker.summaries.SummaryState`
-and to any listener (the live panel), on the writer thread, so the training
-thread never does that work.
+and to any subscriber (:meth:`Writer.subscribe`), on the writer thread, so the
+training thread never does that work (the live panel reads the file instead).
 
 Failures of ours never reach ``log()``. When the file cannot be written (a
 full disk, a removed folder) the encoded frames stay in memory, in order, and
@@ -19,7 +20,7 @@ after them is cut off again (the run's lock makes that safe), and the retry
 starts right after them.
 
 Backpressure costs the hot path nothing in the usual case: while the writer
-is inside a write, or while writes fail, it installs an append that also
+is inside a write, or while writes fail, its ``append`` is one that also
 counts what is not on disk yet (queued and held records), and makes
 ``log()`` wait on a condition, woken by the writer, while that is more than
 :data:`QUEUE_LIMIT` records (or :data:`HELD_BYTES_LIMIT` bytes are held).
@@ -64,9 +65,6 @@ class Writer:
         run's lock.
     summary
         Fed every history row and ``m``/``s`` record.
-    install
-        ``install(append)`` makes ``append`` the function producers call to
-        queue a record (the run's hot path keeps it as an attribute).
     seq
         The last sequence number already in the file (when resuming).
     notify
@@ -79,7 +77,6 @@ class Writer:
         self,
         path: Path,
         summary: SummaryState,
-        install: Callable[[Callable], None],
         seq: int = 0,
         notify: Callable[[str, str | None], None] | None = None,
         tick: Callable[[], None] | None = None,
@@ -88,12 +85,16 @@ class Writer:
         self.path = Path(path)
         self.summary = summary
         self.seq = seq
-        self.listeners: list[Callable[[list], None]] = []
-        self._install = install
+        self._subscribers: tuple[Callable[[list], None], ...] = ()
         self._notify = notify or (lambda message, key: None)
         self._tick = tick
         self._interval = interval
         self.queue: deque = deque()
+        #: Queues one record; swapped by the writer (the plain queue's append, the counting
+        #: one under backpressure, a raising one once sealed). Producers call it, never keep it.
+        self.append: Callable[[list], None] = self.queue.append
+        self._append_lock = threading.Lock()
+        self._sealed = False
         self._older: deque = deque()  # the last queue swapped out: may get a late append
         self._older_taken = 0
         self._wake = threading.Event()
@@ -120,7 +121,6 @@ class Writer:
         #: Bytes of a torn last frame cut off when the file was opened.
         self.cut_tail = 0
         self._open()
-        install(self.queue.append)
         self._thread = threading.Thread(target=self._run, name="tracker-writer", daemon=True)
         self._thread.start()
 
@@ -232,6 +232,40 @@ class Writer:
                 pass
             self._fd = None
 
+    # -- the producers' side ----------------------------------------------------
+    def _install(self, append: Callable[[list], None]) -> None:
+        with self._append_lock:
+            if not self._sealed:
+                self.append = append
+
+    def seal(self, closed: Callable[[list], None]) -> Callable[[list], None]:
+        """From now on ``append`` is ``closed`` (it raises); returns the append it replaced,
+        for the producer's last records (``finish()``'s state record)."""
+        with self._append_lock:
+            previous, self.append = self.append, closed
+            self._sealed = True
+        return previous
+
+    def forked(self, call: Callable[..., None]) -> None:
+        """In a child made by fork (no writer thread, the locks may be held): ``append`` is ``call``."""
+        self._sealed = True
+        self.append = call
+
+    def subscribe(self, listener: Callable[[list], None]) -> Callable[[], None]:
+        """Hand ``listener`` every batch of records after it is written, on the writer thread;
+        returns the function that unsubscribes it. A listener must be quick (it delays the
+        next write) and its exceptions are reported, never raised."""
+        self._subscribers += (listener,)
+
+        def unsubscribe() -> None:
+            self._subscribers = tuple(s for s in self._subscribers if s is not listener)
+
+        return unsubscribe
+
+    @property
+    def subscribers(self) -> tuple[Callable[[list], None], ...]:
+        return self._subscribers
+
     # -- backpressure ---------------------------------------------------------
     def _stall(self, stalled: bool) -> None:
         """Install the counting append (inside a write, or while writes fail) or the plain one."""
@@ -318,7 +352,7 @@ class Writer:
         if self._pending:
             self._write()
         if items:
-            for listener in self.listeners:
+            for listener in self._subscribers:
                 try:
                     listener(items)
                 except Exception as exc:  # noqa: BLE001 - a listener must not stop the log
@@ -427,17 +461,19 @@ class Writer:
         )
 
     # -- shutdown -------------------------------------------------------------
-    def finishing(self) -> None:
-        """The run is finishing: its last records never wait (a producer waiting stops too)."""
-        self._finishing = True
-        self._wake_waiters()
+    def finishing(self, finishing: bool = True) -> None:
+        """The run is finishing: its last records never wait (a producer waiting stops too).
+        ``finishing(False)``: an interrupted finish, the run records on."""
+        self._finishing = finishing
+        if finishing:
+            self._wake_waiters()
 
     def close(self, timeout: float = 5.0, fsync: bool = True) -> bool:
         """Drain, write, fsync and stop the thread; ``False`` if data is still pending.
 
         While the file cannot be written, the write is retried every interval
         for up to ``timeout`` seconds. The producer must have stopped queueing
-        (``Run.finish`` installs an append that raises) before this is called.
+        (``Run.finish`` seals the writer with an append that raises) before this is called.
         """
         deadline = time.monotonic() + timeout
         self._stop = True
