@@ -11,7 +11,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
-from .. import settings
+from .. import records, settings
 from .notices import ipython
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def _capture_git(run: Run) -> None:
         (code / "diff.patch").write_text(diff, encoding="utf-8")
         meta["git"]["dirty"] = True
     try:
-        run.record("meta", meta)
+        run.record(records.META, meta)
     except ValueError:
         pass  # finished already
 

@@ -8,6 +8,8 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .. import records
+
 if TYPE_CHECKING:
     from .run import Run
 
@@ -44,7 +46,7 @@ class _Watched:
                 self.run.notices.warn(f"save({pattern!r}, policy='end'): no file matches it at finish", f"save-end:{pattern}")
             for source, name in matches:
                 if _copy(self.run, source, name):
-                    self.run.record("f", {"path": name, "policy": "end"})
+                    self.run.record(records.FILE, {"path": name, "policy": "end"})
 
 
 def _watched(run: Run) -> _Watched:
@@ -113,6 +115,6 @@ def save(run: Run, glob_str: str, base_path: str | None, policy: str) -> list[st
                 watched.live[source] = (name, source.stat().st_mtime)
             except OSError:
                 pass
-        run.record("f", {"path": name, "policy": policy})
+        run.record(records.FILE, {"path": name, "policy": policy})
         saved.append(name)
     return saved

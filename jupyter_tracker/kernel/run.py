@@ -95,6 +95,8 @@ if hasattr(os, "register_at_fork"):
 
 
 _time = time.time
+_HISTORY = records.HISTORY
+_NEW_HISTORY = records.NEW_HISTORY
 
 
 @dataclass
@@ -128,13 +130,13 @@ class Summary(MutableMapping):
         state = self._state()
         if key not in state.as_dict():
             raise KeyError(key)
-        self._run.record("s", {"del": [key]})
+        self._run.record(records.SUMMARY, {"del": [key]})
 
     def update(self, values: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
         values = dict(values or {}, **kwargs)
         # the value sits two levels down in the record: {"set": {key: value}}
         clean = {key: clean_value("summary", key, value, levels=2) for key, value in values.items()}
-        self._run.record("s", {"set": clean})
+        self._run.record(records.SUMMARY, {"set": clean})
         self._run._sync()
 
     def __iter__(self) -> Iterator[str]:
@@ -205,7 +207,7 @@ class Run:
         self._finish_hooks: list[Callable[[str], None]] = []
         self._after_hooks: list[Callable[[str], None]] = []
         self.companions = Companions()
-        self.config = Config(emit=lambda changes: self.record("c", changes))
+        self.config = Config(emit=lambda changes: self.record(records.CONFIG, changes))
         if config:
             self.config._load(config)
         self.summary = Summary(self)
@@ -246,7 +248,7 @@ class Run:
             elif value is not None:
                 value = check_text(f"run.{key}", str(value), _TEXT_LIMITS[key])
             self._info[key] = value
-            self.record("meta", {key: value})
+            self.record(records.META, {key: value})
             self._save_info()
 
         return property(getter, setter)
@@ -286,7 +288,7 @@ class Run:
             For a non-dict, a non-string or reserved key, a bad step, or a call
             after ``finish()``; nothing is logged by that call.
         """
-        kind = "h"
+        kind = _HISTORY
         if type(data) is dict and self._known.issuperset(data):
             row = data.copy()
             for value in row.values():
@@ -338,8 +340,8 @@ class Run:
     def _clean(self, row: dict) -> tuple[dict, str]:
         """The slow path: flatten dicts, convert scalars, drop non-numbers with a message.
 
-        Returns the row and its record kind: ``"H"`` when it holds a key never
-        logged before (the writer then registers it), else ``"h"``.
+        Returns the row and its record kind: ``NEW_HISTORY`` when it holds a key
+        never logged before (the writer then registers it), else ``HISTORY``.
         """
         out: dict[str, float] = {}
         self._flatten(row, "", out)
@@ -355,9 +357,9 @@ class Run:
             if key in out and len(known) < MAX_KEYS_PER_RECORD:
                 known.add(key)
         if self._logged.issuperset(out):
-            return out, "h"
+            return out, _HISTORY
         self._logged.update(out)
-        return out, "H"
+        return out, _NEW_HISTORY
 
     def _flatten(self, row: dict, prefix: str, out: dict) -> None:
         for key, value in row.items():
@@ -515,7 +517,7 @@ class Run:
                 )
             summary = kinds[0]
         spec = {"name": name, "step_metric": step_metric, "summary": summary, "hidden": bool(hidden)}
-        self.record("m", spec)
+        self.record(records.METRIC, spec)
 
     def save(self, glob_str: str, base_path: str | None = None, policy: str = "live") -> list[str]:
         """Copy files matching ``glob_str`` into the run's ``files/`` folder.
@@ -587,7 +589,7 @@ class Run:
             append = self._writer.seal(self._closed_append)
         _live.discard(self)
         try:
-            append([0, "state", _time(), {"state": state, "exit_code": exit_code}])
+            append([0, records.STATE, _time(), {"state": state, "exit_code": exit_code}])
             # the service makes the log durable (fsync) after we return; without one, we do
             service = self.companions.service
             complete = self._writer.close(fsync=service is None or service.exited() is not None)

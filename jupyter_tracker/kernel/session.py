@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import rundir, settings
+from .. import records, rundir, settings
 from .._version import __version__
 from ..limits import MAX_NOTES_LENGTH, MAX_PROJECT_LENGTH, MAX_TEXT_LENGTH
 from . import exits
@@ -166,7 +166,7 @@ def init(
             rundir.write_info(path, info)
             notices = Notices(path, run_id)
             run = Run(run_id=run_id, path=path, info=info, notices=notices, dir_lock=lock)
-            run.record("start", {"pid": os.getpid(), "host": info["host"], "resumed": False})
+            run.record(records.START, {"pid": os.getpid(), "host": info["host"], "resumed": False})
             if config:
                 run.config.update(config)
     except BaseException:
@@ -294,7 +294,7 @@ def _resume(path, project, name, config, group, job_type, tags, notes, mode, now
         if run.writer.cut_tail:
             said.append(f"a torn last frame ({run.writer.cut_tail} bytes, never completed) cut off")
         notices.debug(f"resume: events.log had {' and '.join(said)}; the log continues after record {log.last_seq}")
-    run.record("start", {"pid": os.getpid(), "host": info["host"], "resumed": True})
+    run.record(records.START, {"pid": os.getpid(), "host": info["host"], "resumed": True})
     if config:
         run.config.update(config, allow_val_change=True)
     return run
@@ -317,7 +317,7 @@ def _start_companions(run: Run) -> None:
             code = service.exited()
             if code is not None and not service.stopping and not service.reported:
                 service.reported = True
-                run.record("state", {"state": "service-stopped", "exit_code": code})
+                run.record(records.STATE, {"state": "service-stopped", "exit_code": code})
                 run.update_info({"state": "service-stopped", "service_exit_code": code})
                 run.notices.warn(
                     f"the tracker's service process stopped (exit code {code}); logging goes on "

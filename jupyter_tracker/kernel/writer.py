@@ -49,7 +49,7 @@ QUEUE_LIMIT = 200_000
 #: Encoded bytes held in memory while the log cannot be written, above which ``log()`` waits.
 HELD_BYTES_LIMIT = 64 << 20
 
-_ONLY_HISTORY = {"h"}
+_ONLY_HISTORY = {records.HISTORY}
 _KIND = operator.itemgetter(1)
 _ROW = operator.itemgetter(4)
 
@@ -366,10 +366,10 @@ class Writer:
         """
         kinds = set(map(_KIND, items))
         only_history = kinds == _ONLY_HISTORY
-        if not only_history:
+        if records.NEW_HISTORY in kinds:
             for item in items:
-                if item[1] == "H":
-                    item[1] = "h"
+                if item[1] == records.NEW_HISTORY:
+                    item[1] = records.HISTORY
         first = self.seq + 1
         frames: list[bytes] = []
         rejected: list = []
@@ -380,8 +380,8 @@ class Writer:
                 return
         if only_history:
             self.summary.add_rows(list(map(_ROW, items)), items[-1][2], check_new=False)
-        else:
-            self._dispatch(items, check_new="H" in kinds)
+        else:  # rows with new keys, metric and summary records, in order
+            self.summary.visit(items)
         data = b"".join(frames)
         self._pending.append([data, first, len(items)])
         self._held += len(items)
@@ -393,7 +393,7 @@ class Writer:
     def _report_rejected(self, rejected: list) -> None:
         for record, error in rejected:
             kind = record[1]
-            if kind in ("h", "H"):
+            if kind in (records.HISTORY, records.NEW_HISTORY):
                 what = f"the row logged at step {record[2]} with keys {_keys(record[4])}"
             else:
                 payload = record[3] if len(record) > 3 else None
@@ -403,21 +403,6 @@ class Writer:
                 "dropped, the records around it are written",
                 None,
             )
-
-    def _dispatch(self, items: list[list], check_new: bool) -> None:
-        """The slow path: rows with new keys, metric and summary records, in order."""
-        summary = self.summary
-        rows: list[dict] = []
-        for item in items:
-            kind = item[1]
-            if kind == "h":
-                rows.append(item[4])
-                summary.last_step = item[2]
-            elif kind == "m" or kind == "s":
-                summary.add_rows(rows, summary.last_step, check_new)
-                rows = []
-                summary.apply(kind, item[3])
-        summary.add_rows(rows, summary.last_step, check_new)
 
     def _run(self) -> None:
         try:

@@ -30,6 +30,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..limits import TERMINAL_STATES
 from ..numerics.colors import color_of
 from .charts import MIN_WIDTH, SHORT, Chart, View
 from .redrawer import Redrawer
@@ -288,7 +289,7 @@ class Panel:
         run = self.run
         info = run.info
         state = run.state
-        end = info.get("finished_at") if state in ("finished", "failed", "crashed") else None
+        end = info.get("finished_at") if state in TERMINAL_STATES else None
         elapsed = _elapsed((end or time.time()) - self.start_time)
         step = self.store.last_step
         sync = self._sync_status()

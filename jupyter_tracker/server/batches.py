@@ -27,16 +27,13 @@ from typing import Any
 import numpy as np
 
 from ..limits import MAX_EXIT_CODE, MAX_SEQ, MAX_STEP, STATES, depth_problem, key_problem
+from ..records import EVENT_KINDS, FILE, HISTORY, META, METRIC, START, STATE, SUMMARY, SYSTEM, SYSTEM_KINDS
 from ..summaries import SUMMARY_KINDS
 from .errors import BadRequest
 
 __all__ = ["BadBatch", "Batch", "Points", "Plan", "Planner", "parse_envelope", "parse_batch", "plan", "LOGS", "Holes"]
 
 LOGS = ("events", "system")
-#: The kinds of record each log holds; other known kinds are refused there.
-EVENT_KINDS = frozenset({"h", "c", "s", "m", "meta", "f", "start", "state"})
-SYSTEM_KINDS = frozenset({"sys"})
-
 #: Declared holes: inclusive ``(from_seq, to_seq)`` ranges, sorted and apart.
 Holes = Sequence[tuple[int, int]]
 
@@ -118,20 +115,20 @@ def _check_metrics(data: Any, seq: int, max_keys: int, what: str) -> None:
 
 def _check_payload(kind: str, payload: Any, seq: int) -> None:
     """Refuse the payload of a non-history record the server could not apply."""
-    if kind == "start" and payload is None:
+    if kind == START and payload is None:
         return
     if type(payload) is not dict:
         raise BadBatch(f"record {seq}: the payload of a {kind!r} record must be a JSON object")
     problem = depth_problem(payload)
     if problem is not None:
         raise BadBatch(f"record {seq}: the payload of the {kind!r} record {problem}")
-    if kind == "s":
+    if kind == SUMMARY:
         if not isinstance(payload.get("set") or {}, dict):
             raise BadBatch(f"record {seq}: 'set' must be an object")
         dels = payload.get("del") or []
         if not isinstance(dels, list) or not all(isinstance(k, str) for k in dels):
             raise BadBatch(f"record {seq}: 'del' must be a list of keys")
-    elif kind == "m":
+    elif kind == METRIC:
         name = payload.get("name")
         if not isinstance(name, str) or not name:
             raise BadBatch(f"record {seq}: a metric definition needs a 'name'")
@@ -140,17 +137,17 @@ def _check_payload(kind: str, payload: Any, seq: int) -> None:
         step_metric = payload.get("step_metric")
         if step_metric is not None and not isinstance(step_metric, str):
             raise BadBatch(f"record {seq}: step_metric must be a string")
-    elif kind == "f":
+    elif kind == FILE:
         path = payload.get("path")
         if not isinstance(path, str) or not path:
             raise BadBatch(f"record {seq}: a file record needs a 'path'")
-    elif kind == "meta":
+    elif kind == META:
         from .runs import identity_problem
 
         problem = identity_problem(payload)
         if problem is not None:
             raise BadBatch(f"record {seq}: {problem}")
-    elif kind == "state":
+    elif kind == STATE:
         if payload.get("state") not in STATES:
             raise BadBatch(f"record {seq}: state must be one of {', '.join(STATES)}")
         exit_code = payload.get("exit_code")
@@ -335,7 +332,7 @@ class Planner:
             return False
         if self.last_seq is not None and seqs[-1] > self.last_seq:
             return False
-        if list(map(_KIND, records)).count("h") != count:
+        if list(map(_KIND, records)).count(HISTORY) != count:
             return False
         steps = list(map(_STEP, records))
         stamps = list(map(_TS, records))
@@ -386,7 +383,7 @@ class Planner:
         self.row_step = steps[-1]
         self._row_steps.append(step_array)
         self._row_ts.append(np.array(stamps, dtype=np.float64))
-        self.ops.append(("h", datas, steps[-1], True))
+        self.ops.append((HISTORY, datas, steps[-1], True))
         return True
 
     def _walk(self, records: list, keep: bool) -> None:
@@ -408,7 +405,7 @@ class Planner:
                 raise self._misplaced(record, seq)
             self.seq = seq + 1
             kind = record[1]
-            if kind == "h":
+            if kind == HISTORY:
                 if log != "events":
                     raise BadBatch(f"record {seq}: 'h' records belong in the events log, not the {log} log")
                 if len(record) != 5:
@@ -460,9 +457,9 @@ class Planner:
                         column.last_row = row
                 if stretch is None:
                     stretch = []
-                    ops.append(("h", stretch, step, False))
+                    ops.append((HISTORY, stretch, step, False))
                 else:
-                    ops[-1] = ("h", stretch, step, False)
+                    ops[-1] = (HISTORY, stretch, step, False)
                 stretch.append(data)
                 continue
             if type(kind) is not str or not kind:
@@ -476,7 +473,7 @@ class Planner:
                 raise BadBatch(f"record {seq}: the timestamp must be a number")
             ts = record[2]
             payload = record[3] if len(record) > 3 else None
-            if kind == "sys":
+            if kind == SYSTEM:
                 _check_metrics(payload, seq, max_keys, "system record")
             else:
                 _check_payload(kind, payload, seq)
