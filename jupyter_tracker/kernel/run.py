@@ -16,70 +16,24 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, MutableMapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .. import records
-from ..limits import (
-    MAX_EXIT_CODE,
-    MAX_KEY_LENGTH,
-    MAX_KEYS_PER_RECORD,
-    MAX_NOTES_LENGTH,
-    MAX_STEP,
-    MAX_TAGS,
-    MAX_TEXT_LENGTH,
-    key_problem,
-    text_problem,
-)
-from .configs import Config, clean_value
-from .writer import Writer
+from ..limits import MAX_EXIT_CODE, MAX_KEYS_PER_RECORD, MAX_STEP, key_problem
+from ..summaries import SummaryState
+from .checks import TEXT_LIMITS, check_tags, check_text, exit_status, metric_spec
+from .companions import CompanionInterface, Companions
+from .configs import Config
 from .notices import Notices
-from ..summaries import SUMMARY_KINDS, SummaryState, check_metric_name
+from .summary import Summary
+from .writer import Writer
 
 __all__ = ["Run", "Summary", "Companions", "check_text", "check_tags", "exit_status"]
 
 #: Explicit steps from here on make every ``log()`` check that it stays within MAX_STEP.
 _STEP_GUARD = MAX_STEP // 2
-_TEXT_LIMITS = {"name": MAX_TEXT_LENGTH, "group": MAX_TEXT_LENGTH, "job_type": MAX_TEXT_LENGTH,
-                "notes": MAX_NOTES_LENGTH}
-
-
-def check_text(what: str, value: Any, limit: int) -> Any:
-    """``value`` when it can be a run's text field (``None`` is fine); else a clear error."""
-    problem = text_problem(value, limit)
-    if problem is None:
-        return value
-    if not isinstance(value, str):
-        raise TypeError(f"{what} {problem}")
-    shown = repr(value) if len(value) <= 60 else repr(value[:40]) + "..."
-    raise ValueError(f"{what} {problem} (got {shown})")
-
-
-def check_tags(what: str, tags: Any) -> list[str]:
-    """``tags`` as a list of strings within the limits; else a clear error."""
-    if tags is None:
-        return []
-    if isinstance(tags, str) or not hasattr(tags, "__iter__"):
-        raise TypeError(f"{what} must be a list of strings, got {type(tags).__name__}")
-    tags = list(tags)
-    if len(tags) > MAX_TAGS:
-        raise ValueError(f"{what}: {len(tags)} tags; the limit is {MAX_TAGS}")
-    for tag in tags:
-        check_text(f"{what}: a tag", tag, MAX_TEXT_LENGTH)
-    return tags
-
-
-def exit_status(code: Any) -> int:
-    """The exit status a ``SystemExit(code)`` gives the process (``None`` is 0, a message 1;
-    an integer no exit status can hold, 1)."""
-    if code is None:
-        return 0
-    if isinstance(code, int) and -MAX_EXIT_CODE <= code <= MAX_EXIT_CODE:
-        return int(code)
-    return 1
-
 
 #: Every run of this process that is not finished (for the fork hook).
 _live: weakref.WeakSet = weakref.WeakSet()
@@ -99,60 +53,7 @@ _HISTORY = records.HISTORY
 _NEW_HISTORY = records.NEW_HISTORY
 
 
-@dataclass
-class Companions:
-    """What works alongside a run in this process, each set once by the code that starts it
-    (:mod:`.session`, :mod:`.files`, :mod:`.sync_watch`); ``None`` when there is none."""
-
-    service: Any = None  # service_handle.ServiceHandle: the service process
-    panel: Any = None  # livepanel.Panel: the live panel in the notebook
-    files: Any = None  # files._Watched: files saved with policy "live" or "end"
-    sync_watch: Any = None  # sync_watch.SyncWatch: tells a script about upload trouble
-
-
-class Summary(MutableMapping):
-    """``run.summary``: the last value of each metric, unless rules or you say otherwise."""
-
-    def __init__(self, run: Run) -> None:
-        self._run = run
-
-    def _state(self) -> SummaryState:
-        self._run._sync()
-        return self._run._summary_state
-
-    def __getitem__(self, key: str) -> Any:
-        return self._state().value(key)
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.update({key: value})
-
-    def __delitem__(self, key: str) -> None:
-        state = self._state()
-        if key not in state.as_dict():
-            raise KeyError(key)
-        self._run.record(records.SUMMARY, {"del": [key]})
-
-    def update(self, values: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
-        values = dict(values or {}, **kwargs)
-        # the value sits two levels down in the record: {"set": {key: value}}
-        clean = {key: clean_value("summary", key, value, levels=2) for key, value in values.items()}
-        self._run.record(records.SUMMARY, {"set": clean})
-        self._run._sync()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._state().as_dict())
-
-    def __len__(self) -> int:
-        return len(self._state().as_dict())
-
-    def __repr__(self) -> str:
-        return f"Summary({self._state().as_dict()!r})"
-
-    def as_dict(self) -> dict[str, Any]:
-        return self._state().as_dict()
-
-
-class Run:
+class Run(CompanionInterface):
     """A run recording into its own directory. Create it with :func:`tracker.init`.
 
     Attributes
@@ -246,7 +147,7 @@ class Run:
             if key == "tags":
                 value = check_tags("run.tags", [str(t) for t in (value or [])])
             elif value is not None:
-                value = check_text(f"run.{key}", str(value), _TEXT_LIMITS[key])
+                value = check_text(f"run.{key}", str(value), TEXT_LIMITS[key])
             self._info[key] = value
             self.record(records.META, {key: value})
             self._save_info()
@@ -432,58 +333,6 @@ class Run:
             "(another id; group= keeps them together), or use the 'spawn' start method"
         )
 
-    # -- the companions' interface -------------------------------------------
-    def record(self, kind: str, payload: Any) -> None:
-        """Queue one record of ``kind`` (a :mod:`~jupyter_tracker.records` kind other than
-        history) with ``payload``, in order with the rows ``log()`` queues."""
-        if self._finished:
-            raise ValueError(f"run {self.id} is finished; call tracker.init() for a new run")
-        self._writer.append([0, kind, _time(), payload])
-
-    def on_tick(self, hook: Callable[[], None]) -> None:
-        """Call ``hook()`` about once a second on the writer thread (housekeeping; an
-        exception is reported, never raised)."""
-        self._tick_hooks.append(hook)
-
-    def on_finish(self, hook: Callable[[str], None], first: bool = False) -> None:
-        """Call ``hook(state)`` at ``finish()`` while the run still records (``first``: before
-        the hooks added so far)."""
-        if first:
-            self._finish_hooks.insert(0, hook)
-        else:
-            self._finish_hooks.append(hook)
-
-    def after_finish(self, hook: Callable[[str], None]) -> None:
-        """Call ``hook(state)`` at the end of ``finish()``, once the log is closed and
-        ``run.json`` says the run is over."""
-        self._after_hooks.append(hook)
-
-    @property
-    def notices(self) -> Notices:
-        """Where the tracker's messages about this run go (once per key)."""
-        return self._notices
-
-    @property
-    def info(self) -> dict[str, Any]:
-        """The run's ``run.json`` fields as this process knows them (read them; change them
-        with :meth:`update_info`)."""
-        return self._info
-
-    def update_info(self, fields: dict[str, Any], save: bool = True) -> None:
-        """Change fields of ``run.json`` (written now, or with the next write unless ``save``)."""
-        self._info.update(fields)
-        if save:
-            self._save_info()
-
-    @property
-    def finished(self) -> bool:
-        return self._finished
-
-    @property
-    def writer(self) -> Writer:
-        """The run's writer (``seq``: the last record numbered; ``cut_tail``; ``subscribe()``)."""
-        return self._writer
-
     def _sync(self) -> None:
         """Make everything logged so far visible to summaries (and on disk)."""
         if not self._finished:
@@ -501,23 +350,7 @@ class Run:
         ``step_metric`` names the metric used as its x axis (e.g. ``"epoch"``);
         ``summary`` is one of min, max, mean, last, first, none.
         """
-        check_metric_name(name)
-        check_text("define_metric(): the name", name, MAX_KEY_LENGTH)
-        if step_metric is not None:
-            check_metric_name(step_metric, "step_metric")
-            check_text("define_metric(): step_metric", step_metric, MAX_KEY_LENGTH)
-            if step_metric.endswith("*"):
-                raise ValueError(f"step_metric={step_metric!r} must name one metric, not a glob")
-        if summary is not None:
-            kinds = [s.strip() for s in str(summary).split(",")]
-            bad = [s for s in kinds if s not in SUMMARY_KINDS]
-            if bad or len(kinds) != 1:
-                raise ValueError(
-                    f"define_metric({name!r}, summary={summary!r}): use one of {', '.join(SUMMARY_KINDS)}"
-                )
-            summary = kinds[0]
-        spec = {"name": name, "step_metric": step_metric, "summary": summary, "hidden": bool(hidden)}
-        self.record(records.METRIC, spec)
+        self.record(records.METRIC, metric_spec(name, step_metric, summary, hidden))
 
     def save(self, glob_str: str, base_path: str | None = None, policy: str = "live") -> list[str]:
         """Copy files matching ``glob_str`` into the run's ``files/`` folder.
@@ -531,28 +364,6 @@ class Run:
         if self._finished:
             raise ValueError(f"run {self.id} is finished; save() needs a live run")
         return save(self, glob_str, base_path, policy)
-
-    # -- housekeeping on the writer thread ------------------------------------
-    def _warn(self, message: str, key: str | None = None) -> None:
-        self._notices.warn(message, key)
-
-    def _tick(self) -> None:
-        for hook in list(self._tick_hooks):
-            try:
-                hook()
-            except Exception as exc:  # noqa: BLE001
-                self._notices.debug(f"housekeeping failed: {exc!r}")
-
-    def _save_info(self) -> None:
-        from ..rundir import write_info
-
-        self._info["updated_at"] = time.time()
-        try:
-            write_info(self.path, self._info)
-        except OSError as exc:
-            self._warn(f"cannot write run.json ({exc.strerror or exc})", "run-json")
-        except (TypeError, ValueError) as exc:  # a value of ours JSON cannot hold: say it, go on
-            self._warn(f"cannot write run.json ({exc})", "run-json-value")
 
     # -- finishing ------------------------------------------------------------
     def finish(self, exit_code: int = 0, quiet: bool | None = None) -> None:

@@ -256,11 +256,7 @@ class Writer:
         returns the function that unsubscribes it. A listener must be quick (it delays the
         next write) and its exceptions are reported, never raised."""
         self._subscribers += (listener,)
-
-        def unsubscribe() -> None:
-            self._subscribers = tuple(s for s in self._subscribers if s is not listener)
-
-        return unsubscribe
+        return lambda: setattr(self, "_subscribers", tuple(s for s in self._subscribers if s is not listener))
 
     @property
     def subscribers(self) -> tuple[Callable[[list], None], ...]:
