@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..summaries import SummaryState
 from .notices import Notices
 from .writer import Writer
 
@@ -39,6 +40,7 @@ class CompanionInterface:
     _writer: Writer
     _info: dict[str, Any]
     _notices: Notices
+    _summary_state: SummaryState
     _finished: bool
     _tick_hooks: list[Callable[[], None]]
     _finish_hooks: list[Callable[[str], None]]
@@ -85,6 +87,11 @@ class CompanionInterface:
         self._info.update(fields)
         if save:
             self._save_info()
+
+    def synced_summary(self) -> SummaryState:
+        """The summary with everything logged so far taken in (the writer is drained first)."""
+        self._sync()
+        return self._summary_state
 
     @property
     def finished(self) -> bool:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import records
 from ..summaries import SummaryState
-from .configs import clean_value
+from .configs import clean_value, in_records
 
 if TYPE_CHECKING:
     from .run import Run
@@ -23,8 +23,7 @@ class Summary(MutableMapping):
         self._run = run
 
     def _state(self) -> SummaryState:
-        self._run._sync()
-        return self._run._summary_state
+        return self._run.synced_summary()
 
     def __getitem__(self, key: str) -> Any:
         return self._state().value(key)
@@ -42,8 +41,9 @@ class Summary(MutableMapping):
         values = dict(values or {}, **kwargs)
         # the value sits two levels down in the record: {"set": {key: value}}
         clean = {key: clean_value("summary", key, value, levels=2) for key, value in values.items()}
-        self._run.record(records.SUMMARY, {"set": clean})
-        self._run._sync()
+        for part in in_records(clean):
+            self._run.record(records.SUMMARY, {"set": part})
+        self._run.synced_summary()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._state().as_dict())

@@ -42,7 +42,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .appending import append_records, cut_torn_tail, write_all
-from .lines import FRAME_RECORDS, decode_line, encode, encode_items, jsonable, restore_floats, to_float
+from .lines import FRAME_BYTES, FRAME_RECORDS, decode_line, encode, encode_items, jsonable, restore_floats, to_float
 from .reading import Frame, LogPosition, ReadReport, last_seq, read_frames, read_log, read_new_frames
 
 __all__ = [
@@ -56,6 +56,7 @@ __all__ = [
     "STATE",
     "SYSTEM",
     "FRAME_RECORDS",
+    "FRAME_BYTES",
     "NEW_HISTORY",
     "EVENT_KINDS",
     "SYSTEM_KINDS",
