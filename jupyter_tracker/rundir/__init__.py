@@ -51,12 +51,6 @@ __all__ = [
     "SYSTEM_LIVE",
     "SYNC_JSON",
     "LOCK",
-    "RunLock",
-    "RunLocked",
-    "try_lock_run",
-    "lock_run",
-    "lock_holder",
-    "creating",
     "CACHE",
     "create",
     "dir_name",
@@ -74,15 +68,6 @@ __all__ = [
     "find_by_id",
     "list_run_dirs",
     "pid_alive",
-    "cache_lock",
-    "read_cache_json",
-    "write_cache_json",
-    "cache_append",
-    "cache_patch",
-    "cache_read_array",
-    "cache_size",
-    "cache_truncate",
-    "cache_prune",
 ]
 
 RUN_JSON = "run.json"
@@ -318,15 +303,8 @@ def pid_alive(pid: int | None, create_time: float | None = None) -> bool:
 
 
 # The run's lock and the read cache use the names above: imported after them.
-from .cache import (  # noqa: E402
-    cache_append,
-    cache_lock,
-    cache_patch,
-    cache_prune,
-    cache_read_array,
-    cache_size,
-    cache_truncate,
-    read_cache_json,
-    write_cache_json,
-)
-from .lock import RunLock, RunLocked, creating, lock_holder, lock_run, try_lock_run  # noqa: E402
+from . import cache, lock  # noqa: E402
+from .cache import *  # noqa: E402, F403 - every name of cache.__all__
+from .lock import *  # noqa: E402, F403 - every name of lock.__all__
+
+__all__ += cache.__all__ + lock.__all__
