@@ -34,7 +34,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from itertools import islice
+from itertools import repeat, starmap
 from pathlib import Path
 
 from .. import records
@@ -96,7 +96,6 @@ class Writer:
         self._append_lock = threading.Lock()
         self._sealed = False
         self._older: deque = deque()  # the last queue swapped out: may get a late append
-        self._older_taken = 0
         self._wake = threading.Event()
         self._lock = threading.Lock()  # one drain at a time (thread or caller)
         self._stop = False
@@ -324,14 +323,16 @@ class Writer:
     # -- draining -------------------------------------------------------------
     def _take(self) -> list[list]:
         """Everything queued so far, in order; producers move on to a fresh queue."""
-        older, taken = self._older, self._older_taken
-        late = list(islice(older, taken, None)) if len(older) > taken else None
+        older = self._older
+        late = list(starmap(older.popleft, repeat((), len(older)))) if older else None
         current = self.queue
         self.queue = deque()
         if not self._closed:
             self._install(self._checked_append if self._stalled else self.queue.append)
-        items = list(current)  # one C call: appends land before or after it, whole
-        self._older, self._older_taken = current, len(items)
+        # Take exactly the records there now, one C call popping each (a late append lands
+        # after them, whole, and is taken next time); the old queue keeps no reference to them.
+        items = list(starmap(current.popleft, repeat((), len(current))))
+        self._older = current
         if late:
             items[:0] = late
         return items

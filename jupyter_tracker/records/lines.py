@@ -6,8 +6,10 @@ from __future__ import annotations
 import math
 import os
 import zlib
+from collections import deque
 from collections.abc import Mapping
-from operator import itemgetter
+from itertools import repeat
+from operator import itemgetter, setitem
 from typing import Any
 
 import orjson
@@ -160,8 +162,7 @@ def encode_items(items: list[list], seq: int, out: list[bytes], rejected: list |
     from ``items`` and appended to ``rejected`` as ``(record, error)``, the
     records after it are numbered without a gap, and its neighbours are written.
     """
-    for number, item in enumerate(items, seq + 1):
-        item[0] = number
+    deque(map(setitem, items, repeat(0), range(seq + 1, seq + 1 + len(items))), maxlen=0)  # numbered in C
     start = 0
     while start < len(items):
         chunk = items[start : start + FRAME_RECORDS]
