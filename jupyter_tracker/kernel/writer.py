@@ -2,11 +2,11 @@
 
 ``Run.log`` calls :attr:`Writer.append` with a record (a list whose first
 element is a placeholder for the sequence number) and returns: ``append`` is
-the ``append`` of the writer's current queue, a builtin, so the call costs no
-Python frame. The writer thread wakes
-every :data:`FLUSH_INTERVAL` seconds (or when woken), swaps in a fresh queue,
-numbers and encodes what it took, and writes it with one ``os.write``: a kill
-of the process loses at most the records of the last interval. The records
+the ``append`` of the writer's current queue, a builtin (no Python frame).
+Every :data:`FLUSH_INTERVAL` seconds (:data:`BUSY_INTERVAL` while ``log()`` is
+busy) the writer thread swaps in a fresh queue, numbers and encodes what it
+took, and writes it with one ``os.write``: a kill loses at most the records
+of the last interval. The records
 are also handed to the run's :class:`~jupyter_tracker.summaries.SummaryState`
 and to any subscriber (:meth:`Writer.subscribe`), on the writer thread, so the
 training thread never does that work (the live panel reads the file instead).
@@ -46,6 +46,9 @@ __all__ = ["Writer", "FLUSH_INTERVAL", "QUEUE_LIMIT", "HELD_BYTES_LIMIT"]
 FLUSH_INTERVAL = 0.1
 #: Records not yet on disk (queued or held) above which ``log()`` waits for the writer.
 QUEUE_LIMIT = 200_000
+#: A drain of this many records means a busy producer: the next comes BUSY_INTERVAL seconds
+#: after its start, so that what waits in memory stays small (about 20 ms of records).
+BUSY_BATCH, BUSY_INTERVAL = 2048, 0.02
 #: Encoded bytes held in memory while the log cannot be written, above which ``log()`` waits.
 HELD_BYTES_LIMIT = 64 << 20
 
@@ -96,6 +99,7 @@ class Writer:
         self._append_lock = threading.Lock()
         self._sealed = False
         self._older: deque = deque()  # the last queue swapped out: may get a late append
+        self._last_batch = 0  # records taken by the last drain
         self._wake = threading.Event()
         self._lock = threading.Lock()  # one drain at a time (thread or caller)
         self._stop = False
@@ -185,7 +189,7 @@ class Writer:
         except OSError:  # cannot cut it: the rest of that frame must follow it exactly
             rest = data[done:]
         if whole:
-            next_first = _first_seq(data, whole) if whole < len(data) else first + count
+            next_first = records.first_seq(data, whole) if whole < len(data) else first + count
             chunk[1], chunk[2] = next_first, count - (next_first - first)
             self._held -= next_first - first
             self._size += whole
@@ -335,6 +339,7 @@ class Writer:
         self._older = current
         if late:
             items[:0] = late
+        self._last_batch = len(items)
         return items
 
     def drain(self) -> None:
@@ -403,10 +408,14 @@ class Writer:
 
     def _run(self) -> None:
         try:
+            took, interval = 0.0, self._interval
             while True:
-                self._wake.wait(self._interval)
+                # every interval from the start of the last drain: a drain as long as the
+                # interval (a busy producer) is followed by the next at once, not by a pause
+                self._wake.wait(interval - took)
                 self._wake.clear()
                 stopping = self._stop
+                started = time.monotonic()
                 try:
                     self.drain()
                     now = time.monotonic()
@@ -417,15 +426,13 @@ class Writer:
                     self._notify(f"writer error: {exc!r}", "writer-error")
                 if stopping:
                     return
+                interval = self._interval if self._last_batch < BUSY_BATCH else min(self._interval, BUSY_INTERVAL)
+                took = min(time.monotonic() - started, interval)
         finally:
             self._wake_waiters()  # a producer waiting for room must not wait for a gone writer
 
     def wake(self) -> None:
         self._wake.set()
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
 
     @property
     def unwritten(self) -> int:
@@ -484,11 +491,6 @@ class Writer:
             return ok
         finally:
             self._lock.release()
-
-
-def _first_seq(data: bytes, start: int) -> int:
-    """The sequence number of the frame that starts at ``data[start:]`` (``[[seq,...``)."""
-    return int(data[start + 2 : data.index(b",", start)])
 
 
 def _keys(data: object) -> str:
