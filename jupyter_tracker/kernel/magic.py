@@ -147,7 +147,7 @@ class TrackerMagics(Magics):
         from ..cli import parse_where
 
         try:
-            filters = [parse_where(text) for text in args.where or []]
+            filters = [parse_where(_unquoted(text)) for text in args.where or []]
             tags = [t.strip() for t in args.tags.split(",") if t.strip()] if args.tags else None
             metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
             tracker.compare(project=args.project, filters={"$and": filters} if len(filters) > 1 else
@@ -155,6 +155,14 @@ class TrackerMagics(Magics):
                             metrics=metrics, band=args.band or "minmax", group=args.group, tags=tags, dir=args.dir)
         except (ValueError, TypeError, KeyError, RuntimeError, ImportError) as exc:
             raise UsageError(f"%tracker compare: {exc}") from None
+
+
+def _unquoted(text: str) -> str:
+    """A word as the shell would pass it: the magic's split keeps quotes (``'config.lr<0.05'``)."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
 
 
 _state: dict[str, Any] = {}

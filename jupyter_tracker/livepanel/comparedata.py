@@ -38,6 +38,8 @@ __all__ = ["CompareSource", "RunData", "flatten", "REQUERY", "summary_rule"]
 
 #: Seconds between two evaluations of the query while the folder's list of runs stays the same.
 REQUERY = 10.0
+#: Seconds the query is evaluated at every refresh after the folder's list changed.
+SETTLE = 5.0
 
 
 def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -159,6 +161,7 @@ class CompareSource:
         self.notes: list[str] = []
         self._listing: tuple[str, ...] | None = None
         self._queried_at = -math.inf
+        self._settling_until = -math.inf
         self.version = 0
 
     def _resolve(self, item: Any) -> ApiRun:
@@ -199,7 +202,9 @@ class CompareSource:
         changed = False
         listing = self._listing_now() if self.given is None else ()
         now = time.monotonic()
-        if force or listing != self._listing or now - self._queried_at >= REQUERY or not self.runs and not self.notes:
+        if listing != self._listing:  # a new run directory fills in (run.json) over its first moments
+            self._settling_until = now + SETTLE
+        if force or listing != self._listing or now < self._settling_until or now - self._queried_at >= REQUERY:
             self._listing, self._queried_at = listing, now
             found = self._select()
             ids = [run.id for run in found]

@@ -89,7 +89,7 @@ class RunTable:
         self.filter = widgets.Text(placeholder="filter runs (any column)", description="filter",
                                    layout=widgets.Layout(width="300px"))
         self.filter.add_class("tracker-compare-filter")
-        self.grid = widgets.GridBox([], layout=widgets.Layout(grid_gap="0px 12px", overflow_x="auto", width="100%",
+        self.grid = widgets.GridBox([], layout=widgets.Layout(grid_gap="0px 12px", overflow="auto", width="100%",
                                                               align_items="center"))
         self.grid.add_class("tracker-compare-table")
         self.box = widgets.VBox([widgets.HBox([self.filter, self.all_keys]), self.grid],
