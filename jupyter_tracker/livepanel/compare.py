@@ -48,7 +48,8 @@ from .theme import stylesheet
 
 __all__ = ["CompareView", "compare", "IMAGE_PERIOD", "RATE"]
 
-#: Redraws per second at most (a run's new points show within 1/RATE s, when the budget allows).
+#: Cycles per second (a run's new points show within 1/RATE s while the CPU budget allows it:
+#: a cycle that costs more spaces the next ones, see .redrawer).
 RATE = 2.0
 #: The longest the static image lags the live view while runs record (s).
 IMAGE_PERIOD = 10.0
@@ -173,7 +174,7 @@ class CompareView:
     def start(self) -> None:
         """Follow the runs live on a thread of the view's own."""
         if self.redrawer is None:
-            self.redrawer = Redrawer(self._cycle, rate=RATE, on_error=self._error)
+            self.redrawer = Redrawer(self._cycle, rate=RATE, on_error=self._error, idle=1.0 / RATE)
 
     def close(self) -> None:
         """Stop following the runs (the widgets stay as they are)."""

@@ -17,6 +17,7 @@ summary metric on y (categories get one position each).
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ import numpy as np
 
 from ..numerics import ticks
 from ..numerics.bands import band_edges, group_band
-from ..numerics.decimate import minmax, minmax_indices
+from ..numerics.decimate import MinMaxIndex, minmax_indices
 from .axes import Frame
 from .charts import HEIGHT, MIN_WIDTH, View, x_label
 from .comparedata import RunData
@@ -35,8 +36,9 @@ __all__ = ["OverlayChart", "ScatterChart", "Trace", "Traces", "LINE_POINTS"]
 
 #: The most points a run's line sends per redraw (several runs share a chart).
 LINE_POINTS = 1000
-#: Hover points per chart, shared by its lines.
+#: Hover points per chart, shared by its lines, and how often they are refreshed while runs record (s).
 HOVER_POINTS = 300
+HOVER_PERIOD = 5.0
 
 
 def _fmt(value: float) -> str:
@@ -51,6 +53,9 @@ class Trace:
     y: np.ndarray
     smoothed: np.ndarray | None
     steps: np.ndarray
+    #: Indices of the points each line draws (min/max per bucket, kept up to date incrementally).
+    raw_idx: np.ndarray | None = None
+    smooth_idx: np.ndarray | None = None
 
 
 def _carried(at_steps: np.ndarray, column: dict[str, np.ndarray] | None) -> np.ndarray:
@@ -84,6 +89,7 @@ class Traces:
     def __init__(self) -> None:
         self._done: dict[tuple[str, str], tuple[Any, Trace | None]] = {}
         self._smoothers: dict[tuple[str, str], tuple[LiveSmoother, Any, float]] = {}
+        self._indices: dict[tuple[str, str], tuple[Any, MinMaxIndex, MinMaxIndex, int]] = {}
 
     def get(self, data: RunData, metric: str, view: View) -> Trace | None:
         """``metric`` of ``data`` on the view's x axis, smoothed as the view says; None without points."""
@@ -97,7 +103,7 @@ class Traces:
             y = np.asarray(column["value"], dtype=np.float64)
             x = _x_of(data, metric, column, view)
             kind = view.kind(len(y))
-            smoothed = None
+            smoothed, stable, smoother_id = None, 0, 0
             if kind != "none":
                 setting = (view.x_axis, kind, view.amount)
                 held = self._smoothers.get(key)
@@ -107,15 +113,36 @@ class Traces:
                     smoother.configure(kind, view.amount)
                 else:
                     smoother = held[0]
-                smoothed = smoother.update(x, y)[0][: len(y)].copy()
+                smoother_id = id(smoother)
+                values, stable = smoother.update(x, y)
+                smoothed = values[: len(y)].copy()
                 self._smoothers[key] = (smoother, setting, float(y[-1]))
             trace = Trace(x, y, smoothed, np.asarray(column["step"], dtype=np.float64))
+            self._index(key, trace, (kind, view.amount, view.x_axis, smoother_id), stable)
         self._done[key] = ((data.version, view), trace)
         return trace
 
+    def _index(self, key: tuple[str, str], trace: Trace, setting: Any, stable: int) -> None:
+        """The points to draw: only what the run added since the last drawing is scanned."""
+        n = len(trace.y)
+        held = self._indices.get(key)
+        if held is None or held[0] != setting or held[3] > n:
+            held = (setting, MinMaxIndex(LINE_POINTS), MinMaxIndex(LINE_POINTS // 4), 0)
+        _, raw, smooth, done = held
+        raw.extend(trace.y, done)
+        trace.raw_idx = raw.indices()
+        if trace.smoothed is not None:
+            if stable > len(smooth):  # values before `stable` are final: indexed once
+                smooth.extend(trace.smoothed[:stable], len(smooth))
+            tail = np.arange(len(smooth), n, dtype=np.int64)
+            if len(tail) > LINE_POINTS // 4:
+                tail = tail[np.linspace(0, len(tail) - 1, LINE_POINTS // 4).astype(np.int64)]
+            trace.smooth_idx = np.concatenate([smooth.indices(), tail])
+        self._indices[key] = (setting, raw, smooth, n)
+
     def forget(self, keep: set[str]) -> None:
         """Drop what belongs to runs no longer shown."""
-        for store in (self._done, self._smoothers):
+        for store in (self._done, self._smoothers, self._indices):
             for key in [k for k in store if k[0] not in keep]:
                 del store[key]
 
@@ -124,13 +151,15 @@ def _same(a: float, b: float) -> bool:
     return a == b or (math.isnan(a) and math.isnan(b))
 
 
-def _points(x: np.ndarray, y: np.ndarray, n: int, log_y: bool) -> tuple[np.ndarray, np.ndarray]:
+def _points(x: np.ndarray, y: np.ndarray, idx: np.ndarray | None, log_y: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The points ``idx`` of a line (all when None), without those lacking an x; NaN is a gap."""
+    if idx is not None:
+        x, y = x[idx], y[idx]
     keep = np.isfinite(x)
-    x, y = x[keep], y[keep].copy()
+    x, y = x[keep], y[keep].astype(np.float64)
+    y[~np.isfinite(y)] = np.nan
     if log_y:
         y[y <= 0] = np.nan
-    if len(x) > n:
-        x, y = minmax(x, y, n)
     return x, y
 
 
@@ -149,42 +178,71 @@ class OverlayChart:
         self.frame = Frame([self.hover], height=HEIGHT, min_width=MIN_WIDTH, title=metric)
         self.frame.figure.add_class("tracker-compare-chart")
         self.figure = self.frame.figure
-        self.marks: dict[tuple[str, str], Any] = {}  # (kind, key) -> mark; kinds: raw, smooth, band, mean
+        self.marks: dict[tuple[str, str], Any] = {}  # (kind, group or "") -> mark; kinds: raw, smooth, mean, band
+        self.rows: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}  # (kind, run or group) -> x, y
         self.sent: list[tuple[str, str, np.ndarray, np.ndarray, np.ndarray | None]] = []  # kind, colour, x, y, y2
         self.axes: tuple[ticks.Axis, ticks.Axis] | None = None
         self.view: View | None = None
         self.x_metric: str | None = None
+        self.hovered: tuple[float, Any] = (-math.inf, None)
 
-    def _mark(self, kind: str, key: str, color: str) -> Any:
+    def _mark(self, kind: str, key: str = "") -> Any:
+        """The mark of ``kind``: ``raw``, ``smooth`` and ``mean`` hold all their lines (one
+        message per redraw each); a ``band`` (one per group) fills between its two edges."""
         import bqplot as bq
 
         mark = self.marks.get((kind, key))
         if mark is None:
             scales = {"x": self.frame.x_scale, "y": self.frame.y_scale}
             if kind == "band":
-                mark = bq.Lines(x=np.zeros(0), y=np.zeros((2, 0)), scales=scales, colors=[color, color],
-                                fill="between", fill_colors=[color], fill_opacities=[0.18], opacities=[0.0, 0.0],
-                                stroke_width=0)
+                mark = bq.Lines(x=np.zeros(0), y=np.zeros((2, 0)), scales=scales, fill="between",
+                                fill_opacities=[0.18], opacities=[0.0, 0.0], stroke_width=0)
             else:
-                mark = bq.Lines(x=np.zeros(0), y=np.zeros(0), scales=scales, colors=[color],
-                                opacities=[0.3 if kind == "raw" else 1.0], stroke_width=1 if kind == "raw" else 2)
+                mark = bq.Lines(x=np.zeros(0), y=np.zeros(0), scales=scales, stroke_width=1 if kind == "raw" else 2)
             self.marks[(kind, key)] = mark
-        elif mark.colors[0] != color:
-            mark.colors = [color, color] if kind == "band" else [color]
-            if kind == "band":
-                mark.fill_colors = [color]
+        return mark
+
+    def _send(self, kind: str, lines: list[tuple[str, str, np.ndarray, np.ndarray, float]], width: float = 0) -> Any:
+        """Put ``lines`` (key, colour, x, y, opacity) in the mark of ``kind`` as rows of 2-D
+        arrays (shorter rows padded with NaN: bqplot leaves those points out)."""
+        mark = self._mark(kind)
+        length = max(2, max((len(x) for _, _, x, _, _ in lines), default=0))  # bqplot squeezes a 1 × 1 array
+        xs = np.full((len(lines), length), np.nan)
+        ys = np.full((len(lines), length), np.nan)
+        for row, (_, _, x, y, _) in enumerate(lines):
+            xs[row, : len(x)], ys[row, : len(y)] = x, y
+        colors = [c for _, c, _, _, _ in lines]
+        opacities = [o for _, _, _, _, o in lines]
+        short = kind == "raw" and bool(lines) and length < 20
+        with mark.hold_sync():
+            mark.x, mark.y = (xs, ys) if lines else (np.zeros(0), np.zeros(0))
+            if list(mark.colors) != colors:
+                mark.colors = colors or ["#1895e0"]
+            if list(mark.opacities) != opacities:
+                mark.opacities = opacities
+            if width and mark.stroke_width != width:
+                mark.stroke_width = width
+            if mark.marker != ("circle" if short else None):
+                mark.marker, mark.marker_size = ("circle" if short else None), 16
+            labels = [key for key, _, _, _, _ in lines]
+            if list(mark.labels) != labels:
+                mark.labels = labels
+        for row, (key, _, x, y, _) in enumerate(lines):
+            self.rows[(kind, key)] = (x, y)
         return mark
 
     def draw(self, runs: list[tuple[RunData, str, Trace]], groups: list[tuple[str, str, list[Trace]]] | None,
              view: View, band: str = "minmax") -> None:
         """Draw ``runs`` ((data, colour, trace)), or, when ``groups`` is given ((label, colour, traces)),
         one mean line and band per group."""
-        used: list[tuple[str, str]] = []
         sent: list[tuple[str, str, np.ndarray, np.ndarray, np.ndarray | None]] = []
-        hover: list[tuple[np.ndarray, np.ndarray, list[str]]] = []
+        hover: list[Any] = []  # functions giving (x, y, tooltips), called when the tooltips are due
         per_line = max(8, HOVER_POINTS // max(1, len(groups) if groups is not None else len(runs)))
         scale = self.frame.y_scale_for(view.log_y)
+        self.rows = {}
+        shown: list[Any] = []
         if groups is not None:
+            means = []
             for label, color, traces in groups:
                 lines = [(t.x, t.smoothed if t.smoothed is not None else t.y) for t in traces]
                 agg = group_band(lines)
@@ -193,48 +251,52 @@ class OverlayChart:
                 x, mean, lo, hi = agg.x[idx], agg.mean[idx], lo[idx], hi[idx]
                 if view.log_y:
                     mean, lo, hi = (np.where(v > 0, v, np.nan) for v in (mean, lo, hi))
-                shade, line = self._mark("band", label, color), self._mark("mean", label, color)
+                shade = self._mark("band", label)
                 with shade.hold_sync():
                     shade.x, shade.y = x, np.vstack([lo, hi])
-                with line.hold_sync():
-                    line.x, line.y = x, mean
-                used += [("band", label), ("mean", label)]
+                    if list(shade.colors) != [color, color]:
+                        shade.colors, shade.fill_colors = [color, color], [color]
+                self.rows[("band", label)] = (x, np.vstack([lo, hi]))
+                shown.append(shade)
+                means.append((label, color, x, mean, 1.0))
                 sent += [("band", color, x, lo, hi), ("mean", color, x, mean, None)]
-                pick = np.unique(np.linspace(0, len(x) - 1, min(len(x), per_line)).astype(np.int64)) if len(x) else idx[:0]
-                hover.append((x[pick], mean[pick], [f"{label} ({int(agg.count[idx][i])} runs) · x {_fmt(x[i])} · "
-                                                    f"mean {_fmt(mean[i])} · {band} [{_fmt(lo[i])}, {_fmt(hi[i])}]"
-                                                    for i in pick]))
+                count = agg.count[idx]
+
+                def tips(label=label, x=x, mean=mean, lo=lo, hi=hi, count=count) -> tuple:
+                    pick = np.unique(np.linspace(0, len(x) - 1, min(len(x), per_line)).astype(np.int64)) \
+                        if len(x) else np.zeros(0, np.int64)
+                    return x[pick], mean[pick], [f"{label} · x {_fmt(x[i])} · mean {_fmt(mean[i])} ({int(count[i])} "
+                                                 f"runs here) · {band} [{_fmt(lo[i])}, {_fmt(hi[i])}]" for i in pick]
+                hover.append(tips)
+            shown.append(self._send("mean", means))
         else:
+            raws, smooths = [], []
             for data, color, trace in runs:
-                raw_x, raw_y = _points(trace.x, trace.y, LINE_POINTS, view.log_y)
+                raw_x, raw_y = _points(trace.x, trace.y, trace.raw_idx, view.log_y)
                 primary = trace.smoothed is None
-                raw = self._mark("raw", data.id, color)
-                with raw.hold_sync():
-                    raw.x, raw.y = raw_x, raw_y
-                    raw.opacities = [1.0 if primary else 0.3]
-                    raw.stroke_width = 2 if primary else 1
-                    raw.marker = "circle" if primary and len(raw_x) < 20 else None
-                    raw.marker_size = 16
-                used.append(("raw", data.id))
-                sent.append(("raw" if not primary else "line", color, raw_x, raw_y, None))
+                raws.append((data.id, color, raw_x, raw_y, 1.0 if primary else 0.3))
+                sent.append(("line" if primary else "raw", color, raw_x, raw_y, None))
                 if trace.smoothed is not None:
-                    sx, sy = _points(trace.x, trace.smoothed, LINE_POINTS // 2, view.log_y)
-                    bold = self._mark("smooth", data.id, color)
-                    with bold.hold_sync():
-                        bold.x, bold.y = sx, sy
-                    used.append(("smooth", data.id))
+                    sx, sy = _points(trace.x, trace.smoothed, trace.smooth_idx, view.log_y)
+                    smooths.append((data.id, color, sx, sy, 1.0))
                     sent.append(("smooth", color, sx, sy, None))
-                n = len(trace.x)
-                pick = np.unique(np.linspace(0, n - 1, min(n, per_line)).astype(np.int64)) if n else np.zeros(0, np.int64)
-                pick = pick[np.isfinite(trace.x[pick]) & np.isfinite(trace.y[pick])]
-                names = [f"{data.name} · step {int(trace.steps[i])} · value {_fmt(float(trace.y[i]))}"
-                         + (f" · smoothed {_fmt(float(trace.smoothed[i]))}" if trace.smoothed is not None else "")
-                         for i in pick]
-                hover.append((trace.x[pick], trace.y[pick], names))
-        for key in [k for k in self.marks if k not in used]:
+
+                def tips(data=data, trace=trace) -> tuple:
+                    n = len(trace.x)
+                    pick = np.unique(np.linspace(0, n - 1, min(n, per_line)).astype(np.int64)) if n else \
+                        np.zeros(0, np.int64)
+                    pick = pick[np.isfinite(trace.x[pick]) & np.isfinite(trace.y[pick])]
+                    return trace.x[pick], trace.y[pick], [
+                        f"{data.name} · step {int(trace.steps[i])} · value {_fmt(float(trace.y[i]))}"
+                        + (f" · smoothed {_fmt(float(trace.smoothed[i]))}" if trace.smoothed is not None else "")
+                        for i in pick]
+                hover.append(tips)
+            shown.append(self._send("raw", raws, width=1 if smooths else 2))
+            if smooths:
+                shown.append(self._send("smooth", smooths))
+        for key in [k for k, mark in self.marks.items() if mark not in shown]:
             del self.marks[key]
-        order = {"band": 0, "raw": 1, "mean": 2, "smooth": 2}
-        marks = [self.marks[k] for k in sorted(used, key=lambda k: order[k[0]])] + [self.hover]
+        marks = shown + [self.hover]
         for mark in marks:
             if mark.scales.get("y") is not scale:
                 mark.scales = {"x": self.frame.x_scale, "y": scale}
@@ -250,6 +312,12 @@ class OverlayChart:
         title = self.metric if self.axes[1].note == "" else f"{self.metric}   ({self.axes[1].note})"
         if self.figure.title != title:
             self.figure.title = title
+        hover_key = (view, band, tuple(self.rows))
+        now = time.monotonic()
+        if hover_key == self.hovered[1] and now - self.hovered[0] < HOVER_PERIOD:
+            return
+        self.hovered = (now, hover_key)
+        hover = [tips() for tips in hover]
         hx = np.concatenate([h[0] for h in hover]) if hover else np.zeros(0)
         hy = np.concatenate([h[1] for h in hover]) if hover else np.zeros(0)
         names = [n for h in hover for n in h[2]]
@@ -257,6 +325,10 @@ class OverlayChart:
         with self.hover.hold_sync():
             self.hover.x, self.hover.y = hx[ok], hy[ok]
             self.hover.names = [n for n, keep in zip(names, ok) if keep]
+
+    def line(self, kind: str, key: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """What the chart draws of one line: ``("raw" | "smooth", run id)``, ``("mean" | "band", group)``."""
+        return self.rows.get((kind, key))
 
     def _axes(self, view: View, width: float, height: float, x_margins: tuple[float, float],
               y_margins: tuple[float, float]) -> tuple[ticks.Axis, ticks.Axis]:

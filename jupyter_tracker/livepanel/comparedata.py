@@ -31,6 +31,7 @@ import numpy as np
 from .. import query as q
 from .. import records, rundir
 from ..api import Api, ApiRun, LocalRun, Runs
+from ..columns import build_many
 from ..limits import TERMINAL_STATES
 from ..summaries import match
 
@@ -213,7 +214,15 @@ class CompareSource:
             kept = {}
             for run in found:
                 data = self.runs.get(run.id)
-                kept[run.id] = data if data is not None and data.run.dir == getattr(run, "dir", None) else RunData(run, run.id)
+                if data is None or data.run.dir != getattr(run, "dir", None):
+                    if isinstance(run, LocalRun) and run.state not in TERMINAL_STATES:
+                        run = LocalRun(run.path, persist_cache=False)  # followed: read into memory
+                    data = RunData(run, run.id)
+                kept[run.id] = data
+            cold = [d.run.path for d in kept.values() if not d.version and isinstance(d.run, LocalRun)
+                    and d.run._cache.persistent and not d.run._cache.fresh()]
+            if len(cold) > 1:  # many runs never read: their caches are built in parallel
+                build_many(cold)
             self.runs, self.order_ids, self.notes = kept, ids, list(found.notes)
         for data in self.runs.values():
             changed |= self._update(data)

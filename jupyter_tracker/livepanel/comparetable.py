@@ -105,6 +105,8 @@ class RunTable:
         self.colors: dict[str, str] = {}
         self.metrics: list[str] = []
         self.order: list[str] = []
+        self.texts: dict[str, tuple[Any, dict[str, str], str]] = {}  # run id -> (key, cell html, plain text)
+        self.corner = widgets.HTML("<span class='tracker-dim'>show</span>")  # over the checkboxes
 
     # -- what is shown ------------------------------------------------------------
     def update(self, runs: list[RunData], colors: dict[str, str], metrics: list[str]) -> None:
@@ -173,17 +175,23 @@ class RunTable:
                 self.headers[column].description = text
         needle = self.filter.value.strip().lower()
         rows = []
+        columns = tuple(self.columns)
         for data in self.runs:
-            texts = {}
-            for column in self.columns:
-                value = self._value(data, column)
-                self.values[(data.id, column)] = value
-                texts[column] = self._cell_html(data, column, value)
-            if needle and not any(needle in html.unescape(t).lower() or needle in _text(self._value(data, c)).lower()
-                                  for c, t in texts.items()):
+            duration = data.duration()
+            key = (data.version, columns, self.colors.get(data.id), None if duration is None else int(duration))
+            texts = self.texts.get(data.id)
+            if texts is None or texts[0] != key:  # the run or the columns changed: its cells again
+                cells = {}
+                for column in self.columns:
+                    value = self._value(data, column)
+                    self.values[(data.id, column)] = value
+                    cells[column] = self._cell_html(data, column, value)
+                plain = " ".join(html.unescape(_strip(t)).lower() for t in cells.values())
+                texts = self.texts[data.id] = (key, cells, plain)
+            if needle and needle not in texts[2]:
                 continue
             rows.append(data)
-            for column, text in texts.items():
+            for column, text in texts[1].items():
                 cell = self.cells.get((data.id, column))
                 if cell is None:
                     cell = self.cells[(data.id, column)] = widgets.HTML(text)
@@ -200,7 +208,7 @@ class RunTable:
             if self.descending:  # missing values last either way
                 rows.sort(key=lambda d: _sort_key(self.values.get((d.id, self.sort_by)))[0] == 2)
         self.order = [d.id for d in rows]
-        children = [widgets.HTML("<span class='tracker-dim'>show</span>")] + [self.headers[c] for c in self.columns]
+        children = [self.corner] + [self.headers[c] for c in self.columns]
         for data in rows:
             children.append(self.checks[data.id])
             children += [self.cells[(data.id, c)] for c in self.columns]

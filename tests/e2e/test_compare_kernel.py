@@ -83,13 +83,20 @@ def test_compare_notebook_saves_table_lines_and_bands(tmp_path, tracker_env):
     assert set(titles) == {"train/loss", "val/acc"}
     for title, figure in titles.items():
         marks = [m.removeprefix("IPY_MODEL_") for m in state[figure]["state"]["marks"]]
-        lines = [m for m in marks if state[m]["model_name"] == "LinesModel"]
-        colours = [state[m]["state"]["colors"][0] for m in lines]
-        expect = 18 if title == "train/loss" else 9  # raw + smoothed, or raw only (13 to 15 points)
-        assert len(lines) == expect, (title, len(lines))
-        assert len(set(colours)) == 8  # nine runs, eight palette colours: all of them used
-        for m in lines:
-            assert len(array(state[m], "x")) > 5
+        kinds = [state[m]["model_name"] for m in marks]
+        raw = marks[0]  # every run's raw line in one mark (rows of 2-D arrays), then the smoothed ones
+        ys = array(state[raw], "y")
+        assert ys.ndim == 2 and ys.shape[0] == 9, (title, ys.shape)
+        assert len(set(state[raw]["state"]["colors"])) == 8  # nine runs, eight palette colours: all used
+        for row in ys:
+            assert np.isfinite(row.astype(float)).sum() > 5
+        if title == "train/loss":  # 300+ points: smoothed bold over raw faint
+            assert kinds == ["LinesModel", "LinesModel", "ScatterModel"]
+            assert array(state[marks[1]], "y").shape[0] == 9
+            assert state[raw]["state"]["opacities"] == [0.3] * 9
+        else:  # 13 to 15 points: raw, with markers
+            assert kinds == ["LinesModel", "ScatterModel"]
+            assert state[raw]["state"]["marker"] == "circle"
         hover = state[marks[-1]]["state"]["names"]
         assert hover and all(" · step " in n for n in hover)
 
@@ -102,11 +109,12 @@ def test_compare_notebook_saves_table_lines_and_bands(tmp_path, tracker_env):
     for figure in figures.values():
         marks = [m.removeprefix("IPY_MODEL_") for m in state[figure]["state"]["marks"]]
         bands = [m for m in marks if state[m]["state"].get("fill") == "between"]
-        means = [m for m in marks if state[m]["model_name"] == "LinesModel" and m not in bands]
-        assert len(bands) == 3 and len(means) == 3
-        for band, mean in zip(bands, means):
+        assert len(bands) == 3 and marks[3] not in bands
+        means = array(state[marks[3]], "y").astype(float)  # one row per group, in the bands' order
+        assert means.shape[0] == 3
+        for band, centre in zip(bands, means):
             edges = array(state[band], "y").astype(float)
-            centre = array(state[mean], "y").astype(float)
+            centre = centre[: edges.shape[1]]
             ok = np.isfinite(centre)
             assert ok.sum() >= 10
             assert np.all(edges[0][ok] <= centre[ok] + 1e-6) and np.all(centre[ok] <= edges[1][ok] + 1e-6)
@@ -149,9 +157,8 @@ def test_live_update_while_scripts_write_runs(tmp_path, tracker_env):
     follow = textwrap.dedent("""
         def points(name):
             data = [d for d in v.source.shown() if d.name == name]
-            if not data or ("raw", data[0].id) not in v.charts["loss"].marks:
-                return 0
-            return len(v.charts["loss"].marks[("raw", data[0].id)].x)
+            line = v.charts["loss"].line("raw", data[0].id) if data and "loss" in v.charts else None
+            return 0 if line is None else len(line[0])
         seen = [points("first")]
         second = writer("second", 100000)  # logs until killed
         for _ in range(30):

@@ -47,7 +47,7 @@ def view(tracker_env, recording_comm):
 
 
 def lines_of(chart, kind: str) -> list:
-    return [mark for (k, _), mark in chart.marks.items() if k == kind]
+    return [key for (k, key) in chart.rows if k == kind]
 
 
 def test_table_rows_and_diff_columns(view: CompareView):
@@ -77,34 +77,35 @@ def test_sort_filter_and_selection_drive_the_charts(view: CompareView):
     first = view.source.order_ids[0]
     view.table.checks[first].value = False  # untick: the charts follow
     assert len(lines_of(chart, "raw")) == 8
-    assert ("raw", first) not in chart.marks
+    assert chart.line("raw", first) is None and first not in chart.marks[("raw", "")].labels
 
 
 def test_one_line_per_run_per_metric_in_the_runs_colours(view: CompareView):
     colors = colors_for(view.source.order_ids)
     for metric in ("train/loss", "val/acc"):
         chart = view.charts[metric]
-        raw = {key: mark for (kind, key), mark in chart.marks.items() if kind == "raw"}
-        assert set(raw) == set(view.source.order_ids)
-        for run_id, mark in raw.items():
-            assert mark.colors == [colors[run_id]] and len(mark.x) == len(mark.y) > 0
+        assert set(lines_of(chart, "raw")) == set(view.source.order_ids)
+        mark = chart.marks[("raw", "")]  # all the raw lines in one mark: one message per redraw
+        assert np.asarray(mark.y).shape[0] == 9 and mark.colors == [colors[i] for i in mark.labels]
+        for run_id in view.source.order_ids:
+            x, y = chart.line("raw", run_id)
+            assert len(x) == len(y) > 0
         hover = chart.hover.names
-        assert any(view.source.runs[i].name in hover[0] for i in raw)
-    smooth = [k for k in view.charts["train/loss"].marks if k[0] == "smooth"]
-    assert len(smooth) == 9  # 60+ points: smoothed bold over raw faint
-    assert not [k for k in view.charts["val/acc"].marks if k[0] == "smooth"]  # 6-8 points: raw only
+        assert any(view.source.runs[i].name in hover[0] for i in view.source.order_ids)
+    assert len(lines_of(view.charts["train/loss"], "smooth")) == 9  # 60+ points: smoothed bold over raw faint
+    assert not lines_of(view.charts["val/acc"], "smooth")  # 6-8 points: raw only
 
 
 def test_group_band_mean_within_min_max(view: CompareView):
     view.group_by.value = "config.lr"
     chart = view.charts["train/loss"]
-    bands = {key: mark for (kind, key), mark in chart.marks.items() if kind == "band"}
-    means = {key: mark for (kind, key), mark in chart.marks.items() if kind == "mean"}
+    bands = {key: chart.line("band", key) for key in lines_of(chart, "band")}
+    means = {key: chart.line("mean", key) for key in lines_of(chart, "mean")}
     assert len(bands) == 3 and set(bands) == set(means)
     assert all("(3 runs)" in key for key in bands)
-    for key, band in bands.items():
-        lo, hi = np.asarray(band.y[0]), np.asarray(band.y[1])
-        mean = np.asarray(means[key].y)
+    for key, (_, edges) in bands.items():
+        lo, hi = edges
+        mean = means[key][1]
         ok = np.isfinite(mean)
         assert ok.sum() > 50
         assert np.all(lo[ok] <= mean[ok] + 1e-12) and np.all(mean[ok] <= hi[ok] + 1e-12)
@@ -113,8 +114,8 @@ def test_group_band_mean_within_min_max(view: CompareView):
     group = [view.source.runs[i] for i in view.source.order_ids if view.source.runs[i].config["lr"] == 0.1]
     traces = [view.traces.get(d, "train/loss", view.view()) for d in group]
     expect = group_band([(t.x, t.smoothed) for t in traces])
-    mean = means["lr=0.1 (3 runs)"]
-    np.testing.assert_allclose(np.asarray(mean.y), expect.mean[: len(mean.y)], rtol=1e-6)
+    mean = means["lr=0.1 (3 runs)"][1]
+    np.testing.assert_allclose(mean, expect.mean[: len(mean)], rtol=1e-6)
     view.band.value = "std"
     assert "± std band" in view.legend.value
     assert "<path" in view.svg() and 'fill-opacity="0.18"' in view.svg()  # the image holds the bands
@@ -203,20 +204,20 @@ def test_live_refresh_picks_up_new_points_and_new_runs(tracker_env, recording_co
         run.log({"loss": 1 / (i + 1)})
     run._writer.drain()
     v = compare(project="live", live=False)
-    assert len(v.charts["loss"].marks[("raw", run.id)].x) == 30
+    assert len(v.charts["loss"].line("raw", run.id)[0]) == 30
     for i in range(30, 70):
         run.log({"loss": 1 / (i + 1)})
     run._writer.drain()
     assert v.source.refresh()
     v.draw()
-    assert len(v.charts["loss"].marks[("raw", run.id)].x) == 70
+    assert len(v.charts["loss"].line("raw", run.id)[0]) == 70
     assert "1 live" in v.header.value
     other = tracker.init(project="live", mode="offline", name="second")
     other.log({"loss": 0.5})
     other._writer.drain()
     assert v.source.refresh()
     v.draw()
-    assert other.id in v.source.order_ids and ("raw", other.id) in v.charts["loss"].marks
+    assert other.id in v.source.order_ids and v.charts["loss"].line("raw", other.id) is not None
     other.finish()
     run.finish()
     assert v.source.refresh()
