@@ -204,13 +204,19 @@ class OverlayChart:
 
     def _send(self, kind: str, lines: list[tuple[str, str, np.ndarray, np.ndarray, float]], width: float = 0) -> Any:
         """Put ``lines`` (key, colour, x, y, opacity) in the mark of ``kind`` as rows of 2-D
-        arrays (shorter rows padded with NaN: bqplot leaves those points out)."""
+        arrays; a shorter row is padded with copies of its last drawable point (bqplot places
+        each line's label at its last point, which must be a number)."""
         mark = self._mark(kind)
         length = max(2, max((len(x) for _, _, x, _, _ in lines), default=0))  # bqplot squeezes a 1 × 1 array
         xs = np.full((len(lines), length), np.nan)
         ys = np.full((len(lines), length), np.nan)
         for row, (_, _, x, y, _) in enumerate(lines):
             xs[row, : len(x)], ys[row, : len(y)] = x, y
+            ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+            if len(ok):
+                xs[row, len(x):], ys[row, len(y):] = x[ok[-1]], y[ok[-1]]
+                if not (np.isfinite(xs[row, -1]) and np.isfinite(ys[row, -1])):  # a gap at the very end
+                    xs[row, -1], ys[row, -1] = x[ok[-1]], y[ok[-1]]
         colors = [c for _, c, _, _, _ in lines]
         opacities = [o for _, _, _, _, o in lines]
         short = kind == "raw" and bool(lines) and length < 20
