@@ -36,11 +36,11 @@ from typing import Any
 from ..api import Api
 from ..numerics.bands import BAND_KINDS
 from ..numerics.colors import colors_for
-from .charts import MIN_WIDTH, View
+from .charts import AXES, MIN_WIDTH, View, view_controls
 from .comparecharts import OverlayChart, ScatterChart, Traces
 from .comparedata import CompareSource, RunData
 from .comparetable import RunTable, differing
-from .panel import _AXES, _SMOOTHERS, WIDGET_MIME
+from .panel import WIDGET_MIME
 from .redrawer import Redrawer
 from .snapshot import render_svg
 from .status import StatusLine
@@ -102,13 +102,7 @@ class CompareView:
         self.status = widgets.HTML()
         self.status.add_class("tracker-status")
         self.table = RunTable(on_select=self._changed)
-        self.kind = widgets.Dropdown(options=_SMOOTHERS, value="auto", description="smoothing",
-                                     layout=widgets.Layout(width="300px"))
-        self.amount = widgets.FloatSlider(value=0.6, min=0.0, max=0.99, step=0.01, description="strength",
-                                          readout_format=".2f", layout=widgets.Layout(width="260px"))
-        self.x_axis = widgets.Dropdown(options=_AXES, value="step", description="x axis",
-                                       layout=widgets.Layout(width="240px"))
-        self.log_y = widgets.ToggleButton(value=False, description="log y", layout=widgets.Layout(width="70px"))
+        self.kind, self.amount, self.x_axis, self.log_y = view_controls()
         self.group_by = widgets.Dropdown(options=[("none", "")], value="", description="group by",
                                          layout=widgets.Layout(width="240px"))
         self.group_by.add_class("tracker-compare-groupby")
@@ -260,7 +254,7 @@ class CompareView:
 
     def _axis_menu(self) -> None:
         current = self.x_axis.value
-        options = list(_AXES) + [(name, name) for name in self.source.rising()]
+        options = list(AXES) + [(name, name) for name in self.source.rising()]
         if current not in [v for _, v in options]:
             options.append((current, current))
         if [v for _, v in options] != [v for _, v in self.x_axis.options]:
