@@ -194,7 +194,7 @@ def first_render(args: argparse.Namespace, base: Path) -> dict:
         t0 = time.perf_counter()
         view = compare(project="render", live=False)
         out[f"{label}_s"] = round(time.perf_counter() - t0, 3)
-        lines = sum(1 for chart in view.charts.values() for (kind, _) in chart.marks if kind == "raw")
+        lines = sum(1 for chart in view.charts.values() for (kind, _) in chart.rows if kind == "raw")
         out["lines"] = lines
     return out
 

@@ -39,7 +39,7 @@ from ..numerics.colors import colors_for
 from .charts import AXES, MIN_WIDTH, View, view_controls
 from .comparecharts import OverlayChart, ScatterChart, Traces
 from .comparedata import CompareSource, RunData
-from .comparetable import RunTable, differing
+from .comparetable import ROW_PX, RunTable, differing
 from .panel import WIDGET_MIME
 from .redrawer import Redrawer
 from .snapshot import render_svg
@@ -57,7 +57,10 @@ _BANDS = (("min/max", "minmax"), ("± std", "std"), ("± SEM", "sem"))
 _TABLE_CSS = """
 .tracker-compare .tracker-compare-table { font-size: 12px; max-height: 360px; overflow-y: auto; }
 .tracker-compare .tracker-compare-table .widget-html { margin: 0; white-space: nowrap; }
-.tracker-compare .tracker-compare-table .widget-html-content { line-height: 22px; height: 22px; }
+.tracker-compare .tracker-compare-table .widget-html-content { line-height: normal; height: auto; }
+.tracker-compare .tracker-compare-table .tracker-cell { height: {row}px; line-height: {row}px; }
+.tracker-compare .tracker-compare-table .widget-checkbox { height: {row}px; margin: 0; align-items: center; }
+.tracker-compare .tracker-compare-table .widget-checkbox input { margin: 0; }
 .tracker-compare .tracker-compare-sort { font-weight: 600; background: transparent; color: var(--tracker-fg); }
 .tracker-compare .tracker-compare-legend span.tracker-swatch { display: inline-block; width: 14px; height: 3px;
   margin: 0 4px 3px 10px; vertical-align: middle; }
@@ -85,7 +88,7 @@ class CompareView:
         self.status_line = StatusLine()
         self._lock = threading.RLock()
         self._dirty = True
-        self._drawing = False
+        self._drawing: int | None = None  # the thread drawing now
         self._imaged_at = -math.inf
         self._image_version = -1
         self.utc_offset = float(time.localtime().tm_gmtoff)
@@ -96,12 +99,12 @@ class CompareView:
         self.shown_version = -1
         self.legend_items: list[tuple[str, str]] = []
 
-        self.style = widgets.HTML(stylesheet(self.view_class, root="tracker-compare", extra=_TABLE_CSS))
+        self.style = widgets.HTML(stylesheet(self.view_class, root="tracker-compare", extra=_TABLE_CSS.replace("{row}", str(ROW_PX))))
         self.header = widgets.HTML()
         self.header.add_class("tracker-compare-header")
         self.status = widgets.HTML()
         self.status.add_class("tracker-status")
-        self.table = RunTable(on_select=self._changed)
+        self.table = RunTable(on_change=self._changed)
         self.kind, self.amount, self.x_axis, self.log_y = view_controls()
         self.group_by = widgets.Dropdown(options=[("none", "")], value="", description="group by",
                                          layout=widgets.Layout(width="240px"))
@@ -153,7 +156,7 @@ class CompareView:
             self.group_by.value = value
 
     def _changed(self, change: Any = None) -> None:
-        if self._drawing:  # the view setting its own menus
+        if self._drawing == threading.get_ident():  # the view setting its own menus
             return
         self._dirty = True
         if self.redrawer is not None and self.redrawer.thread.is_alive():
@@ -201,11 +204,11 @@ class CompareView:
     def draw(self) -> None:
         """Redraw everything from the source's current data (any thread)."""
         with self._lock:
-            self._drawing = True
+            self._drawing = threading.get_ident()
             try:
                 live = self._draw()
             finally:
-                self._drawing = False
+                self._drawing = None
         self._maybe_image(live)
 
     def _draw(self) -> bool:

@@ -22,6 +22,8 @@ from .comparedata import RunData, summary_rule
 
 __all__ = ["RunTable", "FIXED", "differing"]
 
+#: The height of a row (px): the checkboxes and the cells of each column line up on it.
+ROW_PX = 24
 #: The columns every table has, after the checkbox.
 FIXED = ("name", "state", "group", "tags", "created", "duration", "steps")
 _MISSING = object()
@@ -72,13 +74,15 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 
 
 class RunTable:
-    """The table; :meth:`update` brings it to the runs shown, ``on_select`` hears the checkboxes."""
+    """The table; :meth:`update` brings it to the runs shown. ``on_change`` hears the checkboxes,
+    the header clicks, the filter and the toggle: the view redraws (on its own thread when it
+    runs one, so that one redraw at a time touches the widgets)."""
 
-    def __init__(self, on_select: Callable[[], None]) -> None:
+    def __init__(self, on_change: Callable[[], None]) -> None:
         import ipywidgets as widgets
 
         self._widgets = widgets
-        self.on_select = on_select
+        self.on_change = on_change
         self.selected: dict[str, bool] = {}
         self.sort_by: str | None = None
         self.descending = False
@@ -95,11 +99,12 @@ class RunTable:
         self.box = widgets.VBox([widgets.HBox([self.filter, self.all_keys]), self.grid],
                                 layout=widgets.Layout(width="100%"))
         for control in (self.all_keys, self.filter):
-            control.observe(lambda change: self.refresh(), names="value")
+            control.observe(lambda change: self.on_change(), names="value")
         self.columns: list[str] = []
         self.headers: dict[str, Any] = {}
         self.checks: dict[str, Any] = {}
-        self.cells: dict[tuple[str, str], Any] = {}
+        self.cells: dict[str, Any] = {}  # column -> its HTML widget
+        self.check_column = widgets.VBox([], layout=widgets.Layout(width="24px"))
         self.values: dict[tuple[str, str], Any] = {}
         self.runs: list[RunData] = []
         self.colors: dict[str, str] = {}
@@ -191,15 +196,9 @@ class RunTable:
             if needle and needle not in texts[2]:
                 continue
             rows.append(data)
-            for column, text in texts[1].items():
-                cell = self.cells.get((data.id, column))
-                if cell is None:
-                    cell = self.cells[(data.id, column)] = widgets.HTML(text)
-                elif cell.value != text:
-                    cell.value = text
             if data.id not in self.checks:
                 check = widgets.Checkbox(value=self.selected.get(data.id, True), indent=False,
-                                         layout=widgets.Layout(width="22px"))
+                                         layout=widgets.Layout(width="22px", height=f"{ROW_PX}px", margin="0"))
                 check.add_class("tracker-compare-select")
                 check.observe(lambda change, i=data.id: self._check(i, change["new"]), names="value")
                 self.checks[data.id] = check
@@ -208,10 +207,22 @@ class RunTable:
             if self.descending:  # missing values last either way
                 rows.sort(key=lambda d: _sort_key(self.values.get((d.id, self.sort_by)))[0] == 2)
         self.order = [d.id for d in rows]
+        # one HTML widget per column (a cell per row, each ROW_PX high, beside the checkboxes):
+        # a table of many runs is a few dozen widgets, not one per cell
         children = [self.corner] + [self.headers[c] for c in self.columns]
-        for data in rows:
-            children.append(self.checks[data.id])
-            children += [self.cells[(data.id, c)] for c in self.columns]
+        checks = [self.checks[d.id] for d in rows]
+        if list(self.check_column.children) != checks:
+            self.check_column.children = checks
+        children.append(self.check_column)
+        for column in self.columns:
+            body = "".join(f"<div class='tracker-cell'>{self.texts[d.id][1][column]}</div>" for d in rows)
+            cell = self.cells.get(column)
+            if cell is None:
+                cell = self.cells[column] = widgets.HTML(body)
+                cell.add_class("tracker-compare-column")
+            elif cell.value != body:
+                cell.value = body
+            children.append(cell)
         template = f"24px repeat({len(self.columns)}, max-content)"
         if self.grid.layout.grid_template_columns != template:
             self.grid.layout.grid_template_columns = template
@@ -222,7 +233,7 @@ class RunTable:
         """The table as text (header first), as a reader sees it; for tests and plain displays."""
         out = [[self._title(c) for c in self.columns]]
         for run_id in self.order:
-            out.append([html.unescape(_strip(self.cells[(run_id, c)].value)) for c in self.columns])
+            out.append([html.unescape(_strip(self.texts[run_id][1][c])) for c in self.columns])
         return out
 
     # -- events -------------------------------------------------------------------
@@ -231,11 +242,11 @@ class RunTable:
             self.descending = not self.descending
         else:
             self.sort_by, self.descending = column, column.startswith("summary.")
-        self.refresh()
+        self.on_change()
 
     def _check(self, run_id: str, value: bool) -> None:
         self.selected[run_id] = bool(value)
-        self.on_select()
+        self.on_change()
 
     def sort(self, column: str, descending: bool = False) -> None:
         """Sort by ``column`` (a fixed column, ``config.<key>`` or a summary metric's name)."""
@@ -243,7 +254,7 @@ class RunTable:
         if not found:
             raise ValueError(f"no column {column!r} in the table; columns: {', '.join(map(self._title, self.columns))}")
         self.sort_by, self.descending = found[0], descending
-        self.refresh()
+        self.on_change()
 
 
 def _strip(text: str) -> str:

@@ -39,18 +39,17 @@ def _with_class(state: dict, ids: list[str], css: str) -> list[str]:
 
 
 def _table(state: dict, table_id: str) -> list[list[str]]:
-    """The table's header and rows as text (checkbox column left out)."""
+    """The table's header and rows as text: header buttons, then a column of checkboxes and
+    one HTML widget per column holding a cell per row."""
     import re
 
-    cells = []
-    for child in _children(state, table_id):
-        model = state[child]
-        if model["model_name"] == "CheckboxModel":
-            continue
-        cells.append(model["state"].get("description") or re.sub(r"<[^>]+>", "", model["state"].get("value", "")))
-    width = len([c for c in _children(state, table_id) if state[c]["model_name"] == "ButtonModel"])
-    cells = cells[1:]  # the "show" heading over the checkboxes
-    return [cells[i:i + width] for i in range(0, len(cells), width)]
+    children = [state[c] for c in _children(state, table_id)]
+    header = [m["state"]["description"].rstrip(" ▲▼") for m in children if m["model_name"] == "ButtonModel"]
+    columns = [m for m in children if "tracker-compare-column" in m["state"].get("_dom_classes", [])]
+    cells = [[re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<div class='tracker-cell'>(.*?)</div>",
+                                                                   m["state"]["value"])] for m in columns]
+    assert len(columns) == len(header) and len({len(c) for c in cells}) <= 1
+    return [header] + [list(row) for row in zip(*cells)]
 
 
 def test_compare_notebook_saves_table_lines_and_bands(tmp_path, tracker_env):
@@ -181,6 +180,8 @@ def test_live_update_while_scripts_write_runs(tmp_path, tracker_env):
     execute(nb, cwd=tmp_path, timeout=240)
     cells = outputs(nb)
     assert len(cells[2]) == 2  # the view and its image, once (the cell's value adds nothing)
+    image = cells[2][1]["data"]["image/svg+xml"]  # brought up to date when the last live run ended
+    assert "second (crashed)" in image and "first" in image and "(running)" not in image, image[:400]
     found = json.loads("".join(text_of(o) for o in cells[3]))
     seen = found["seen"]
     # the view redrew while the script logged: several different counts within 6 s, growing

@@ -222,3 +222,8 @@ def test_live_refresh_picks_up_new_points_and_new_runs(tracker_env, recording_co
     run.finish()
     assert v.source.refresh()
     assert not v.source.refresh()  # nothing new: a cycle costs a stat per run
+
+
+def test_outside_a_kernel_compare_explains_what_to_use(tracker_env):
+    with pytest.raises(RuntimeError, match=r"Jupyter kernel.*tracker.Api\(\).runs\(\)"):
+        tracker.compare(project="sweep")
