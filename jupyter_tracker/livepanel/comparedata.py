@@ -12,8 +12,8 @@ size and modification time of each run's ``events.log`` and ``run.json`` and
 reads a run again only when one changed (the cache then reads just what the
 log gained). Finished runs cost one ``stat`` a cycle. New run directories
 are noticed by listing the folder; the query runs again when the list
-changed (and every :data:`REQUERY` seconds, since a run may come to match a
-filter on its summary).
+changed, and every :data:`REQUERY` seconds while a run shown records
+(:data:`REQUERY_IDLE` otherwise), since a run may come to match a filter on its summary.
 """
 
 from __future__ import annotations
@@ -35,10 +35,13 @@ from ..columns import build_many
 from ..limits import TERMINAL_STATES
 from ..summaries import match
 
-__all__ = ["CompareSource", "RunData", "flatten", "REQUERY", "summary_rule"]
+__all__ = ["CompareSource", "RunData", "flatten", "REQUERY", "REQUERY_IDLE", "summary_rule"]
 
-#: Seconds between two evaluations of the query while the folder's list of runs stays the same.
+#: Seconds between two evaluations of the query while the folder's list of runs stays the same
+#: and some run shown records.
 REQUERY = 10.0
+#: The same while no run shown records (a run outside the view may still come to match a filter).
+REQUERY_IDLE = 60.0
 #: Seconds the query is evaluated at every refresh after the folder's list changed.
 SETTLE = 5.0
 
@@ -205,7 +208,10 @@ class CompareSource:
         now = time.monotonic()
         if listing != self._listing:  # a new run directory fills in (run.json) over its first moments
             self._settling_until = now + SETTLE
-        if force or listing != self._listing or now < self._settling_until or now - self._queried_at >= REQUERY:
+        # while a run records, its summary may come to match a filter (or stop matching): ask again now and then
+        period = REQUERY if any(d.live for d in self.runs.values()) else REQUERY_IDLE
+        stale = now - self._queried_at >= period
+        if force or listing != self._listing or now < self._settling_until or stale:
             self._listing, self._queried_at = listing, now
             found = self._select()
             ids = [run.id for run in found]
