@@ -68,14 +68,14 @@ def _carried(at_steps: np.ndarray, column: dict[str, np.ndarray] | None) -> np.n
     return out
 
 
-def _x_of(data: RunData, metric: str, column: dict[str, np.ndarray], view: View) -> np.ndarray:
+def _x_of(data: RunData, metric: str, column: dict[str, np.ndarray], steps: np.ndarray, view: View) -> np.ndarray:
     if view.x_axis == "wall":
         return np.asarray(column["timestamp"], dtype=np.float64)
     if view.x_axis == "relative":
         return np.asarray(column["timestamp"], dtype=np.float64) - float(data.created or column["timestamp"][0])
     by = data.step_metric(metric) if view.x_axis == "step" else view.x_axis
     if by is None:
-        return np.asarray(column["step"], dtype=np.float64)
+        return steps
     return _carried(column["step"], data.columns.get(by))
 
 
@@ -101,7 +101,8 @@ class Traces:
         trace = None
         if column is not None and len(column["value"]):
             y = np.asarray(column["value"], dtype=np.float64)
-            x = _x_of(data, metric, column, view)
+            steps = np.asarray(column["step"], dtype=np.float64)
+            x = _x_of(data, metric, column, steps, view)
             kind = view.kind(len(y))
             smoothed, stable, smoother_id = None, 0, 0
             if kind != "none":
@@ -115,9 +116,9 @@ class Traces:
                     smoother = held[0]
                 smoother_id = id(smoother)
                 values, stable = smoother.update(x, y)
-                smoothed = values[: len(y)].copy()
+                smoothed = values[: len(y)]  # a view: the smoother only changes it at its next update
                 self._smoothers[key] = (smoother, setting, float(y[-1]))
-            trace = Trace(x, y, smoothed, np.asarray(column["step"], dtype=np.float64))
+            trace = Trace(x, y, smoothed, steps)
             self._index(key, trace, (kind, view.amount, view.x_axis, smoother_id), stable)
         self._done[key] = ((data.version, view), trace)
         return trace

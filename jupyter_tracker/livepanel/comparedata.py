@@ -99,6 +99,7 @@ class RunData:
     stamps: tuple[Any, ...] = ()
     #: Bumped whenever something above changed.
     version: int = 0
+    _rising: dict[str, tuple[int, float, bool, int]] = field(default_factory=dict, repr=False)
 
     @property
     def live(self) -> bool:
@@ -111,6 +112,26 @@ class RunData:
             if spec.get("step_metric") and match(str(spec.get("name", "")), metric):
                 found = str(spec["step_metric"])
         return found
+
+    def rising(self) -> dict[str, bool]:
+        """Per metric, whether its finite values never decrease (and it has two or more);
+        only the points added since the last call are looked at."""
+        out = {}
+        for name, column in self.columns.items():
+            values = column["value"]
+            checked, top, ok, count = self._rising.get(name, (0, -math.inf, True, 0))
+            if checked > len(values):
+                checked, top, ok, count = 0, -math.inf, True, 0
+            new = values[checked:]
+            finite = new[np.isfinite(new)]
+            if ok and len(finite):
+                ok = bool(finite[0] >= top) and bool(np.all(np.diff(finite) >= 0))
+            if len(finite):
+                top = float(finite[-1])
+            count += len(finite)
+            self._rising[name] = (len(values), top, ok, count)
+            out[name] = ok and count > 1
+        return out
 
     def duration(self) -> float | None:
         if self.created is None:
@@ -284,9 +305,6 @@ class CompareSource:
         """Metrics that never decrease in any run that logged them (candidate x axes)."""
         seen: dict[str, bool] = {}
         for data in self.runs.values():
-            for name, column in data.columns.items():
-                values = column["value"]
-                finite = values[np.isfinite(values)]
-                ok = len(finite) > 1 and bool(np.all(np.diff(finite) >= 0))
+            for name, ok in data.rising().items():
                 seen[name] = seen.get(name, True) and ok
         return sorted(name for name, ok in seen.items() if ok)

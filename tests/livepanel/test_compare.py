@@ -227,3 +227,21 @@ def test_live_refresh_picks_up_new_points_and_new_runs(tracker_env, recording_co
 def test_outside_a_kernel_compare_explains_what_to_use(tracker_env):
     with pytest.raises(RuntimeError, match=r"Jupyter kernel.*tracker.Api\(\).runs\(\)"):
         tracker.compare(project="sweep")
+
+
+def test_x_axis_menu_follows_metrics_that_stop_rising(tracker_env, recording_comm):
+    run = tracker.init(project="axis", mode="offline")
+    for i in range(10):
+        run.log({"loss": 1 / (i + 1), "epoch": i // 3})
+    run._writer.drain()
+    v = compare(project="axis", live=False)
+    assert "epoch" in [value for _, value in v.x_axis.options] and "loss" not in [x for _, x in v.x_axis.options]
+    v.x_axis.value = "epoch"
+    assert v.charts["loss"].figure.axes[0].label == "epoch"
+    run.log({"loss": 0.01, "epoch": 0})  # epoch goes back: no longer an x axis
+    run._writer.drain()
+    assert v.source.refresh()
+    v.draw()
+    assert "epoch" not in [value for _, value in v.x_axis.options][3:] or v.x_axis.value == "epoch"
+    assert v.source.rising() == []
+    run.finish()
