@@ -51,6 +51,9 @@ __all__ = ["CompareView", "compare", "IMAGE_PERIOD", "RATE"]
 #: Cycles per second (a run's new points show within 1/RATE s while the CPU budget allows it:
 #: a cycle that costs more spaces the next ones, see .redrawer).
 RATE = 2.0
+#: The share of one core the view's cycles may take (the target is 5%: a margin for what the
+#: cycles' own clock does not see).
+BUDGET = 0.046
 #: The longest the static image lags the live view while runs record (s).
 IMAGE_PERIOD = 10.0
 _BANDS = (("min/max", "minmax"), ("± std", "std"), ("± SEM", "sem"))
@@ -171,7 +174,7 @@ class CompareView:
     def start(self) -> None:
         """Follow the runs live on a thread of the view's own."""
         if self.redrawer is None:
-            self.redrawer = Redrawer(self._cycle, rate=RATE, on_error=self._error, idle=1.0 / RATE)
+            self.redrawer = Redrawer(self._cycle, rate=RATE, on_error=self._error, idle=1.0 / RATE, budget=BUDGET)
 
     def close(self) -> None:
         """Stop following the runs (the widgets stay as they are)."""

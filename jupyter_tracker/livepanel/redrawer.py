@@ -34,9 +34,11 @@ class Redrawer:
 
     def __init__(self, cycle: Callable[[], bool], rate: float = MAX_RATE,
                  on_error: Callable[[Exception], None] | None = None,
-                 warmup: Callable[[], None] | None = None, idle: float = 1.0) -> None:
+                 warmup: Callable[[], None] | None = None, idle: float = 1.0,
+                 budget: float = CPU_BUDGET) -> None:
         self._cycle = cycle
         self._idle = idle  # the longest wait for a wake-up before a cycle
+        self._budget = budget
         self._warmup = warmup
         self._period = 1.0 / rate
         self._on_error = on_error
@@ -84,7 +86,7 @@ class Redrawer:
                 # each cycle and the rest after it (a costly one-off, like creating charts,
                 # pauses at most MAX_PAUSE)
                 cost = time.thread_time() - began
-                rest = min(max(self._period, cost / CPU_BUDGET), MAX_PAUSE) - (time.monotonic() - started)
+                rest = min(max(self._period, cost / self._budget), MAX_PAUSE) - (time.monotonic() - started)
                 if rest > 0:
                     self._hurry.wait(rest)  # a wake-up meanwhile is kept for the next cycle
         finally:
