@@ -39,6 +39,15 @@ class DisabledRun:
     def save(self, *args: Any, **kwargs: Any) -> list[str]:
         return []
 
+    def log_artifact(self, artifact: Any, *args: Any, **kwargs: Any) -> Any:
+        return artifact
+
+    def use_artifact(self, artifact: Any, *args: Any, **kwargs: Any) -> Any:
+        """The artifact when given one; a name finds nothing in a disabled run."""
+        if isinstance(artifact, str):
+            raise ValueError(f"use_artifact({artifact!r}): the run is disabled (mode='disabled'), it reads no artifacts")
+        return artifact
+
     def finish(self, exit_code: int = 0, quiet: bool | None = None) -> None:
         from .session import _after_finish
 
