@@ -114,7 +114,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def cmd_mode(args: argparse.Namespace) -> int:
-    print(settings.set_mode("offline" if args.command == "off" else "online", args.dir))
+    print(settings.set_mode("offline" if args.command in ("off", "offline") else "online", args.dir))
     return 0
 
 
@@ -127,14 +127,20 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if not host:
         print("tracker sync: no server configured: pass --host or run `tracker login`", file=sys.stderr)
         return 2
+    client = ServerClient(host, settings.api_key())
+    if args.clean:
+        return _clean(args, client)
     paths = [Path(p) for p in args.paths]
-    if args.all:
-        paths += list_run_dirs(args.dir or settings.tracker_dir())
+    if args.all or args.project:
+        from .rundir import read_info
+
+        paths += [p for p in list_run_dirs(args.dir or settings.tracker_dir())
+                  if args.project is None or (read_info(p) or {}).get("project") == args.project]
     paths = [p for p in dict.fromkeys(paths)]
     if not paths:
-        print("tracker sync: no run directories given (pass paths, or --all)", file=sys.stderr)
+        scope = f" of project {args.project!r} under {args.dir or settings.tracker_dir()}" if args.project else ""
+        print(f"tracker sync: no run directories{scope} (pass paths, --project P or --all)", file=sys.stderr)
         return 2
-    client = ServerClient(host, settings.api_key())
     failed = 0
     for path in paths:
         if not (path / "run.json").is_file():
@@ -162,6 +168,56 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def fully_synced(path: Path, client: object) -> bool:
+    """Whether the server holds every record, file and artifact of the run at ``path``
+    (asked of the server, not of ``sync.json``)."""
+    from .service.uploader import Uploader
+
+    uploader = Uploader(path, client)  # type: ignore[arg-type]
+    uploader._align_with_server()
+    return not any(uploader.left().values())
+
+
+def _clean(args: argparse.Namespace, client: object) -> int:
+    """``tracker sync --clean``: delete the offline runs the server holds completely (asks first)."""
+    import shutil
+
+    from .client import ServerError
+    from .rundir import list_run_dirs, lock_holder, read_info
+
+    base = args.dir or settings.tracker_dir()
+    candidates = [Path(p) for p in args.paths] or [p for p in list_run_dirs(base) if p.name.startswith("offline-")]
+    if args.project:
+        candidates = [p for p in candidates if (read_info(p) or {}).get("project") == args.project]
+    done, kept = [], []
+    for path in candidates:
+        try:
+            complete = lock_holder(path) is None and fully_synced(path, client)
+        except ServerError as exc:
+            print(f"tracker sync --clean: cannot ask {client.host} about {path.name} ({exc}); kept", file=sys.stderr)  # type: ignore[attr-defined]
+            complete = False
+        (done if complete else kept).append(path)
+    if kept:
+        print(f"kept {len(kept)} runs the server does not hold completely (run `tracker sync` on them): "
+              + ", ".join(p.name for p in kept))
+    if not done:
+        print("tracker sync --clean: no synced offline runs to delete")
+        return 0
+    print("synced offline runs:\n" + "\n".join(f"  {p}" for p in done))
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print(f"tracker sync --clean: pass --yes to delete these {len(done)} runs (not asked: no terminal)",
+                  file=sys.stderr)
+            return 2
+        if input(f"delete these {len(done)} run directories? [y/N] ").strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return 0
+    for path in done:
+        shutil.rmtree(path)
+    print(f"deleted {len(done)} synced offline runs")
+    return 0
+
+
 def _ranges(holes: list[list[int]]) -> str:
     return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in holes)
 
@@ -170,9 +226,11 @@ def _sync_report(uploader: Uploader, unfinished: Path | None = None) -> str:
     """What ``tracker sync`` did to one run: sent, declared missing, skipped, and what is left."""
     sent = uploader.sent
     records = sent["events"] + sent["system"]
-    if records or sent["files"]:
+    if records or sent["files"] or sent.get("artifacts"):
         parts = [f"uploaded {records} records ({sent['events']} events, {sent['system']} system records) "
                  f"and {sent['files']} files" + (" so far" if unfinished else "")]
+    if sent.get("artifacts"):
+        parts.append(f"{sent['artifacts']} artifact versions ({sent['blobs']} new blobs)")
     else:
         parts = ["nothing new" + (" sent" if unfinished else "")]
     for name, holes in uploader.declared.items():
@@ -190,7 +248,8 @@ def _sync_report(uploader: Uploader, unfinished: Path | None = None) -> str:
             parts.append(f"{count} duplicate records of the local {name} log skipped")
     if unfinished is not None:
         left = uploader.left()
-        parts.append(f"left: {left['events']} events, {left['system']} system records, {left['files']} files; "
+        parts.append(f"left: {left['events']} events, {left['system']} system records, {left['files']} files, "
+                     f"{left['artifacts']} artifacts; "
                      f"run `tracker sync {unfinished}` again")
     return "; ".join(parts)
 
@@ -263,13 +322,19 @@ null, "text"), else the text. --filter takes wandb's filter syntax as JSON.
     ls.add_argument("--dir", type=Path, help="folder of the run directories (default $TRACKER_DIR or ./tracker)")
     ls.add_argument("--values", type=int, default=4, help="how many last values to show (default 4)")
     ls.set_defaults(func=cmd_ls)
-    for name, text in (("off", "runs stay local (offline) by default"), ("on", "runs sync online by default")):
-        mode = sub.add_parser(name, help=text)
+    for name, alias, text in (("off", "offline", "runs stay local (offline) by default"),
+                              ("on", "online", "runs sync online by default")):
+        mode = sub.add_parser(name, aliases=[alias], help=text)
         mode.add_argument("--dir", type=Path, help="folder of the run directories (default $TRACKER_DIR or ./tracker)")
         mode.set_defaults(func=cmd_mode)
     sync = sub.add_parser("sync", help="upload offline or interrupted runs to the server")
     sync.add_argument("paths", nargs="*", help="run directories (e.g. tracker/offline-run-*)")
     sync.add_argument("--all", action="store_true", help="every run under --dir / $TRACKER_DIR")
+    sync.add_argument("--project", help="every run of this project under --dir / $TRACKER_DIR")
+    sync.add_argument("--clean", action="store_true",
+                      help="instead of syncing, delete the offline runs (given, or under --dir) that the server "
+                           "holds completely; asks first unless --yes")
+    sync.add_argument("-y", "--yes", action="store_true", help="with --clean: delete without asking")
     sync.add_argument("--dir", type=Path, help="folder of the run directories (default $TRACKER_DIR or ./tracker)")
     sync.add_argument("--host", help="server URL (default $TRACKER_HOST or the one from `tracker login`)")
     sync.add_argument("--retry-for", type=float, default=60.0, metavar="SECONDS",
@@ -283,6 +348,9 @@ null, "text"), else the text. --filter takes wandb's filter syntax as JSON.
     from .importers.commands import add_commands
 
     add_commands(sub)  # tracker import ..., tracker export ...
+    from .api.commands import add_commands as add_api_commands
+
+    add_api_commands(sub)  # tracker artifact ls, tracker restore, tracker status
     return parser
 
 

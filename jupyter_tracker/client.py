@@ -187,6 +187,30 @@ class ServerClient:
         self.request("PUT", f"runs/{quote(run_id, safe='')}/files/{quote(path)}", data,
                      content_type="application/octet-stream")
 
+    def has_blob(self, sha256: str) -> bool:
+        """Whether the server holds the artifact blob ``sha256``."""
+        try:
+            self.request("HEAD", f"artifacts/blobs/{sha256}")
+        except Refused as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    def put_blob(self, sha256: str, data: bytes) -> None:
+        self.request("PUT", f"artifacts/blobs/{sha256}", data, content_type="application/octet-stream")
+
+    def get_blob(self, sha256: str) -> bytes:
+        return self.request("GET", f"artifacts/blobs/{sha256}", raw=True)
+
+    def post_artifact(self, run_id: str, entry: dict) -> dict:
+        """Register a logged artifact (its blobs uploaded); the version the server gave it."""
+        return self.request("POST", f"runs/{quote(run_id, safe='')}/artifacts", encode_json(entry))
+
+    def find_artifacts(self, project: str, name: str | None = None, alias: str | None = None) -> list[dict]:
+        params = {k: v for k, v in (("project", project), ("name", name), ("alias", alias)) if v is not None}
+        return list(self.request("GET", "artifacts", params=params) or [])
+
     def history(self, run_id: str, keys: list[str] | None = None, samples: int | None = None,
                 min_step: int | None = None, max_step: int | None = None) -> dict:
         params: dict[str, Any] = {}

@@ -8,6 +8,7 @@ import orjson
 
 from .._version import __version__
 from . import schema
+from .artifacts import ROUTES as ARTIFACT_ROUTES
 from ..limits import MAX_HISTORY_KEYS, STATES
 from .bodies import read_batch
 from .database import reading
@@ -283,4 +284,5 @@ ROUTES: list[tuple[str, type[BaseHandler]]] = [
     (_RUN + r"/files/(.+)", FileHandler),
     (r"/api/v1/tokens", TokensHandler),
     (r"/api/v1/tokens/([^/]+)", TokenHandler),
+    *ARTIFACT_ROUTES,
 ]

@@ -1,0 +1,103 @@
+"""Artifacts on a real server (SQLite and PostgreSQL): offline runs log them, ``tracker sync``
+uploads them, a run on another machine (another TRACKER_DIR) uses and downloads them."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import jupyter_tracker as tracker
+from jupyter_tracker.client import Refused, ServerClient
+
+pytestmark = pytest.mark.server
+
+
+def tracker_cli(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "jupyter_tracker", *args], capture_output=True, text=True,
+                          env=dict(os.environ, **env), timeout=120)
+
+
+def _log(src: Path, text: str, project: str, aliases=()) -> Path:
+    (src / "a.txt").write_text(text)
+    with tracker.init(project=project, mode="offline") as run:
+        art = tracker.Artifact("data", "dataset", metadata={"text": text})
+        art.add_dir(src)
+        art.add_reference("s3://bucket/extra.csv")
+        run.log_artifact(art, aliases=list(aliases))
+    return run.path
+
+
+def test_sync_upload_versions_and_download_elsewhere(server, tmp_path, monkeypatch):
+    project = f"art-{os.urandom(3).hex()}"
+    host, token = f"http://127.0.0.1:{server.port}", server.token
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "big.bin").write_bytes(os.urandom(300_000))
+    first = _log(src, "one", project, aliases=["best"])
+    second = _log(src, "two", project)
+    env = {"TRACKER_HOST": host, "TRACKER_API_KEY": token}
+    said = []
+    for path in (first, second, first):  # the third sync sends nothing new
+        done = tracker_cli("sync", str(path), **env)
+        assert done.returncode == 0, done.stderr
+        said.append(done.stdout)
+    assert "1 artifact versions (3 new blobs)" in said[0]  # big.bin, a.txt, the manifest
+    assert "1 artifact versions (2 new blobs)" in said[1]  # big.bin was there already
+    assert "nothing new" in said[2]
+    client = ServerClient(host, token)
+    found = client.find_artifacts(project, "data")
+    assert [(f["version"], f["aliases"], f["files"]) for f in found] == [("v0", ["best"], 2), ("v1", ["latest"], 2)]
+    assert found[0]["metadata"] == {"text": "one"} and found[0]["size"] == 300_003
+    # the big file's bytes are stored once though both versions hold it
+    assert len(list((server.data_dir / "artifacts").rglob("*"))) - len(list((server.data_dir / "artifacts").glob("*"))) \
+        == 5  # big.bin, two a.txt, two manifests
+    listing = tracker_cli("artifact", "ls", "--host", host, "--project", project, **env)
+    assert "data:v0" in listing.stdout and "best" in listing.stdout and "data:v1" in listing.stdout
+
+    # another machine: an empty TRACKER_DIR, the server configured
+    monkeypatch.setenv("TRACKER_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("TRACKER_HOST", host)
+    monkeypatch.setenv("TRACKER_API_KEY", token)
+    with tracker.init(project=project, mode="offline") as run:
+        art = run.use_artifact("data:best")
+        assert (art.version, art.aliases, art.files()) == ("v0", ["best"], ["a.txt", "big.bin", "extra.csv"])
+        out = Path(art.download(tmp_path / "got"))
+        assert (out / "a.txt").read_text() == "one"
+        assert (out / "big.bin").read_bytes() == (src / "big.bin").read_bytes()
+        assert run.use_artifact("data").version == "v1"
+        with pytest.raises(KeyError, match=f"no artifact data:v9 in project '{project}'.* or on {host}"):
+            run.use_artifact("data:v9")
+
+    # the same content logged by a third run keeps its version; latest moves to it
+    monkeypatch.setenv("TRACKER_DIR", str(tmp_path / "third"))
+    third = _log(src, "one", project)
+    assert tracker_cli("sync", str(third), **env).returncode == 0
+    found = client.find_artifacts(project, "data")
+    assert [(f["version"], f["aliases"]) for f in found] == [("v0", ["latest", "best"]), ("v1", [])]
+
+
+def test_blobs_are_checked_and_writes_need_a_write_token(server, tmp_path):
+    host = f"http://127.0.0.1:{server.port}"
+    client = ServerClient(host, server.token)
+    data = b"some bytes"
+    sha = hashlib.sha256(data).hexdigest()
+    with pytest.raises(Refused, match="sha256"):
+        client.put_blob(sha, b"other bytes")
+    assert not client.has_blob(sha)
+    client.put_blob(sha, data)
+    client.put_blob(sha, data)  # again: nothing changes
+    assert client.has_blob(sha) and client.get_blob(sha) == data
+    reader = server.cli("token", "create", "--name", f"r-{os.urandom(3).hex()}", "--read-only").stdout
+    with pytest.raises(Refused, match="read-only"):
+        ServerClient(host, reader.strip().splitlines()[-1]).put_blob(sha, data)
+    run_id = f"art{os.urandom(3).hex()}"
+    client.put_run(run_id, {"id": run_id, "project": "p"})
+    with pytest.raises(Refused, match="not uploaded"):
+        client.post_artifact(run_id, {"name": "x", "type": "t", "digest": "0" * 64})
+    with pytest.raises(Refused, match="not a valid artifact name"):
+        client.post_artifact(run_id, {"name": "x y", "type": "t", "digest": sha})
