@@ -11,7 +11,7 @@ from typing import Any
 from .. import records, rundir
 from ..limits import TERMINAL_STATES
 from .apirun import ApiRun
-from .history import _frame, _keys
+from .history import HISTORY_SAMPLES, _frame, _keys
 
 
 class LocalRun(ApiRun):
@@ -92,7 +92,8 @@ class LocalRun(ApiRun):
     def _rows(self, keys: list[str] | None, samples: int | None) -> list[dict[str, Any]]:
         return self._cache.history(keys).rows(keys, samples)
 
-    def history(self, keys: Sequence[str] | str | None = None, pandas: bool = False, samples: int | None = None) -> Any:
+    def history(self, keys: Sequence[str] | str | None = None, pandas: bool = False,
+                samples: int | None = HISTORY_SAMPLES) -> Any:
         keys = _keys(keys)
         return _frame(self._rows(keys, samples), pandas)
 
@@ -101,13 +102,23 @@ class LocalRun(ApiRun):
         keys = _keys(keys)
         return self._cache.history(keys).iter_rows(keys, page_size, min_step, max_step)
 
-    @property
-    def config(self) -> dict[str, Any]:
+    def _config_data(self) -> dict[str, Any]:
         return dict(self._field("config"))
 
-    @property
-    def summary(self) -> dict[str, Any]:
+    def _summary_data(self) -> dict[str, Any]:
         return dict(self._field("summary"))
+
+    def _append_records(self, out: list[list]) -> None:
+        lock = rundir.try_lock_run(self.path, role="editing")
+        if lock is None:
+            holder = rundir.lock_holder(self.path) or {}
+            raise RuntimeError(f"run {self.id} is being recorded by process {holder.get('pid', '?')} on "
+                               f"{holder.get('host', '?')}: change its summary and config there "
+                               "(run.summary[...] = ..., run.config.update(...))")
+        try:
+            records.append_records(self.path / rundir.EVENTS, out)
+        finally:
+            lock.release()
 
     @property
     def read_report(self) -> records.ReadReport:
