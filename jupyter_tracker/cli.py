@@ -183,39 +183,47 @@ def _clean(args: argparse.Namespace, client: object) -> int:
     import shutil
 
     from .client import ServerError
-    from .rundir import list_run_dirs, lock_holder, read_info
+    from .rundir import list_run_dirs, read_info, try_lock_run
 
     base = args.dir or settings.tracker_dir()
     candidates = [Path(p) for p in args.paths] or [p for p in list_run_dirs(base) if p.name.startswith("offline-")]
     if args.project:
         candidates = [p for p in candidates if (read_info(p) or {}).get("project") == args.project]
-    done, kept = [], []
-    for path in candidates:
-        try:
-            complete = lock_holder(path) is None and fully_synced(path, client)
-        except ServerError as exc:
-            print(f"tracker sync --clean: cannot ask {client.host} about {path.name} ({exc}); kept", file=sys.stderr)  # type: ignore[attr-defined]
+    done, kept, locks = [], [], []
+    try:
+        for path in candidates:
+            lock = try_lock_run(path, role="cleaning")  # held until deleted: no process resumes it meanwhile
             complete = False
-        (done if complete else kept).append(path)
-    if kept:
-        print(f"kept {len(kept)} runs the server does not hold completely (run `tracker sync` on them): "
-              + ", ".join(p.name for p in kept))
-    if not done:
-        print("tracker sync --clean: no synced offline runs to delete")
-        return 0
-    print("synced offline runs:\n" + "\n".join(f"  {p}" for p in done))
-    if not args.yes:
-        if not sys.stdin.isatty():
-            print(f"tracker sync --clean: pass --yes to delete these {len(done)} runs (not asked: no terminal)",
-                  file=sys.stderr)
-            return 2
-        if input(f"delete these {len(done)} run directories? [y/N] ").strip().lower() not in ("y", "yes"):
-            print("nothing deleted")
+            if lock is not None:
+                locks.append(lock)
+                try:
+                    complete = fully_synced(path, client)
+                except ServerError as exc:
+                    print(f"tracker sync --clean: cannot ask {client.host} about {path.name} ({exc}); kept",  # type: ignore[attr-defined]
+                          file=sys.stderr)
+            (done if complete else kept).append(path)
+        if kept:
+            print(f"kept {len(kept)} runs the server does not hold completely, or still recording "
+                  "(run `tracker sync` on them): " + ", ".join(p.name for p in kept))
+        if not done:
+            print("tracker sync --clean: no synced offline runs to delete")
             return 0
-    for path in done:
-        shutil.rmtree(path)
-    print(f"deleted {len(done)} synced offline runs")
-    return 0
+        print("synced offline runs:\n" + "\n".join(f"  {p}" for p in done))
+        if not args.yes:
+            if not sys.stdin.isatty():
+                print(f"tracker sync --clean: pass --yes to delete these {len(done)} runs (not asked: no terminal)",
+                      file=sys.stderr)
+                return 2
+            if input(f"delete these {len(done)} run directories? [y/N] ").strip().lower() not in ("y", "yes"):
+                print("nothing deleted")
+                return 0
+        for path in done:
+            shutil.rmtree(path)
+        print(f"deleted {len(done)} synced offline runs")
+        return 0
+    finally:
+        for lock in locks:
+            lock.release()
 
 
 def _ranges(holes: list[list[int]]) -> str:

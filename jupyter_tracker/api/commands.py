@@ -124,10 +124,11 @@ def cmd_status(args: argparse.Namespace) -> int:
           + ("" if not host else f", token {'set' if settings.api_key() else 'missing (tracker login)'}"))
     print(f"runs in: {base}")
     counts: dict[str, list[str]] = {"live": [], "not synced": [], "synced": [], "offline": []}
+    from .local import LocalRun
+
     for path in rundir.list_run_dirs(Path(base)):
-        info = rundir.read_info(path) or {}
         sync = rundir.read_sync(path)
-        if info.get("state", "running") in ("running",) and rundir.lock_holder(path):
+        if LocalRun(path).state == "running":
             counts["live"].append(path.name)
         elif sync.get("status") == "done":
             counts["synced"].append(path.name)

@@ -153,8 +153,12 @@ def register_version(engine: Engine, data_dir: Path, run_id: str, body: Any, gra
         entries = manifest["entries"]
         shas = {v["sha256"] for v in entries.values() if isinstance(v, dict) and "sha256" in v}
         sized = [v for v in entries.values() if isinstance(v, dict) and "sha256" in v]
+        if not all(isinstance(v["sha256"], str) and _SHA.match(v["sha256"]) and isinstance(v.get("size"), int)
+                   for v in sized):
+            raise ValueError("bad entry")
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        raise BadRequest(f"the manifest {digest} is not uploaded (PUT it to /api/v1/artifacts/blobs/{digest})") \
+        raise BadRequest(f"the manifest {digest} is not uploaded, or is not a manifest (PUT it to "
+                         f"/api/v1/artifacts/blobs/{digest})") \
             from None
     versions, aliases_table = schema.artifact_versions, schema.artifact_aliases
     with writing(engine) as conn:
