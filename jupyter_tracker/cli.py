@@ -234,11 +234,11 @@ def _sync_report(uploader: Uploader, unfinished: Path | None = None) -> str:
     """What ``tracker sync`` did to one run: sent, declared missing, skipped, and what is left."""
     sent = uploader.sent
     records = sent["events"] + sent["system"]
-    if records or sent["files"] or sent.get("artifacts"):
+    if records or sent["files"] or sent["artifacts"]:
         parts = [f"uploaded {records} records ({sent['events']} events, {sent['system']} system records) "
                  f"and {sent['files']} files" + (" so far" if unfinished else "")]
-    if sent.get("artifacts"):
-        parts.append(f"{sent['artifacts']} artifact versions ({sent['blobs']} new blobs)")
+        if sent["artifacts"]:
+            parts.append(f"{sent['artifacts']} artifact versions ({sent['blobs']} new blobs)")
     else:
         parts = ["nothing new" + (" sent" if unfinished else "")]
     for name, holes in uploader.declared.items():

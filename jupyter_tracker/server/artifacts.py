@@ -17,7 +17,6 @@ finds one); ``GET /api/v1/artifacts/blobs/{sha256}`` returns bytes.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import time
@@ -34,55 +33,38 @@ from .access import Grant
 from .database import dialect_insert, reading, writing
 from .errors import BadRequest, Forbidden, NotFound
 from .handlers import BaseHandler
+from .streams import Incoming, StreamedHandler
 from .payloads import dumps_column, loads_column
 
 __all__ = ["ROUTES", "blob_location", "register_version", "find_versions"]
 
 _SHA = re.compile(r"^[0-9a-f]{64}$")
-_READ_CHUNK = 1024 * 1024
 
 
 def blob_location(data_dir: Path, sha256: str) -> Path:
     return data_dir / "artifacts" / sha256[:2] / sha256
 
 
-class BlobUpload:
+class BlobUpload(Incoming):
     """One blob being received: hashed as it comes, kept only if the hash is its name."""
 
     def __init__(self, data_dir: Path, sha256: str) -> None:
         self.sha256 = sha256
-        self.target = blob_location(data_dir, sha256)
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        self.temp = self.target.with_name(f".upload-{os.getpid()}-{id(self):x}.tmp")
-        self._handle = open(self.temp, "wb")  # noqa: SIM115 - closed in finish/abort
-        self._hash = hashlib.sha256()
-        self.size = 0
-
-    def write(self, chunk: bytes) -> None:
-        self._handle.write(chunk)
-        self._hash.update(chunk)
-        self.size += len(chunk)
+        target = blob_location(data_dir, sha256)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(target)
 
     def finish(self, engine: Engine) -> dict[str, Any]:
-        self._handle.close()
-        if self._hash.hexdigest() != self.sha256:
+        got = self.complete()
+        if got != self.sha256:
             self.abort()
-            raise BadRequest(f"the body's sha256 is {self._hash.hexdigest()}, not {self.sha256}")
+            raise BadRequest(f"the body's sha256 is {got}, not {self.sha256}")
         os.replace(self.temp, self.target)
         with writing(engine) as conn:
             insert = dialect_insert(conn)(schema.artifact_blobs).values(
                 sha256=self.sha256, size=self.size, uploaded_at=time.time())
             conn.execute(insert.on_conflict_do_nothing(index_elements=[schema.artifact_blobs.c.sha256]))
         return {"sha256": self.sha256, "size": self.size}
-
-    def abort(self) -> None:
-        try:
-            self._handle.close()
-        finally:
-            try:
-                os.unlink(self.temp)
-            except OSError:
-                pass
 
 
 def stored_blob(engine: Engine, data_dir: Path, sha256: str) -> tuple[Path, int]:
@@ -216,12 +198,8 @@ def find_versions(engine: Engine, project: str, name: str | None, alias: str | N
         return [_resource(row, aliases[row.name]) for row in rows]
 
 
-class BlobHandler(BaseHandler):
+class BlobHandler(StreamedHandler):
     """``PUT`` stores bytes under their sha256 (checked); ``GET`` returns them."""
-
-    limit = "max_file"
-    buffered = False
-    upload: BlobUpload | None = None
 
     async def before_body(self, sha256: str) -> None:
         if self.request.method != "PUT":
@@ -230,38 +208,12 @@ class BlobHandler(BaseHandler):
             raise Forbidden("a read-only token may not upload artifacts")
         self.upload = BlobUpload(self.settings_.data_dir, sha256)
 
-    def receive(self, chunk: bytes) -> None:
-        if self.upload is not None:
-            self.upload.write(chunk)
-
-    def drop_body(self) -> None:
-        super().drop_body()
-        if self.upload is not None:
-            self.upload.abort()
-            self.upload = None
-
     async def do_put(self, sha256: str) -> Any:
-        upload, self.upload = self.upload, None
-        if upload is None:
-            raise BadRequest("the upload was not started")
-        try:
-            return await self.context.call(upload.finish, self.context.engine)
-        except BaseException:
-            upload.abort()
-            raise
+        return await self.finish_upload()
 
     async def do_get(self, sha256: str) -> Any:
         location, size = await self.context.call(stored_blob, self.context.engine, self.settings_.data_dir, sha256)
-        self.set_header("Content-Type", "application/octet-stream")
-        self.set_header("Content-Length", str(size))
-        if self.request.method == "HEAD":
-            self.finish()
-            return None
-        with open(location, "rb") as handle:
-            while chunk := handle.read(_READ_CHUNK):
-                self.write(chunk)
-                await self.flush()
-        self.finish()
+        await self.send_file(location, size)
         return None
 
 

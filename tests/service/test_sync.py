@@ -365,7 +365,7 @@ def test_remote_api_reads_like_the_local_one(online, tracker_env):
     assert len(sampled) <= 520 and max(r["x"] for r in sampled) == 1e6 and min(r["x"] for r in sampled) == 0.0
     assert sampled[0]["_step"] == 0 and sampled[-1]["_step"] == 19_999
     assert [r.id for r in remote(online).runs(project="remote-api")] == [run.id]
-    frame = back.history(keys=["x"], pandas=True)
+    frame = back.history(keys=["x"], pandas=True, samples=None)
     assert len(frame) == 20_000
 
 
