@@ -182,7 +182,7 @@ def find_artifact(base: Path, project: str, name: str, alias: str, host: str | N
     if version is not None and version.run_dir is not None:
         source = LocalSource(version.run_dir)
         return artifact_of(version, read_manifest(source, version.digest), source)
-    host = host or settings.host()
+    host = settings.host() if host is None else host  # "": local runs only
     where = f"under {str(base)!r}"
     if host:
         from .artifact_server import remote_artifact

@@ -101,3 +101,31 @@ def test_blobs_are_checked_and_writes_need_a_write_token(server, tmp_path):
         client.post_artifact(run_id, {"name": "x", "type": "t", "digest": "0" * 64})
     with pytest.raises(Refused, match="not a valid artifact name"):
         client.post_artifact(run_id, {"name": "x y", "type": "t", "digest": sha})
+
+
+def test_an_online_run_uploads_its_artifact_and_the_api_reads_it(server, tmp_path, monkeypatch):
+    from tests.waiting import wait_for
+
+    host = f"http://127.0.0.1:{server.port}"
+    project = f"online-{os.urandom(3).hex()}"
+    monkeypatch.setenv("TRACKER_HOST", host)
+    monkeypatch.setenv("TRACKER_API_KEY", server.token)
+    (tmp_path / "w.bin").write_bytes(b"weights")
+    with tracker.init(project=project, mode="online") as run:
+        run.log({"x": 1.0})
+        run.log_artifact(tmp_path / "w.bin", name="model", type="model", aliases=["prod"])
+    remote = tracker.Api(host=host, api_key=server.token)
+    art = wait_for(lambda: _found(remote, f"{project}/model:prod"), timeout=60)
+    assert (art.version, art.type, art.files()) == ("v0", "model", ["w.bin"])
+    assert (Path(art.download(tmp_path / "got")) / "w.bin").read_bytes() == b"weights"
+    local = tracker.Api().artifact(f"me/{project}/model:latest", type="model")
+    assert local.digest == art.digest
+    with pytest.raises(ValueError, match="name the project too"):
+        remote.artifact("model:prod")
+
+
+def _found(api, name):
+    try:
+        return api.artifact(name)
+    except KeyError:
+        return None
