@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..api.artifact_store import LocalSource, find_artifact, record_logged, resolve, store_bytes, store_file
+from ..api.artifact_store import LocalSource, find_artifact, record_logged, store_bytes, store_file, versions
 from ..api.artifacts import MANIFEST_VERSION, Artifact, check_aliases, manifest_digest, parse_ref
 
 if TYPE_CHECKING:
@@ -81,21 +81,12 @@ def log_artifact(run: Run, artifact: Any, name: str | None = None, type: str | N
         run._warn(f"log_artifact({art.name!r}): not stored ({exc.strerror or exc})", f"artifact:{art.name}")
         return art
     run._emit("art", entry)
-    version = resolve(run.path.parent, run.project, art.name, _version_of(run, art.name, digest))
+    version = next((v for v in versions(run.path.parent, run.project, art.name) if v.digest == digest), None)
     art.manifest, art.digest, art._pending = manifest, digest, {}
     if version is not None:
         art.version, art.aliases, art.project = version.version, list(version.aliases), version.project
         art._source = LocalSource(run.path)
     return art
-
-
-def _version_of(run: Run, name: str, digest: str) -> str:
-    from ..api.artifact_store import versions
-
-    for version in versions(run.path.parent, run.project, name):
-        if version.digest == digest:
-            return version.version
-    return "latest"
 
 
 def _copy_blobs(art: Artifact, run_dir: Path) -> None:

@@ -42,10 +42,13 @@ class DisabledRun:
     def log_artifact(self, artifact: Any, *args: Any, **kwargs: Any) -> Any:
         return artifact
 
-    def use_artifact(self, artifact: Any, *args: Any, **kwargs: Any) -> Any:
-        """The artifact when given one; a name finds nothing in a disabled run."""
+    def use_artifact(self, artifact: Any, type: str | None = None, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+        """The artifact when given one; for a name, an empty artifact of that name (a disabled run
+        reads nothing: its ``download()`` says so)."""
         if isinstance(artifact, str):
-            raise ValueError(f"use_artifact({artifact!r}): the run is disabled (mode='disabled'), it reads no artifacts")
+            from ..api.artifacts import Artifact, parse_ref
+
+            return Artifact(parse_ref(artifact)[1], type or "unspecified")
         return artifact
 
     def finish(self, exit_code: int = 0, quiet: bool | None = None) -> None:

@@ -125,3 +125,14 @@ def test_an_unreadable_file_is_reported_not_raised(tracker_env, tmp_path):
     assert result.version is None
     run.finish()
     assert "log_artifact('ok'): not stored" in (run.path / "logs" / "debug.log").read_text()
+
+
+def test_a_disabled_run_accepts_artifacts_and_reads_none(tracker_env, tmp_path):
+    run = tracker.init(mode="disabled")
+    art = tracker.Artifact("x", "dataset")
+    assert run.log_artifact(art) is art
+    used = run.use_artifact("p/x:latest", type="dataset")
+    assert (used.name, used.type, used.version) == ("x", "dataset", None)
+    with pytest.raises(ValueError, match="not logged yet"):
+        used.download(tmp_path / "x")
+    run.finish()
