@@ -156,6 +156,16 @@ class LocalRun(ApiRun):
         base = self.path / "files"
         return sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.is_file())
 
+    def logged_artifacts(self) -> list[Any]:
+        """The artifact versions this run logged, in order (each once)."""
+        from .artifact_store import LocalSource, artifact_of, logged_entries, read_manifest, versions
+
+        digests = {(e["name"], e["digest"]) for _key, e in logged_entries(self.path)}
+        source = LocalSource(self.path)
+        return [artifact_of(v, read_manifest(source, v.digest), source)
+                for v in versions(self.path.parent, self.project)
+                if (v.name, v.digest) in digests]
+
     def brief(self) -> dict[str, Any]:
         """Steps and last values (from ``summary.json`` for a finished run, else the read cache)."""
         final = self._final()

@@ -91,6 +91,17 @@ class RemoteRun(ApiRun):
     def files(self) -> list[str]:
         return sorted(f.get("path", "") for f in self._client.files(self.id))
 
+    def logged_artifacts(self) -> list[Any]:
+        """The artifact versions the server has from this run (first logged by it), by name and version."""
+        import orjson
+
+        from .artifact_server import RemoteSource, _version
+        from .artifact_store import artifact_of
+
+        source = RemoteSource(self._client)
+        found = [f for f in self._client.find_artifacts(self.project) if f.get("run_id") == self.id]
+        return [artifact_of(_version(f), orjson.loads(source.read_blob(f["digest"])), source) for f in found]
+
     def brief(self) -> dict[str, Any]:
         """Steps and last values, as the server has them."""
         step = self._resource.get("last_step")

@@ -48,6 +48,7 @@ def test_versions_latest_aliases_dedup_and_download(tracker_env, tmp_path):
     run.finish()
     kinds = [r[1] for r in records.read_log(run.path / "events.log")]
     assert kinds.count("art") == 3
+    assert [a.qualified_name for a in tracker.Api().run(run.id).logged_artifacts()] == ["mnist:v0", "mnist:v1"]
 
     user = tracker.init(project="p")
     best = user.use_artifact("mnist:best")

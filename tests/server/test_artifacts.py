@@ -118,6 +118,7 @@ def test_an_online_run_uploads_its_artifact_and_the_api_reads_it(server, tmp_pat
     art = wait_for(lambda: _found(remote, f"{project}/model:prod"), timeout=60)
     assert (art.version, art.type, art.files()) == ("v0", "model", ["w.bin"])
     assert (Path(art.download(tmp_path / "got")) / "w.bin").read_bytes() == b"weights"
+    assert [a.qualified_name for a in remote.run(run.id).logged_artifacts()] == ["model:v0"]
     local = tracker.Api().artifact(f"me/{project}/model:latest", type="model")
     assert local.digest == art.digest
     with pytest.raises(ValueError, match="name the project too"):
