@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import records
 from ..api.artifact_store import LocalSource, find_artifact, record_logged, store_bytes, store_file, versions
 from ..api.artifacts import MANIFEST_VERSION, Artifact, check_aliases, manifest_digest, parse_ref
 
@@ -68,11 +69,11 @@ def log_artifact(run: Run, artifact: Any, name: str | None = None, type: str | N
         digest, data = manifest_digest(manifest)
         store_bytes(run.path, digest, data)
         if art.manifest is not None and isinstance(art._source, LocalSource):
-            _copy_blobs(art, run.path)  # a server's artifact keeps its blobs there
+            _copy_blobs(art, run.path)  # (a server's artifact logged again keeps its blobs on the server)
         sized = [v for v in manifest["entries"].values() if "sha256" in v]
         entry = {
             "name": art.name, "type": art.type, "digest": digest, "aliases": aliases,
-            "description": art.description, "metadata": art.metadata, "project": run.project,
+            "description": art.description, "metadata": records.jsonable(art.metadata), "project": run.project,
             "run_id": run.id, "logged_at": time.time(), "files": len(sized),
             "size": sum(int(v["size"]) for v in sized),
         }

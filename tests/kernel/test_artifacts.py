@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import jupyter_tracker as tracker
@@ -23,7 +24,7 @@ def _files(tmp_path: Path) -> Path:
 
 
 def _dataset(src: Path) -> tracker.Artifact:
-    art = tracker.Artifact("mnist", "dataset", description="digits", metadata={"rows": 3})
+    art = tracker.Artifact("mnist", "dataset", description="digits", metadata={"rows": np.int64(3)})
     art.add_file(src / "a.txt")
     art.add_dir(src / "d", name="data")
     art.add_reference("s3://bucket/train.csv")
