@@ -24,14 +24,15 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from ..api.artifacts import check_aliases, check_name
 from . import schema
 from .access import Grant
-from .database import dialect_insert, reading, writing
-from .errors import BadRequest, Forbidden, NotFound
+from .database import dialect_insert, is_sqlite, reading, writing
+from .errors import ApiError, BadRequest, Forbidden, NotFound
 from .handlers import BaseHandler
 from .streams import Incoming, StreamedHandler
 from .payloads import dumps_column, loads_column
@@ -142,6 +143,16 @@ def register_version(engine: Engine, data_dir: Path, run_id: str, body: Any, gra
         raise BadRequest(f"the manifest {digest} is not uploaded, or is not a manifest (PUT it to "
                          f"/api/v1/artifacts/blobs/{digest})") \
             from None
+    for _attempt in range(3):
+        try:
+            return _register(engine, run_id, body, name, digest, shas, sized, grant)
+        except IntegrityError:  # another request gave the same name a version at the same time: look again
+            continue
+    raise ApiError(f"artifact {name}: versions kept changing while registering it; try again", 503)
+
+
+def _register(engine: Engine, run_id: str, body: dict[str, Any], name: str, digest: str, shas: set[str],
+              sized: list[dict[str, Any]], grant: Grant) -> dict[str, Any]:
     versions, aliases_table = schema.artifact_versions, schema.artifact_aliases
     with writing(engine) as conn:
         run = conn.execute(select(schema.runs.c.project).where(schema.runs.c.run_id == run_id)).first()
@@ -153,6 +164,8 @@ def register_version(engine: Engine, data_dir: Path, run_id: str, body: Any, gra
         if missing:
             raise BadRequest(f"artifact {name}: {len(missing)} blobs are not uploaded yet "
                              f"(e.g. {sorted(missing)[0]}); PUT them first")
+        if not is_sqlite(conn):  # one registration per name at a time (SQLite runs one writer anyway)
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"artifact/{project}/{name}"})
         where = (versions.c.project == project, versions.c.name == name)
         row = conn.execute(select(versions).where(*where, versions.c.digest == digest)).first()
         if row is None:

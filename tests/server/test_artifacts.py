@@ -130,3 +130,37 @@ def _found(api, name):
         return api.artifact(name)
     except KeyError:
         return None
+
+
+def test_concurrent_versions_of_one_name_are_numbered_without_gaps(server):
+    """Eight runs register eight contents of one name at once (PostgreSQL runs them in parallel)."""
+    import threading
+
+    from jupyter_tracker.api.artifacts import manifest_digest
+
+    host = f"http://127.0.0.1:{server.port}"
+    client = ServerClient(host, server.token)
+    project, entries = f"race-{os.urandom(3).hex()}", []
+    for i in range(8):
+        run_id = f"race{os.urandom(3).hex()}"
+        client.put_run(run_id, {"id": run_id, "project": project})
+        data = f"file {i}".encode()
+        sha = hashlib.sha256(data).hexdigest()
+        client.put_blob(sha, data)
+        digest, manifest = manifest_digest({"version": 1, "entries": {"f": {"sha256": sha, "size": len(data)}}})
+        client.put_blob(digest, manifest)
+        entries.append((run_id, {"name": "n", "type": "t", "digest": digest}))
+    got, errors = [], []
+
+    def register(run_id, entry):
+        try:
+            got.append(ServerClient(host, server.token).post_artifact(run_id, entry)["version"])
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=register, args=pair) for pair in entries]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and sorted(got, key=lambda v: int(v[1:])) == [f"v{i}" for i in range(8)]
