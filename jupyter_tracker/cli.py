@@ -121,6 +121,7 @@ def cmd_mode(args: argparse.Namespace) -> int:
 def cmd_sync(args: argparse.Namespace) -> int:
     from .client import ServerClient
     from .rundir import list_run_dirs
+    from .service.artifacts import refused_artifacts
     from .service.uploader import Uploader, debug_logger
 
     host = args.host or settings.host()
@@ -149,6 +150,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
             continue
         debug, handler = debug_logger(path)
         uploader = Uploader(path, client, debug)
+        for key in refused_artifacts(uploader):  # offered again at each `tracker sync` (the server may take it now)
+            del uploader.artifacts[key]
         try:
             ok = uploader.run_until(done=lambda: True, interval=0.0, give_up=args.retry_for, heartbeat_every=1e9)
         except KeyboardInterrupt:
@@ -175,7 +178,10 @@ def fully_synced(path: Path, client: object) -> bool:
 
     uploader = Uploader(path, client)  # type: ignore[arg-type]
     uploader._align_with_server()
-    return not any(uploader.left().values()) and not uploader.refused_files  # a refused file exists only here
+    from .service.artifacts import refused_artifacts
+
+    # a refused file or artifact exists only here
+    return not any(uploader.left().values()) and not uploader.refused_files and not refused_artifacts(uploader)
 
 
 def _clean(args: argparse.Namespace, client: object) -> int:
@@ -259,6 +265,12 @@ def _sync_report(uploader: Uploader, unfinished: Path | None = None) -> str:
         shown = "; ".join(f"{name} ({entry.get('reason')})" for name, entry in list(refused.items())[:3])
         more = f" and {len(refused) - 3} more" if len(refused) > 3 else ""
         parts.append(f"{len(refused)} files refused by the server, not uploaded: {shown}{more}")
+    from .service.artifacts import refused_artifacts
+
+    refused_art = refused_artifacts(uploader)
+    if refused_art:
+        parts.append(f"{len(refused_art)} artifacts refused by the server, not uploaded: "
+                     + "; ".join(list(refused_art.values())[:3]))
     if unfinished is not None:
         left = uploader.left()
         parts.append(f"left: {left['events']} events, {left['system']} system records, {left['files']} files, "

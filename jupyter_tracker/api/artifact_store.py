@@ -112,13 +112,16 @@ def record_logged(run_dir: Path, entry: dict[str, Any]) -> Path:
     return path
 
 
-def logged_entries(run_dir: Path) -> list[tuple[str, dict[str, Any]]]:
-    """``(key, entry)`` of every artifact the run logged, in order (key: the file's stem)."""
+def logged_entries(run_dir: Path, skip: Any = ()) -> list[tuple[str, dict[str, Any]]]:
+    """``(key, entry)`` of every artifact the run logged, in order (key: the file's stem),
+    but those whose key is in ``skip`` (not read)."""
     folder = Path(run_dir) / LOGGED
     if not folder.is_dir():
         return []
     out = []
     for path in sorted(folder.glob("*.json")):
+        if path.stem in skip:
+            continue
         entry = rundir.read_json(path)
         if isinstance(entry, dict) and isinstance(entry.get("name"), str) and isinstance(entry.get("digest"), str):
             out.append((path.stem, entry))

@@ -13,11 +13,20 @@ from typing import TYPE_CHECKING
 import orjson
 
 from ..api.artifact_store import BLOBS, logged_entries
+from ..client import Refused
 
 if TYPE_CHECKING:
     from .uploader import Uploader
 
-__all__ = ["send_artifacts", "artifacts_left"]
+__all__ = ["send_artifacts", "artifacts_left", "refused_artifacts", "REFUSED"]
+
+#: How ``sync.json`` marks an artifact the server refused (the reason follows).
+REFUSED = "refused: "
+
+
+def refused_artifacts(uploader: Uploader) -> dict[str, str]:
+    """``{logged key: reason}`` of the artifacts the server refused."""
+    return {k: v[len(REFUSED):] for k, v in uploader.artifacts.items() if v.startswith(REFUSED)}
 
 
 def _blobs_of(uploader: Uploader, digest: str) -> list[str]:
@@ -29,27 +38,35 @@ def _blobs_of(uploader: Uploader, digest: str) -> list[str]:
 
 
 def artifacts_left(uploader: Uploader) -> int:
-    return sum(1 for key, _ in logged_entries(uploader.run_dir) if key not in uploader.artifacts)
+    return len(logged_entries(uploader.run_dir, skip=uploader.artifacts))
 
 
 def send_artifacts(uploader: Uploader) -> bool:
     """Send what is new; whether anything was sent. Raises what the client raises."""
     sent = False
     client, store = uploader.client, uploader.run_dir / BLOBS
-    for key, entry in logged_entries(uploader.run_dir):
-        if key in uploader.artifacts:
-            continue
-        for sha in _blobs_of(uploader, entry["digest"]):
-            if uploader._stop():
-                return sent
-            if sha in uploader.blobs_known or client.has_blob(sha):
+    for key, entry in logged_entries(uploader.run_dir, skip=uploader.artifacts):
+        try:
+            for sha in _blobs_of(uploader, entry["digest"]):
+                if uploader._stop():
+                    return sent
+                if sha in uploader.blobs_known or client.has_blob(sha):
+                    uploader.blobs_known.add(sha)
+                    continue
+                client.put_blob(sha, (store / sha).read_bytes())
                 uploader.blobs_known.add(sha)
-                continue
-            client.put_blob(sha, (store / sha).read_bytes())
-            uploader.blobs_known.add(sha)
-            uploader.sent["blobs"] += 1
+                uploader.sent["blobs"] += 1
+                sent = True
+            answer = client.post_artifact(uploader.run_id, entry)
+        except Refused as exc:
+            if exc.status in (401, 403):  # the token: nothing else of the run would go either
+                raise
+            # this artifact only (a file over the server's --max-file ...): say so, go on with the rest
+            uploader.debug.warning("artifact %s not uploaded: %s", entry["name"], exc)
+            with uploader._lock:
+                uploader.artifacts[key] = f"{REFUSED}{exc}"
             sent = True
-        answer = client.post_artifact(uploader.run_id, entry)
+            continue
         with uploader._lock:
             uploader.artifacts[key] = str(answer.get("version") or "")
         uploader.sent["artifacts"] += 1

@@ -116,3 +116,20 @@ def test_server_killed_mid_upload_then_resync(spawn, tmp_path):  # noqa: F811
     done = sync(run_dir, host, server.token)
     assert done.returncode == 0, done.stderr
     assert_complete(server, run_dir, shas)
+
+
+def test_an_artifact_over_the_servers_file_limit_is_reported_and_the_run_uploads(spawn, tmp_path):  # noqa: F811
+    server = spawn("--max-file", "4MiB")
+    run_dir, shas = logged_run(tmp_path, files=1, size=5 << 20)
+    host = f"http://127.0.0.1:{server.port}"
+    first = sync(run_dir, host, server.token)
+    assert first.returncode == 0, first.stderr  # the records went; the artifact is named
+    assert "1 artifacts refused by the server, not uploaded" in first.stdout and "413" in first.stdout
+    assert tracker.Api(host=host, api_key=server.token).run(rundir.read_info(run_dir)["id"]).state == "finished"
+    assert rundir.read_sync(run_dir)["status"] == "done"
+    assert "artifact model not uploaded" in (run_dir / "logs" / "debug.log").read_text()
+    server.args = ["--max-file", "64MiB"]
+    server.restart()
+    again = sync(run_dir, host, server.token)  # tried again: the server takes it now
+    assert again.returncode == 0 and "1 artifact versions (2 new blobs)" in again.stdout, again.stdout
+    assert_complete(server, run_dir, shas)
