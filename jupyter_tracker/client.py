@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import email.utils
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -197,11 +198,32 @@ class ServerClient:
             raise
         return True
 
-    def put_blob(self, sha256: str, data: bytes) -> None:
+    def put_blob(self, sha256: str, data: bytes | Path) -> None:
+        """Upload an artifact blob: bytes, or a file streamed from disk (a checkpoint may not fit in memory)."""
+        if isinstance(data, Path):
+            with open(data, "rb") as handle:
+                self.request("PUT", f"artifacts/blobs/{sha256}", handle,  # type: ignore[arg-type]
+                             content_type="application/octet-stream")
+            return
         self.request("PUT", f"artifacts/blobs/{sha256}", data, content_type="application/octet-stream")
 
     def get_blob(self, sha256: str) -> bytes:
         return self.request("GET", f"artifacts/blobs/{sha256}", raw=True)
+
+    def download_blob(self, sha256: str, dest: Path) -> None:
+        """Write a blob to ``dest`` a piece at a time (a checkpoint may not fit in memory)."""
+        import requests
+
+        try:
+            with self.session.get(self.url(f"artifacts/blobs/{sha256}"), stream=True, timeout=self.timeout) as answer:
+                if answer.status_code != 200:
+                    self.request("GET", f"artifacts/blobs/{sha256}", raw=True)  # raises what the status means
+                with open(dest, "wb") as handle:
+                    for chunk in answer.iter_content(1 << 20):
+                        handle.write(chunk)
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                requests.exceptions.ChunkedEncodingError) as exc:
+            raise Retryable(f"cannot reach {self.host} ({_reason(exc)})") from None
 
     def post_artifact(self, run_id: str, entry: dict) -> dict:
         """Register a logged artifact (its blobs uploaded); the version the server gave it."""

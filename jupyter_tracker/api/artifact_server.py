@@ -23,7 +23,7 @@ class RemoteSource:
         return self.client.get_blob(sha256)
 
     def copy_blob(self, sha256: str, dest: Path) -> None:
-        Path(dest).write_bytes(self.client.get_blob(sha256))
+        self.client.download_blob(sha256, Path(dest))
 
 
 def _version(found: dict[str, Any]) -> Version:

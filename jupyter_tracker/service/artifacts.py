@@ -53,7 +53,7 @@ def send_artifacts(uploader: Uploader) -> bool:
                 if sha in uploader.blobs_known or client.has_blob(sha):
                     uploader.blobs_known.add(sha)
                     continue
-                client.put_blob(sha, (store / sha).read_bytes())
+                client.put_blob(sha, store / sha)  # streamed from disk
                 uploader.blobs_known.add(sha)
                 uploader.sent["blobs"] += 1
                 sent = True
