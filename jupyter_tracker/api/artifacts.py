@@ -22,7 +22,8 @@ from typing import Any
 
 import orjson
 
-__all__ = ["Artifact", "parse_ref", "manifest_digest", "check_name", "MANIFEST_VERSION"]
+__all__ = ["Artifact", "parse_ref", "manifest_digest", "check_name", "check_aliases", "copy_hashed", "type_name",
+           "MANIFEST_VERSION"]
 
 #: The manifest format's version (in every manifest).
 MANIFEST_VERSION = 1
@@ -218,6 +219,7 @@ class Artifact:
 
 
 def type_name(value: Any) -> str:
+    """The name of ``value``'s type, for messages."""
     return type(value).__name__
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import records
-from ..api.artifact_store import LocalSource, find_artifact, record_logged, store_bytes, store_file, versions
-from ..api.artifacts import MANIFEST_VERSION, Artifact, check_aliases, manifest_digest, parse_ref
+from ..api.artifact_store import BLOBS, LocalSource, find_artifact, record_logged, store_bytes, store_file, versions
+from ..api.artifacts import MANIFEST_VERSION, Artifact, check_aliases, manifest_digest, parse_ref, type_name
 
 if TYPE_CHECKING:
     from .run import Run
@@ -37,10 +37,6 @@ def _as_artifact(value: Any, name: str | None, type: str | None, what: str) -> A
             art.add_file(path)
         return art
     raise TypeError(f"{what} takes a tracker.Artifact or a path, got {type_name(value)}")
-
-
-def type_name(value: Any) -> str:
-    return type(value).__name__
 
 
 def _build_manifest(run: Run, art: Artifact) -> dict[str, Any]:
@@ -92,12 +88,12 @@ def log_artifact(run: Run, artifact: Any, name: str | None = None, type: str | N
 
 def _copy_blobs(art: Artifact, run_dir: Path) -> None:
     """A logged artifact logged again by another run: its blobs go into this run's store too."""
-    source = art._source
+    store = run_dir / BLOBS
     for value in art.manifest["entries"].values():  # type: ignore[index]
-        if "sha256" in value and not (run_dir / "artifacts" / "blobs" / value["sha256"]).exists():
-            temp = run_dir / "artifacts" / "blobs" / f".copy-{value['sha256']}"
-            source.copy_blob(value["sha256"], temp)
-            os.replace(temp, run_dir / "artifacts" / "blobs" / value["sha256"])
+        if "sha256" in value and not (store / value["sha256"]).exists():
+            temp = store / f".copy-{value['sha256']}"
+            art._source.copy_blob(value["sha256"], temp)
+            os.replace(temp, store / value["sha256"])
 
 
 def use_artifact(run: Run, artifact: Any, type: str | None = None, aliases: Any = None) -> Artifact:  # noqa: A002

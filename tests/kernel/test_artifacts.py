@@ -138,3 +138,15 @@ def test_a_disabled_run_accepts_artifacts_and_reads_none(tracker_env, tmp_path):
     with pytest.raises(ValueError, match="not logged yet"):
         used.download(tmp_path / "x")
     run.finish()
+
+
+def test_an_artifact_used_then_logged_again_by_another_run_is_stored_there_too(tracker_env, tmp_path):
+    src = _files(tmp_path)
+    with tracker.init(project="p") as first:
+        first.log_artifact(_dataset(src))
+    with tracker.init(project="p") as second:
+        used = second.use_artifact("mnist:latest")
+        again = second.log_artifact(used, aliases=["checked"])
+    assert (again.version, again.aliases) == ("v0", ["latest", "checked"])
+    blobs = {p.name for p in (second.path / "artifacts" / "blobs").iterdir()}
+    assert blobs == {p.name for p in (first.path / "artifacts" / "blobs").iterdir()}  # self-contained for sync
