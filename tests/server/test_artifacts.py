@@ -58,6 +58,9 @@ def test_sync_upload_versions_and_download_elsewhere(server, tmp_path, monkeypat
         == 5  # big.bin, two a.txt, two manifests
     listing = tracker_cli("artifact", "ls", "--host", host, "--project", project, **env)
     assert "data:v0" in listing.stdout and "best" in listing.stdout and "data:v1" in listing.stdout
+    everywhere = tracker_cli("artifact", "ls", "--host", host, **env)  # every project the token sees
+    assert everywhere.returncode == 0
+    assert any(line.split()[:3] == ["data:v1", "dataset", project] for line in everywhere.stdout.splitlines())
 
     # another machine: an empty TRACKER_DIR, the server configured
     monkeypatch.setenv("TRACKER_DIR", str(tmp_path / "elsewhere"))
