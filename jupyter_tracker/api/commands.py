@@ -97,20 +97,29 @@ def cmd_restore(args: argparse.Namespace) -> int:
     (out / "files").mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_bytes(orjson.dumps(run.config, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
     rundir.write_json(out / "run.json", run.info, indent=True)
-    count = 0
+    count, missing = 0, []
     for name in run.files:
         target = out / "files" / name
         target.parent.mkdir(parents=True, exist_ok=True)
         if args.host:
             from urllib.parse import quote
 
-            target.write_bytes(api._client.request("GET", f"runs/{quote(run.id, safe='')}/files/{quote(name)}",
-                                                   raw=True))
+            from ..client import ServerError
+
+            try:
+                data = api._client.request("GET", f"runs/{quote(run.id, safe='')}/files/{quote(name)}", raw=True)
+            except ServerError as exc:  # recorded by the run, not uploaded (yet)
+                missing.append(f"{name} ({exc})")
+                continue
+            target.write_bytes(data)
         else:
             shutil.copy2(run.path / "files" / name, target)
         count += 1
     print(f"tracker restore: run {run.id} ({run.name}) into {out}: config.json, run.json and {count} files "
           f"(code under files/code/ when it was captured)")
+    if missing:
+        print(f"tracker restore: {len(missing)} files not on the server: " + "; ".join(missing[:5]), file=sys.stderr)
+        return 1
     return 0
 
 

@@ -167,3 +167,16 @@ def test_concurrent_versions_of_one_name_are_numbered_without_gaps(server):
     for thread in threads:
         thread.join()
     assert errors == [] and sorted(got, key=lambda v: int(v[1:])) == [f"v{i}" for i in range(8)]
+
+
+def test_restore_from_the_server(server, tmp_path, monkeypatch):
+    host = f"http://127.0.0.1:{server.port}"
+    (tmp_path / "notes.txt").write_text("kept")
+    with tracker.init(project="restore", mode="offline", config={"lr": 0.5}) as run:
+        run.save(str(tmp_path / "notes.txt"), base_path=str(tmp_path), policy="now")
+    env = {"TRACKER_HOST": host, "TRACKER_API_KEY": server.token}
+    assert tracker_cli("sync", str(run.path), **env).returncode == 0
+    done = tracker_cli("restore", run.id, "--host", host, "-o", str(tmp_path / "back"), **env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "back" / "files" / "notes.txt").read_text() == "kept"
+    assert '"lr": 0.5' in (tmp_path / "back" / "config.json").read_text()
