@@ -395,11 +395,16 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    from .client import ServerError
+
     try:
         return args.func(args)
     except (ValueError, OSError) as exc:
         print(f"tracker {args.command}: {exc}", file=sys.stderr)
         return 2
+    except ServerError as exc:  # a server unreachable or refusing: said in one line, no traceback
+        print(f"tracker {args.command}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

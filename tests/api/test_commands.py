@@ -48,3 +48,14 @@ def test_status_says_the_mode_and_which_runs_are_not_synced(tracker_env):
     assert "mode:" in out and "none configured" in out
     assert "1 never synced" in out and f"not on a server: {run.path.name}" in out
     assert "tracker sync --all --host URL" in out
+
+
+def test_an_unreachable_server_is_one_line_not_a_traceback(tracker_env):
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    done = cli("artifact", "ls", "--host", f"http://127.0.0.1:{port}", "--project", "p")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"tracker artifact: cannot reach http://127.0.0.1:{port}")
