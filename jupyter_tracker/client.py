@@ -198,6 +198,14 @@ class ServerClient:
             raise
         return True
 
+    def missing_blobs(self, shas: list[str]) -> list[str]:
+        """Those of ``shas`` the server does not hold (asked 10,000 at a time)."""
+        out: list[str] = []
+        for start in range(0, len(shas), 10_000):
+            answer = self.request("POST", "artifacts/missing", encode_json({"sha256": shas[start:start + 10_000]}))
+            out += list(answer.get("missing") or [])
+        return out
+
     def put_blob(self, sha256: str, data: bytes | Path) -> None:
         """Upload an artifact blob: bytes, or a file streamed from disk (a checkpoint may not fit in memory)."""
         if isinstance(data, Path):

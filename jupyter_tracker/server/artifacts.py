@@ -11,6 +11,8 @@ The uploader sends an artifact in two steps, each safe to repeat:
    name gets the next version (``v0``, ``v1`` ...), one already there keeps
    its version; ``latest`` and the aliases then name it.
 
+``POST /api/v1/artifacts/missing`` says which of a list of blobs the server
+lacks (so a folder of small files costs one question, not one per file);
 ``GET /api/v1/artifacts?project=P[&name=N[&alias=A]]`` lists versions (or
 finds one); ``GET /api/v1/artifacts/blobs/{sha256}`` returns bytes.
 """
@@ -230,6 +232,32 @@ class BlobHandler(StreamedHandler):
         return None
 
 
+#: Most sha256s one ``POST /artifacts/missing`` may ask about.
+MAX_MISSING_QUERY = 10_000
+
+
+def missing_blobs(engine: Engine, shas: list[str]) -> list[str]:
+    """Those of ``shas`` the server does not hold, in the order given."""
+    with reading(engine) as conn:
+        have = _have(conn, set(shas))
+    return [sha for sha in dict.fromkeys(shas) if sha not in have]
+
+
+class MissingHandler(BaseHandler):
+    """``POST {"sha256": [...]}``: which of these blobs are not here (one request for a folder of files)."""
+
+    async def do_post(self) -> Any:
+        if self.grant.level == "read":
+            raise Forbidden("a read-only token may not upload artifacts")
+        body = await self.json_body()
+        shas = body.get("sha256") if isinstance(body, dict) else None
+        if not isinstance(shas, list) or len(shas) > MAX_MISSING_QUERY or not all(
+                isinstance(sha, str) and _SHA.match(sha) for sha in shas):
+            raise BadRequest(f"the body must be {{\"sha256\": [...]}}: at most {MAX_MISSING_QUERY} sha256s "
+                             "(64 lowercase hex digits each)")
+        return {"missing": await self.context.call(missing_blobs, self.context.engine, shas)}
+
+
 class RunArtifactsHandler(BaseHandler):
     async def do_post(self, run_id: str) -> Any:
         run_id = self.run_id(run_id)
@@ -252,6 +280,7 @@ class ArtifactsHandler(BaseHandler):
 
 ROUTES: list[tuple[str, type[BaseHandler]]] = [
     (r"/api/v1/artifacts", ArtifactsHandler),
+    (r"/api/v1/artifacts/missing", MissingHandler),
     (r"/api/v1/artifacts/blobs/([0-9a-f]{64})", BlobHandler),
     (r"/api/v1/runs/([^/]+)/artifacts", RunArtifactsHandler),
 ]

@@ -397,6 +397,16 @@ def _paths() -> dict[str, Any]:
                 params=[{"name": n, "in": "query", "required": n == "project", "schema": {"type": "string"}}
                             for n in ("project", "name", "alias")]),
         },
+        "/api/v1/artifacts/missing": {
+            "post": _operation(
+                "Which of these blobs the server does not hold (at most 10,000 sha256s)",
+                _json({"type": "object", "properties": {"missing": {"type": "array", "items": {"type": "string"}}}},
+                      "Those missing, in the order asked."),
+                body={"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["sha256"],
+                    "properties": {"sha256": {"type": "array", "items": {"type": "string"}}}}}}},
+                errors=(400, 413), operation_id="missingBlobs"),
+        },
         "/api/v1/artifacts/blobs/{sha256}": {
             "parameters": [{"name": "sha256", "in": "path", "required": True,
                             "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}],

@@ -47,12 +47,14 @@ def send_artifacts(uploader: Uploader) -> bool:
     client, store = uploader.client, uploader.run_dir / BLOBS
     for key, entry in logged_entries(uploader.run_dir, skip=uploader.artifacts):
         try:
-            for sha in _blobs_of(uploader, entry["digest"]):
+            wanted = [sha for sha in _blobs_of(uploader, entry["digest"]) if sha not in uploader.blobs_known]
+            missing = set(client.missing_blobs(wanted)) if wanted else set()
+            uploader.blobs_known.update(sha for sha in wanted if sha not in missing)
+            for sha in wanted:  # the manifest last
+                if sha not in missing:
+                    continue
                 if uploader._stop():
                     return sent
-                if sha in uploader.blobs_known or client.has_blob(sha):
-                    uploader.blobs_known.add(sha)
-                    continue
                 client.put_blob(sha, store / sha)  # streamed from disk
                 uploader.blobs_known.add(sha)
                 uploader.sent["blobs"] += 1

@@ -95,6 +95,10 @@ def test_blobs_are_checked_and_writes_need_a_write_token(server, tmp_path):
     client.put_blob(sha, data)
     client.put_blob(sha, data)  # again: nothing changes
     assert client.has_blob(sha) and client.get_blob(sha) == data
+    other = hashlib.sha256(b"not here").hexdigest()
+    assert client.missing_blobs([other, sha, other]) == [other]
+    with pytest.raises(Refused, match="at most 10000 sha256s"):
+        client.request("POST", "artifacts/missing", b'{"sha256": ["nothex"]}')
     reader = server.cli("token", "create", "--name", f"r-{os.urandom(3).hex()}", "--read-only").stdout
     with pytest.raises(Refused, match="read-only"):
         ServerClient(host, reader.strip().splitlines()[-1]).put_blob(sha, data)
