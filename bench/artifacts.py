@@ -67,7 +67,7 @@ def main() -> None:
         rows.append(("log_artifact, 1,000 files of 512 B", "0.5 MB", seconds, None))
         run.finish()
 
-        server = ServerProcess(base / "server")
+        server = ServerProcess(base / "server", args=("--max-file", "1GiB"))  # the default is 100 MiB
         try:
             env = dict(os.environ, TRACKER_HOST=server.base, TRACKER_API_KEY=server.token,
                        PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
