@@ -125,6 +125,8 @@ class Artifact:
         self.manifest: dict[str, Any] | None = None
         #: Where the logged bytes are: a local run directory or a server (set when logged or found).
         self._source: Any = None
+        #: Logged by an online run: ``(client, project)`` to ask for the server's version (:meth:`wait`).
+        self._remote_pending: Any = None
 
     # -- building -------------------------------------------------------------------
     def _check_open(self, what: str) -> None:
@@ -188,9 +190,37 @@ class Artifact:
         entries = self.manifest["entries"] if self.manifest is not None else self._pending
         return {k: v["ref"] for k, v in entries.items() if isinstance(v, dict) and "ref" in v}
 
-    def wait(self) -> Artifact:
-        """The artifact (logging completes before ``log_artifact`` returns)."""
-        return self
+    def wait(self, timeout: float | None = 60.0) -> Artifact:
+        """The artifact once its version is final.
+
+        Logged by an offline run, it is final when ``log_artifact`` returns. Logged
+        by an online run, the version is the server's, given when the run's
+        service has uploaded it: ``wait()`` asks the server (every half second, at
+        most ``timeout`` seconds) and sets ``version`` and ``aliases`` to its answer.
+
+        Raises
+        ------
+        TimeoutError
+            When the server has not registered it in time (the upload goes on).
+        """
+        pending = self._remote_pending
+        if pending is None:
+            return self
+        import time
+
+        from .artifact_server import remote_versions
+
+        client, project = pending
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            found = [v for v in remote_versions(client, project, self.name) if v.digest == self.digest]
+            if found:
+                self.version, self.aliases, self._remote_pending = found[0].version, found[0].aliases, None
+                return self
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"artifact {self.name} ({(self.digest or '')[:12]}) is not on {client.host} after "
+                                   f"{timeout} s; the run's service is still uploading it (sync.json says how far)")
+            time.sleep(0.5)
 
     def download(self, root: str | os.PathLike | None = None) -> str:
         """Copy the artifact's files into ``root`` (default ``./artifacts/<name>:<version>``);

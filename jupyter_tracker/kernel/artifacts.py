@@ -83,6 +83,13 @@ def log_artifact(run: Run, artifact: Any, name: str | None = None, type: str | N
     if version is not None:
         art.version, art.aliases, art.project = version.version, list(version.aliases), version.project
         art._source = LocalSource(run.path)
+    if run.mode == "online":  # the server gives the version that counts: art.wait() asks for it
+        from .. import settings
+        from ..client import ServerClient
+
+        host = settings.host()
+        if host:
+            art._remote_pending = (ServerClient(host, settings.api_key()), run.project)
     return art
 
 

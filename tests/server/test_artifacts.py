@@ -118,14 +118,26 @@ def test_an_online_run_uploads_its_artifact_and_the_api_reads_it(server, tmp_pat
     monkeypatch.setenv("TRACKER_HOST", host)
     monkeypatch.setenv("TRACKER_API_KEY", server.token)
     (tmp_path / "w.bin").write_bytes(b"weights")
+    client = ServerClient(host, server.token)
+    client.put_run("earlier", {"id": "earlier", "project": project})  # the server has v0 of "model" already
+    data = b"an earlier model"
+    sha = hashlib.sha256(data).hexdigest()
+    client.put_blob(sha, data)
+    from jupyter_tracker.api.artifacts import manifest_digest
+
+    digest, manifest = manifest_digest({"version": 1, "entries": {"w.bin": {"sha256": sha, "size": len(data)}}})
+    client.put_blob(digest, manifest)
+    client.post_artifact("earlier", {"name": "model", "type": "model", "digest": digest})
     with tracker.init(project=project, mode="online") as run:
         run.log({"x": 1.0})
-        run.log_artifact(tmp_path / "w.bin", name="model", type="model", aliases=["prod"])
+        logged = run.log_artifact(tmp_path / "w.bin", name="model", type="model", aliases=["prod"])
+        assert logged.version == "v0"  # this machine's count, until the server answers
+        assert logged.wait(timeout=60) is logged and (logged.version, logged.aliases) == ("v1", ["latest", "prod"])
     remote = tracker.Api(host=host, api_key=server.token)
     art = wait_for(lambda: _found(remote, f"{project}/model:prod"), timeout=60)
-    assert (art.version, art.type, art.files()) == ("v0", "model", ["w.bin"])
+    assert (art.version, art.type, art.files()) == ("v1", "model", ["w.bin"])
     assert (Path(art.download(tmp_path / "got")) / "w.bin").read_bytes() == b"weights"
-    assert [a.qualified_name for a in remote.run(run.id).logged_artifacts()] == ["model:v0"]
+    assert [a.qualified_name for a in remote.run(run.id).logged_artifacts()] == ["model:v1"]
     local = tracker.Api().artifact(f"me/{project}/model:latest", type="model")
     assert local.digest == art.digest
     with pytest.raises(ValueError, match="name the project too"):
