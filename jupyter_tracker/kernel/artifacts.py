@@ -56,7 +56,7 @@ def log_artifact(run: Run, artifact: Any, name: str | None = None, type: str | N
     ``name`` and ``type``) as a version of its name; returns it with ``version`` set."""
     art = _as_artifact(artifact, name, type, "log_artifact()")
     aliases = check_aliases(aliases)
-    if run._finished:
+    if run.finished:
         raise ValueError(f"run {run.id} is finished; log_artifact() needs a live run")
     if art.manifest is None and not art._pending:
         raise ValueError(f"log_artifact(): artifact {art.name!r} is empty; add_file, add_dir or add_reference first")
@@ -75,9 +75,9 @@ def log_artifact(run: Run, artifact: Any, name: str | None = None, type: str | N
         }
         record_logged(run.path, entry)
     except OSError as exc:  # a full disk, an unreadable file: say so, never break the training loop
-        run._warn(f"log_artifact({art.name!r}): not stored ({exc.strerror or exc})", f"artifact:{art.name}")
+        run.notices.warn(f"log_artifact({art.name!r}): not stored ({exc.strerror or exc})", f"artifact:{art.name}")
         return art
-    run._emit("art", entry)
+    run.record(records.ARTIFACT, entry)
     version = next((v for v in versions(run.path.parent, run.project, art.name) if v.digest == digest), None)
     art.manifest, art.digest, art._pending = manifest, digest, {}
     if version is not None:
@@ -106,7 +106,7 @@ def _copy_blobs(art: Artifact, run_dir: Path) -> None:
 def use_artifact(run: Run, artifact: Any, type: str | None = None, aliases: Any = None) -> Artifact:  # noqa: A002
     """The artifact ``"name"``, ``"name:v1"``, ``"name:latest"`` or ``"project/name:alias"``,
     recorded as an input of the run. A :class:`tracker.Artifact` not logged yet is logged first."""
-    if run._finished:
+    if run.finished:
         raise ValueError(f"run {run.id} is finished; use_artifact() needs a live run")
     if isinstance(artifact, Artifact):
         art = artifact if artifact.version else log_artifact(run, artifact, aliases=aliases)
@@ -119,5 +119,6 @@ def use_artifact(run: Run, artifact: Any, type: str | None = None, aliases: Any 
                         f"got {type_name(artifact)}")
     if type is not None and art.type != type:
         raise ValueError(f"use_artifact({artifact!r}, type={type!r}): {art.qualified_name} is of type {art.type!r}")
-    run._emit("use", {"project": art.project, "name": art.name, "version": art.version, "digest": art.digest})
+    run.record(records.USE_ARTIFACT,
+               {"project": art.project, "name": art.name, "version": art.version, "digest": art.digest})
     return art

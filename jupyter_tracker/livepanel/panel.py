@@ -30,8 +30,9 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..limits import TERMINAL_STATES
 from ..numerics.colors import color_of
-from .charts import MIN_WIDTH, SHORT, Chart, View
+from .charts import AXES, MIN_WIDTH, Chart, View, view_controls
 from .redrawer import Redrawer
 from .series import LogTail, SeriesStore
 from .snapshot import render_svg
@@ -55,10 +56,6 @@ STATIC_CHARTS = 30
 #: (the charts not drawn in one cycle are drawn in the next ones, the stalest first).
 READ_SLICE = 0.025
 DRAW_SLICE = 0.040
-_SMOOTHERS = ((f"auto (EMA from {SHORT} points)", "auto"), ("EMA (TensorBoard)", "ema"),
-              ("time-weighted EMA", "time-ema"), ("running average", "average"), ("Gaussian", "gaussian"),
-              ("none", "none"))
-_AXES = (("step", "step"), ("wall time", "wall"), ("relative time", "relative"))
 
 
 def _fmt(value: Any) -> str:
@@ -98,7 +95,7 @@ class Panel:
         self.display_id = f"tracker-panel-{run.id}-{time.monotonic_ns():x}"
         self.image_id = self.display_id + "-image"
         self.panel_class = f"tracker-panel-{run.id}-{time.monotonic_ns() % 10**9:x}"
-        self.start_time = float(run._info.get("created_at") or time.time())
+        self.start_time = float(run.info.get("created_at") or time.time())
         self.utc_offset = float(time.localtime().tm_gmtoff)
 
         self.style = widgets.HTML(stylesheet(self.panel_class))
@@ -106,13 +103,7 @@ class Panel:
         self.header.add_class("tracker-header")
         self.status = widgets.HTML()
         self.status.add_class("tracker-status")
-        self.kind = widgets.Dropdown(options=_SMOOTHERS, value="auto", description="smoothing",
-                                     layout=widgets.Layout(width="300px"))
-        self.amount = widgets.FloatSlider(value=0.6, min=0.0, max=0.99, step=0.01, description="strength",
-                                          readout_format=".2f", layout=widgets.Layout(width="260px"))
-        self.x_axis = widgets.Dropdown(options=_AXES, value="step", description="x axis",
-                                       layout=widgets.Layout(width="240px"))
-        self.log_y = widgets.ToggleButton(value=False, description="log y", layout=widgets.Layout(width="70px"))
+        self.kind, self.amount, self.x_axis, self.log_y = view_controls()
         for control in (self.kind, self.amount, self.x_axis, self.log_y):
             control.observe(self._on_control, names="value")
         self.controls = widgets.HBox([self.kind, self.amount, self.x_axis, self.log_y],
@@ -159,7 +150,7 @@ class Panel:
 
     def _cycle(self) -> bool:
         """One turn of the panel's thread; ``True`` while catching up with a log that stopped growing."""
-        if self.run._finished and not self._finishing:
+        if self.run.finished and not self._finishing:
             return False  # finish() is writing the last records: keep out of its way until it hands over
         previous, offset = self.tail.size, self.tail.offset
         began = time.thread_time()
@@ -188,7 +179,7 @@ class Panel:
             self.redrawer.wake()
 
     def _error(self, exc: Exception) -> None:
-        self.run._notices.debug(f"panel redraw failed: {exc!r}")
+        self.run.notices.debug(f"panel redraw failed: {exc!r}")
 
     def view(self) -> View:
         return View(self.kind.value, float(self.amount.value), self.x_axis.value, bool(self.log_y.value))
@@ -277,7 +268,7 @@ class Panel:
         """Step, wall time, relative time, and every metric that never decreases."""
         rising = sorted(self.store.rising())
         current = self.x_axis.value
-        options = list(_AXES) + [(name, name) for name in rising]
+        options = list(AXES) + [(name, name) for name in rising]
         if current not in [value for _, value in options]:
             options.append((current, current))
         if [value for _, value in options] != [value for _, value in self.x_axis.options]:
@@ -286,9 +277,9 @@ class Panel:
 
     def _header(self) -> None:
         run = self.run
-        info = run._info
+        info = run.info
         state = run.state
-        end = info.get("finished_at") if state in ("finished", "failed", "crashed") else None
+        end = info.get("finished_at") if state in TERMINAL_STATES else None
         elapsed = _elapsed((end or time.time()) - self.start_time)
         step = self.store.last_step
         sync = self._sync_status()
