@@ -169,6 +169,27 @@ class LocalRun(ApiRun):
                 for v in versions(self.path.parent, self.project)
                 if (v.name, v.digest) in digests]
 
+    def used_artifacts(self) -> list[Any]:
+        """The artifact versions this run used (``use_artifact``), in order, each once; a version
+        no local run holds any more is left out."""
+        from .artifact_store import LocalSource, artifact_of, read_manifest, versions
+
+        used: list[tuple[str, str, str]] = []
+        for record in records.read_log(self.path / rundir.EVENTS):
+            payload = record[3] if len(record) > 3 else None
+            if record[1] == records.USE_ARTIFACT and isinstance(payload, dict):
+                key = (str(payload.get("project")), str(payload.get("name")), str(payload.get("digest")))
+                if key not in used:
+                    used.append(key)
+        found = {(v.project, v.name, v.digest): v for v in versions(self.path.parent) if v.run_dir is not None}
+        out = []
+        for key in used:
+            version = found.get(key)
+            if version is not None:
+                source = LocalSource(version.run_dir)  # type: ignore[arg-type]
+                out.append(artifact_of(version, read_manifest(source, version.digest), source))
+        return out
+
     def brief(self) -> dict[str, Any]:
         """Steps and last values (from ``summary.json`` for a finished run, else the read cache)."""
         final = self._final()

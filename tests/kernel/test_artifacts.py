@@ -63,6 +63,7 @@ def test_versions_latest_aliases_dedup_and_download(tracker_env, tmp_path):
     assert tracker.use_artifact("entity/p/mnist:v0").digest == art.digest
     assert user.use_artifact("mnist").version == "v1"
     user.finish()
+    assert [a.qualified_name for a in tracker.Api().run(user.id).used_artifacts()] == ["mnist:v0", "mnist:v1"]
     used = [r[3] for r in records.read_log(user.path / "events.log") if r[1] == "use"]
     assert [(u["name"], u["version"]) for u in used] == [("mnist", "v0"), ("mnist", "v1"), ("mnist", "v0"),
                                                          ("mnist", "v1")]
