@@ -413,7 +413,7 @@ class Writer:
 
     def _run(self) -> None:
         try:
-            took, interval = 0.0, min(self._interval, BUSY_INTERVAL)  # a loop may follow init at once
+            took, interval = 0.0, self._interval
             while True:
                 # every interval from the start of the last drain: a drain as long as the
                 # interval (a busy producer) is followed by the next at once, not by a pause
