@@ -37,6 +37,9 @@ __all__ = [
     "Run",
     "RunLocked",
     "Api",
+    "Image",
+    "Histogram",
+    "Table",
     "load_ipython_extension",
     "unload_ipython_extension",
 ]
@@ -134,6 +137,10 @@ def __getattr__(name: str) -> Any:
         from .api import Api
 
         return Api
+    if name in ("Image", "Histogram", "Table"):
+        from .media import values
+
+        return getattr(values, name)
     if name in ("load_ipython_extension", "unload_ipython_extension"):
         from .kernel import magic
 

@@ -169,6 +169,24 @@ class ApiRun(ABC):
             if (min_step is None or row["_step"] >= min_step) and (max_step is None or row["_step"] <= max_step):
                 yield row
 
+    def media(self, key: str, step: int | None = None, pandas: bool | None = None) -> Any:
+        """A media value logged under ``key``, at ``step`` (the last one without it): a PIL
+        image, a list of them, ``(counts, edges)`` arrays for a histogram, a table as a
+        DataFrame (``{"columns", "data"}`` without pandas or with ``pandas=False``)."""
+        from .media.reading import load, pick
+
+        return load(pick(self._media_references(key), key, step), self._read_file, pandas)
+
+    def media_steps(self, key: str) -> list[int]:
+        """The steps at which ``key`` holds media."""
+        return [step for step, _ in self._media_references(key)]
+
+    @abstractmethod
+    def _media_references(self, key: str) -> list[tuple[int, dict[str, Any]]]: ...
+
+    @abstractmethod
+    def _read_file(self, path: str) -> bytes: ...
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} id={self.id} project={self.project!r} state={self.state}>"
 
@@ -288,6 +306,14 @@ class LocalRun(ApiRun):
         base = self.path / "files"
         return sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.is_file())
 
+    def _media_references(self, key: str) -> list[tuple[int, dict[str, Any]]]:
+        from .media.reading import media_references
+
+        return media_references(records.read_log(self.path / "events.log"), key)
+
+    def _read_file(self, path: str) -> bytes:
+        return (self.path / "files" / path).read_bytes()
+
     def brief(self) -> dict[str, Any]:
         """Steps and last values (from the read cache, built when needed)."""
         log = self._snapshot()
@@ -358,6 +384,12 @@ class RemoteRun(ApiRun):
     @property
     def files(self) -> list[str]:
         return sorted(f.get("path", "") for f in self._client.files(self.id))
+
+    def _media_references(self, key: str) -> list[tuple[int, dict[str, Any]]]:
+        return [(item["step"], item["value"]) for item in self._client.media(self.id, key)]
+
+    def _read_file(self, path: str) -> bytes:
+        return self._client.get_file(self.id, path)
 
     def brief(self) -> dict[str, Any]:
         """Steps and last values, as the server has them."""

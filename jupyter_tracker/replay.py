@@ -53,7 +53,7 @@ class RunLog:
         self.last_ts = ts
         if kind == "c":
             self.config.update(payload)
-        elif kind in ("m", "s"):
+        elif kind in ("m", "s", "media"):
             self.summary.apply(kind, payload)
             if kind == "m":
                 self.metrics.append(payload)

@@ -99,6 +99,13 @@ class SummaryState:
                     for key in tracked & row.keys():
                         self._accumulate(key, row[key])
 
+    def add_media(self, references: dict[str, Any]) -> None:
+        """A ``media`` record: the summary of a media key is its last reference (no rule applies)."""
+        for key, reference in references.items():
+            if key not in self.last:
+                self.first[key] = reference
+            self.last[key] = reference
+
     def knows(self, keys: Iterable[str]) -> bool:
         """Whether every one of ``keys`` was seen (then ``add_rows(..., check_new=False)`` is right)."""
         return self._seen.issuperset(keys)
@@ -205,8 +212,10 @@ class SummaryState:
             self.deleted.add(key)
 
     def apply(self, kind: str, payload: Any) -> None:
-        """Feed a non-history record (``m`` or ``s``)."""
-        if kind == "m":
+        """Feed a non-history record (``m``, ``s`` or ``media``)."""
+        if kind == "media":
+            self.add_media(payload.get("values") or {})
+        elif kind == "m":
             self.define(payload)
         elif kind == "s":
             self.set_manual(payload.get("set") or {})

@@ -172,6 +172,8 @@ class Run:
         self._step = step
         self._known: set[str] = set()  # top-level keys last logged as numbers (fast path)
         self._logged: set[str] = set(self._summary_state.last)  # every flat key logged
+        self._media_found: list[str] = []  # media keys of the row being cleaned
+        self._media_error: Exception | None = None  # raised once the rest of the row is logged
         self._finished = False
         self._lock = threading.Lock()
         self._writer = Writer(
@@ -285,9 +287,15 @@ class Run:
         else:
             current = self._check_step(step, row, commit)
             if current is None:
+                if kind == "M":
+                    from ..media.rows import release_row
+
+                    release_row(row, self._writer)
                 return
         if row:
             self._append([0, kind, current, _time(), row])
+        if self._media_error is not None:
+            self._raise_media_error()
 
     def _check_keys(self, data: Any) -> dict:
         if self._finished:
@@ -327,16 +335,37 @@ class Run:
                 f"log(): {len(out):,} metric keys in one call; the limit is {MAX_KEYS_PER_RECORD:,} "
                 "(split them over several log() calls with the same step)"
             )
+        if self._media_found:
+            media = self._prepare_media(out)
+        else:
+            media = False
         known = self._known
         for key in row:
             # A number: later calls with numbers only take the fast path. The fast path
             # checks no key count, so it knows at most MAX_KEYS_PER_RECORD keys.
             if key in out and len(known) < MAX_KEYS_PER_RECORD:
                 known.add(key)
+        if media:
+            self._logged.update(out)
+            return out, "M"  # the writer writes the media and splits the row (media.rows)
         if self._logged.issuperset(out):
             return out, "h"
         self._logged.update(out)
         return out, "H"
+
+    def _prepare_media(self, out: dict) -> bool:
+        """Validate and copy the media values of ``out`` in place (a bad one is taken out and
+        raised once the rest is logged); whether any is left. Waits while too much media
+        waits for the writer."""
+        from ..media.rows import prepare_row
+
+        found, self._media_found = self._media_found, []
+        self._media_error = prepare_row(out, found, self._writer)
+        return any(key in out for key in found)
+
+    def _raise_media_error(self) -> None:
+        error, self._media_error = self._media_error, None
+        raise error
 
     def _flatten(self, row: dict, prefix: str, out: dict) -> None:
         for key, value in row.items():
@@ -349,6 +378,12 @@ class Run:
             else:
                 number = records.to_float(value)
                 if number is None:
+                    from ..media.values import is_media
+
+                    if is_media(value):
+                        out[full] = value
+                        self._media_found.append(full)
+                        continue
                     self._warn(
                         f"log(): {full!r} is a {type(value).__name__}, not a number; that key was not logged",
                         f"bad-value:{full}:{type(value).__name__}",

@@ -33,6 +33,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 from itertools import islice
 from pathlib import Path
 
@@ -117,6 +118,8 @@ class Writer:
         self._outage_records = 0  # records held in memory during the current outage
         self._replaced: tuple[int, int] | None = None
         self._last_tick = 0.0
+        #: Bytes of media copied by log() not yet written (media.rows.Budget, made when first needed).
+        self.media_budget: Any = None
         #: Bytes of a torn last frame cut off when the file was opened.
         self.cut_tail = 0
         self._open()
@@ -331,6 +334,11 @@ class Writer:
         neighbours are numbered without a gap and written.
         """
         kinds = set(map(_KIND, items))
+        if "M" in kinds:  # rows with media: write their files, split them (media.rows)
+            from ..media.rows import split_rows
+
+            items[:] = split_rows(items, self.path.parent, self._notify, self.media_budget)
+            kinds = set(map(_KIND, items))
         only_history = kinds == _ONLY_HISTORY
         if not only_history:
             for item in items:
@@ -379,7 +387,7 @@ class Writer:
             if kind == "h":
                 rows.append(item[4])
                 summary.last_step = item[2]
-            elif kind == "m" or kind == "s":
+            elif kind == "m" or kind == "s" or kind == "media":
                 summary.add_rows(rows, summary.last_step, check_new)
                 rows = []
                 summary.apply(kind, item[3])

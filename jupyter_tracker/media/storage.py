@@ -1,0 +1,122 @@
+"""Media in the run directory, in wandb's shapes (see docs/format.md, "Media").
+
+The writer thread calls :func:`resolve`: each :class:`~.values.Pending` becomes
+a reference, and the file it names is complete on disk before the reference
+is numbered and written to ``events.log`` (written to a temporary name, then
+renamed), so a reader never meets a reference to a missing or torn file.
+
+Files live under the run's ``files/`` folder, so they upload with the run like
+every saved file; references hold paths relative to ``files/``::
+
+    {"_type": "image-file", "path": "media/images/<key>_<step>_<sha>.png", "width", "height",
+     "format": "png", "sha256", "caption"}
+    {"_type": "images/list", "count", "items": [image-file references]}
+    {"_type": "histogram", "values": [counts], "bins": [edges]}
+    {"_type": "table-file", "path": "media/table/<key>_<step>_<sha>.table.json", "nrows", "ncols", "sha256"}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from .. import records
+from ..limits import MAX_FILE
+from .encoding import encode_png
+from .values import Pending
+
+__all__ = ["resolve", "file_stem", "MEDIA_TYPES", "IMAGES_DIR", "TABLES_DIR"]
+
+IMAGES_DIR = "media/images"
+TABLES_DIR = "media/table"
+#: Every ``_type`` a media reference may have.
+MEDIA_TYPES = ("image-file", "images/list", "histogram", "table-file")
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: Longest part of a key kept in a file name (bytes; file systems allow 255 a name).
+_PART = 150
+
+
+def file_stem(key: str, step: int, sha: str) -> str:
+    """``<key>_<step>_<sha20>``; a key ``a/b`` makes a folder ``a``, odd characters become ``_``."""
+    parts = [_UNSAFE.sub("_", part)[:_PART].strip(".") or "_" for part in key.split("/")]
+    return "/".join(parts) + f"_{step}_{sha[:20]}"
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    """``data`` at ``target``, whole or not at all (a temporary file renamed over it)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+    os.replace(temporary, target)
+
+
+def _image(files: Path, key: str, step: int, pending: Pending) -> dict[str, Any]:
+    pixels = pending.data
+    data = encode_png(pixels)
+    sha = hashlib.sha256(data).hexdigest()
+    path = f"{IMAGES_DIR}/{file_stem(key, step, sha)}.png"
+    target = files / path
+    if not target.exists():  # the same image at the same step: one file
+        _write_atomic(target, data)
+    return {"_type": "image-file", "path": path, "width": int(pixels.shape[1]), "height": int(pixels.shape[0]),
+            "format": "png", "sha256": sha, "size": len(data), "caption": pending.caption}
+
+
+def _histogram(pending: Pending) -> dict[str, Any]:
+    first, second = pending.data
+    if isinstance(second, int):  # samples and a bin count
+        counts, edges = np.histogram(first, bins=second)
+    else:
+        counts, edges = first, second
+    values = [int(c) if float(c).is_integer() else float(c) for c in counts.tolist()]
+    return {"_type": "histogram", "values": values, "bins": edges.tolist()}
+
+
+def _table(files: Path, key: str, step: int, pending: Pending) -> dict[str, Any]:
+    columns, rows = pending.data
+    data = orjson.dumps({"columns": columns, "data": records.jsonable(rows)}, option=orjson.OPT_SERIALIZE_NUMPY)
+    if len(data) > MAX_FILE:
+        raise ValueError(f"the table file would be {len(data) >> 20} MiB; the limit is {MAX_FILE >> 20} MiB")
+    sha = hashlib.sha256(data).hexdigest()
+    path = f"{TABLES_DIR}/{file_stem(key, step, sha)}.table.json"
+    target = files / path
+    if not target.exists():
+        _write_atomic(target, data)
+    return {"_type": "table-file", "path": path, "nrows": len(rows), "ncols": len(columns), "sha256": sha,
+            "size": len(data)}
+
+
+def reference(files: Path, key: str, step: int, pending: Pending) -> dict[str, Any]:
+    """Write what ``pending`` needs under ``files`` and return its reference."""
+    kind = pending.kind
+    if kind == "image":
+        return _image(files, key, step, pending)
+    if kind == "images":
+        items = [_image(files, key, step, item) for item in pending.data]
+        return {"_type": "images/list", "count": len(items), "items": items}
+    if kind == "histogram":
+        return _histogram(pending)
+    return _table(files, key, step, pending)
+
+
+def resolve(run_dir: Path, step: int, values: dict[str, Pending], notify: Any) -> dict[str, dict[str, Any]]:
+    """References of ``values`` logged at ``step`` (files written first); a value that
+    cannot be written is reported through ``notify(message, key)`` and left out."""
+    files = run_dir / "files"
+    out = {}
+    for key, pending in values.items():
+        try:
+            out[key] = reference(files, key, step, pending)
+        except (OSError, ValueError, TypeError, MemoryError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or repr(exc)
+            notify(f"log(): {key!r} at step {step} cannot be written ({reason}); that value is lost, the "
+                   "rest of the row is logged", f"media-write:{key}")
+    return out

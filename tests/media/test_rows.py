@@ -1,0 +1,171 @@
+"""Media from log() to files on disk and back through Api().run(...).media(...)."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image as PILImage
+
+import jupyter_tracker as tracker
+from jupyter_tracker import limits, records
+
+
+def _pixels(height=12, width=16, channels=3):
+    shape = (height, width, channels) if channels else (height, width)
+    return (np.arange(np.prod(shape)) * 7 % 256).astype(np.uint8).reshape(shape)
+
+
+def _media_records(run):
+    return [r for r in records.read_log(run.path / "events.log") if r[1] == "media"]
+
+
+def test_every_type_round_trips_through_files_and_the_api(tracker_env):
+    rgb, grey, rgba = _pixels(), _pixels(channels=0), _pixels(5, 7, 4)
+    floats = np.linspace(0.0, 1.0, 30).reshape(5, 6)
+    samples = np.random.default_rng(1).normal(size=5000)
+    frame = pd.DataFrame({"name": ["a", "b", "c"], "score": [0.5, math.nan, 2.0], "ok": [True, False, True]})
+    run = tracker.init(project="media")
+    for step in range(3):
+        run.log({
+            "loss": 1.0 / (step + 1),
+            "samples": tracker.Image(rgb if step < 2 else rgb[::-1].copy(), caption=f"epoch {step}"),
+            "grey": tracker.Image(grey), "rgba": tracker.Image(rgba), "floats": tracker.Image(floats),
+            "weights": tracker.Histogram(samples + step, num_bins=64),
+            "given": tracker.Histogram(np_histogram=([1, 4, 2], [0.0, 0.5, 1.5, 3.0])),
+            "preds": tracker.Table(frame),
+            "rows": tracker.Table(columns=["x", "label"], data=[[1, "one"], [2, "two"]]),
+            "grid": [tracker.Image(rgb), tracker.Image(grey, caption="grey")],
+        }, step=step)
+    run.finish()
+
+    back = tracker.Api().run(run.id)
+    assert back.history(keys=["loss"])[2]["loss"] == pytest.approx(1 / 3)
+    assert np.array_equal(np.asarray(back.media("samples", step=1)), rgb)
+    assert np.array_equal(np.asarray(back.media("samples")), rgb[::-1])  # the last step
+    assert np.array_equal(np.asarray(back.media("grey")), grey)
+    assert np.array_equal(np.asarray(back.media("rgba")), rgba) and back.media("rgba").mode == "RGBA"
+    assert np.array_equal(np.asarray(back.media("floats")), np.rint(floats * 255).astype(np.uint8))
+    counts, edges = back.media("weights", step=0)
+    expected_counts, expected_edges = np.histogram(samples, bins=64)
+    assert np.array_equal(counts, expected_counts) and np.allclose(edges, expected_edges)
+    counts, edges = back.media("given")
+    assert counts.tolist() == [1, 4, 2] and edges.tolist() == [0.0, 0.5, 1.5, 3.0]
+    table = back.media("preds")
+    assert list(table.columns) == ["name", "score", "ok"] and table["name"].tolist() == ["a", "b", "c"]
+    assert table["ok"].tolist() == [True, False, True] and math.isnan(table["score"][1])
+    assert back.media("rows", pandas=False) == {"columns": ["x", "label"], "data": [[1, "one"], [2, "two"]]}
+    grid = back.media("grid")
+    assert [np.asarray(i).shape for i in grid] == [rgb.shape, grey.shape]
+    assert back.media_steps("samples") == [0, 1, 2]
+    with pytest.raises(KeyError, match="nothing at step 7"):
+        back.media("samples", step=7)
+    with pytest.raises(KeyError, match="no media logged under 'loss'"):
+        back.media("loss")
+
+    # wandb's shapes on disk; the summary is the last reference
+    summary = back.summary
+    image = summary["samples"]
+    assert image["_type"] == "image-file" and image["format"] == "png" and image["caption"] == "epoch 2"
+    assert (image["width"], image["height"]) == (16, 12)
+    assert image["path"].startswith("media/images/samples_2_") and image["path"].endswith(".png")
+    assert image["sha256"][:20] in image["path"]
+    assert summary["weights"]["_type"] == "histogram" and len(summary["weights"]["bins"]) == 65
+    table_ref = summary["preds"]
+    assert table_ref["_type"] == "table-file" and (table_ref["nrows"], table_ref["ncols"]) == (3, 3)
+    assert table_ref["path"].startswith("media/table/preds_2_") and table_ref["path"].endswith(".table.json")
+    stored = json.loads((run.path / "files" / table_ref["path"]).read_text())
+    assert stored["columns"] == ["name", "score", "ok"] and stored["data"][0] == ["a", 0.5, True]
+    assert stored["data"][1] == ["b", {"$float": "NaN"}, False]  # as every non-finite float in our files
+    with PILImage.open(run.path / "files" / image["path"]) as png:
+        assert png.format == "PNG" and png.size == (16, 12)
+    assert summary["loss"] == pytest.approx(1 / 3)
+    # the media files are files of the run (they upload with it)
+    files = back.files
+    assert image["path"] in files and table_ref["path"] in files
+    # identical images at one step share one file; every reference's file exists
+    for record in _media_records(run):
+        for reference in record[3]["values"].values():
+            for item in reference.get("items", [reference]):
+                if "path" in item:
+                    assert (run.path / "files" / item["path"]).is_file()
+
+
+def test_bad_media_raise_naming_the_key_and_the_rest_is_logged(tracker_env):
+    run = tracker.init()
+    bad = {
+        "4d": tracker.Image(np.zeros((2, 2, 2, 2))),
+        "strings": tracker.Image(np.array([["a", "b"], ["c", "d"]])),
+        "range": tracker.Image(np.full((2, 2), 3.5)),
+        "empty": tracker.Histogram([]),
+        "nan": tracker.Histogram([1.0, math.nan, math.inf]),
+        "text": tracker.Histogram(["a", "b"]),
+        "ragged": tracker.Table(columns=["a", "b"], data=[[1, 2], [3]]),
+        "huge": tracker.Image(np.zeros((6000, 6000, 3), dtype=np.uint8)),  # 103 MiB
+        "pair": tracker.Histogram(np_histogram=([1, 2], [0, 1])),
+    }
+    messages = {
+        "4d": "HxW or HxWx1/3/4", "strings": "dtype <U1", "range": "0.0 to 1.0", "empty": "empty",
+        "nan": "2 NaN or infinite", "text": "must be numbers", "ragged": "row 1 has 1 values for 2 columns",
+        "huge": "the limit is 64 MiB", "pair": "2 counts need 3 edges",
+    }
+    for step, (key, value) in enumerate(bad.items()):
+        with pytest.raises(ValueError, match=rf"log\(\): '{key}': .*{messages[key]}") as info:
+            run.log({"loss": float(step), key: value, "ok": tracker.Histogram([1.0, 2.0])}, step=step)
+        assert "that key was not logged" in str(info.value)
+    run.finish()
+    back = tracker.Api().run(run.id)
+    assert [row["loss"] for row in back.history(keys=["loss"])] == [float(i) for i in range(len(bad))]
+    assert back.media_steps("ok") == list(range(len(bad)))
+    for key in bad:
+        assert back.media_steps(key) == []
+
+
+def test_argument_errors_are_raised_when_the_value_is_made():
+    with pytest.raises(ValueError, match="num_bins=513"):
+        tracker.Histogram([1.0], num_bins=513)
+    with pytest.raises(TypeError, match="either a sequence"):
+        tracker.Histogram()
+    with pytest.raises(TypeError, match="caption must be a string"):
+        tracker.Image(np.zeros((2, 2)), caption=3)
+    with pytest.raises(TypeError, match="not both"):
+        tracker.Table(pd.DataFrame({"a": [1]}), data=[[1]])
+
+
+def test_bytes_per_call_are_limited(tracker_env, monkeypatch):
+    from jupyter_tracker.media import rows
+
+    monkeypatch.setattr(rows, "MAX_MEDIA_BYTES_PER_STEP", 1000)
+    run = tracker.init()
+    with pytest.raises(ValueError, match="the limit is 0 MiB: log them in several calls"):
+        run.log({"a": tracker.Image(_pixels()), "b": tracker.Image(_pixels()), "loss": 1.0})
+    run.finish()
+    back = tracker.Api().run(run.id)
+    assert back.history(keys=["loss"])[0]["loss"] == 1.0 and back.media_steps("a") == []
+    assert limits.MAX_MEDIA_BYTES_PER_STEP >= limits.MAX_IMAGE_BYTES
+
+
+def test_a_step_back_with_media_releases_its_memory(tracker_env):
+    run = tracker.init()
+    run.log({"a": tracker.Image(_pixels())}, step=5)
+    run.log({"a": tracker.Image(_pixels())}, step=2)  # lower: not written
+    run._sync()
+    assert run._writer.media_budget.used == 0
+    run.finish()
+    assert tracker.Api().run(run.id).media_steps("a") == [5]
+
+
+def test_log_waits_while_too_much_media_waits_for_the_writer(tracker_env, monkeypatch):
+    from jupyter_tracker.media import rows
+
+    run = tracker.init()
+    run.log({"first": tracker.Image(_pixels())})
+    budget = run._writer.media_budget
+    budget.limit = 1000  # about two images of 576 bytes
+    for i in range(20):
+        run.log({"img": tracker.Image(_pixels())})
+        assert budget.used <= 1000 + 576
+    run.finish()
+    assert tracker.Api().run(run.id).media_steps("img") == list(range(1, 21))
+    assert budget.used == 0 and rows.Budget is type(budget)
