@@ -31,7 +31,7 @@ from ..limits import MAX_FILE
 from .encoding import encode_png
 from .values import Pending
 
-__all__ = ["resolve", "file_stem", "MEDIA_TYPES", "IMAGES_DIR", "TABLES_DIR"]
+__all__ = ["resolve", "file_stem", "record_problem", "MEDIA_TYPES", "IMAGES_DIR", "TABLES_DIR"]
 
 IMAGES_DIR = "media/images"
 TABLES_DIR = "media/table"
@@ -47,6 +47,25 @@ def file_stem(key: str, step: int, sha: str) -> str:
     """``<key>_<step>_<sha20>``; a key ``a/b`` makes a folder ``a``, odd characters become ``_``."""
     parts = [_UNSAFE.sub("_", part)[:_PART].strip(".") or "_" for part in key.split("/")]
     return "/".join(parts) + f"_{step}_{sha[:20]}"
+
+
+def record_problem(payload: dict[str, Any]) -> str | None:
+    """Why a ``media`` record's payload is not ``{"step": int, "values": {key: reference}}``."""
+    from ..limits import MAX_STEP, key_problem
+
+    step = payload.get("step")
+    if type(step) is not int or not 0 <= step <= MAX_STEP:
+        return "a media record needs an integer 'step' from 0"
+    values = payload.get("values")
+    if type(values) is not dict:
+        return "a media record needs 'values': {key: reference}"
+    for key, reference in values.items():
+        problem = key_problem(key)
+        if problem is not None:
+            return problem
+        if type(reference) is not dict or reference.get("_type") not in MEDIA_TYPES:
+            return f"the media of {key!r} is not a reference ({', '.join(MEDIA_TYPES)})"
+    return None
 
 
 def _write_atomic(target: Path, data: bytes) -> None:

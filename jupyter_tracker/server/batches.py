@@ -34,7 +34,7 @@ __all__ = ["BadBatch", "Batch", "Points", "Plan", "Planner", "parse_envelope", "
 
 LOGS = ("events", "system")
 #: The kinds of record each log holds; other known kinds are refused there.
-EVENT_KINDS = frozenset({"h", "c", "s", "m", "meta", "f", "start", "state"})
+EVENT_KINDS = frozenset({"h", "c", "s", "m", "meta", "f", "start", "state", "media"})
 SYSTEM_KINDS = frozenset({"sys"})
 
 #: Declared holes: inclusive ``(from_seq, to_seq)`` ranges, sorted and apart.
@@ -140,6 +140,12 @@ def _check_payload(kind: str, payload: Any, seq: int) -> None:
         step_metric = payload.get("step_metric")
         if step_metric is not None and not isinstance(step_metric, str):
             raise BadBatch(f"record {seq}: step_metric must be a string")
+    elif kind == "media":
+        from ..media.storage import record_problem
+
+        problem = record_problem(payload)
+        if problem is not None:
+            raise BadBatch(f"record {seq}: {problem}")
     elif kind == "f":
         path = payload.get("path")
         if not isinstance(path, str) or not path:

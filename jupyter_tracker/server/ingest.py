@@ -140,6 +140,7 @@ class _Events:
         self._info: dict[str, Any] | None = None
         self.identity: dict[str, Any] = {}
         self.files: dict[str, dict[str, Any]] = {}
+        self.media: list[dict[str, Any]] = []
 
     @property
     def summary(self) -> Any:
@@ -190,6 +191,10 @@ class _Events:
             elif kind == "meta":
                 self.info.update(payload)
                 self.identity.update(payload)
+            elif kind == "media":
+                self.summary.apply(kind, payload)
+                self.media.append({"run_pk": self.row.id, "seq": _seq, "step": payload["step"], "ts": float(ts),
+                                   "data": dumps_column(payload["values"])})
             elif kind == "f":
                 self.files[payload["path"]] = {"policy": _short(payload.get("policy")), "logged_at": float(ts)}
             elif kind == "start":
@@ -232,6 +237,8 @@ class _Events:
             values.update(identity_values(self.identity))
         if self.files:
             _record_files(conn, row.id, self.files)
+        if self.media:
+            conn.execute(schema.media_records.insert(), self.media)
 
 
 def _short(value: Any) -> str | None:
