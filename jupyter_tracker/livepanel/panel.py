@@ -10,6 +10,8 @@ Layout (every part carries a ``tracker-*`` CSS class)::
       Text.tracker-filter     shown once there are more than FILTER_FROM charts
       VBox.tracker-charts     one collapsible section per prefix (train/, val/...),
                               charts (.tracker-chart) in as many columns as fit
+      VBox.tracker-media-section  images (.tracker-media), histograms (.tracker-histogram)
+                              and tables (.tracker-table) logged with log() (see .media)
       VBox.tracker-system     the machine's vitals as charts (.tracker-system-chart)
       HTML.tracker-summary    the run's summary, min and max per metric
 
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..numerics.colors import color_of
 from .charts import MIN_WIDTH, SHORT, Chart, View
+from .media import MediaViews
 from .redrawer import Redrawer
 from .series import LogTail, SeriesStore
 from .snapshot import render_svg
@@ -124,6 +127,7 @@ class Panel:
         self.filter.observe(self._on_control, names="value")
         self.chart_box = widgets.VBox([], layout=widgets.Layout(width="100%"))
         self.chart_box.add_class("tracker-charts")
+        self.media = MediaViews(run.path)
         self.system = SystemCharts(run.path, self.start_time)
         self.system_section = widgets.Accordion([self.system.box], titles=("system",), selected_index=0,
                                                 layout=widgets.Layout(width="100%"))
@@ -132,7 +136,7 @@ class Panel:
         self.summary.add_class("tracker-summary")
         self.root = widgets.VBox(
             [self.style, self.header, self.status, self.controls, self.filter, self.chart_box,
-             self.system_section, self.summary],
+             self.media.box, self.system_section, self.summary],
             layout=widgets.Layout(border="var(--jp-border-width, 1px) solid var(--jp-border-color2, #ddd)",
                                   padding="6px", width="100%"),
         )
@@ -155,6 +159,7 @@ class Panel:
         items = self.tail.read(limit)
         if items:
             self.store.add(items)
+            self.media.add(items)
         return self.tail.offset > before and self.tail.behind > 0
 
     def _cycle(self) -> bool:
@@ -236,6 +241,7 @@ class Panel:
                 self.status_line.set("service", "the tracker's service process stopped: system metrics are paused "
                                                 "(logging goes on, safe on disk)")
             self.system.refresh(paused=paused)
+            self.media.draw()
             self._summary()
             status = self.status_line.html()
             if self.status.value != status:

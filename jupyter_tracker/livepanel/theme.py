@@ -60,6 +60,11 @@ def stylesheet(panel_class: str) -> str:
 .tracker-panel .tracker-summary table {{ border-collapse: collapse; font-size: 12px; }}
 .tracker-panel .tracker-summary td, .tracker-panel .tracker-summary th {{ padding: 1px 10px 1px 0; text-align: right; }}
 .tracker-panel .tracker-summary td:first-child, .tracker-panel .tracker-summary th:first-child {{ text-align: left; }}
+.tracker-panel .tracker-table-cells {{ border-collapse: collapse; font-size: 12px; }}
+.tracker-panel .tracker-table-cells td, .tracker-panel .tracker-table-cells th {{
+  padding: 1px 10px 1px 0; text-align: left; border-bottom: 1px solid var(--tracker-grid); }}
+.tracker-panel .tracker-media, .tracker-panel .tracker-table {{ margin: 4px 0 8px 0; }}
+.tracker-panel .tracker-media-image {{ max-width: none; image-rendering: pixelated; }}
 .tracker-panel .jupyter-widget-Collapse-contents {{ padding: 2px 6px 6px 6px; }}
 .tracker-panel .jupyter-widget-Collapse-header {{ padding: 4px 8px; }}
 .jp-OutputArea-child:has(.{panel_class} .bqplot.figure) + .jp-OutputArea-child,
