@@ -96,10 +96,10 @@ class _ImageView:
             return
         last = len(self.steps) - 1
         if self.slider.max != last:
-            with self.slider.hold_sync():
-                self.slider.max = last
-                if self._follow:
-                    self.slider.value = last
+            # two messages, the range first: the browser clamps a value sent with its new range
+            self.slider.max = last
+            if self._follow:
+                self.slider.value = last
         index = min(self.slider.value, last)
         if self.shown == (index, id(self.steps[index][1])):
             return
@@ -137,7 +137,8 @@ class _HistogramView:
         self.key = key
         self.steps: list[tuple[int, dict[str, Any]]] = []
         self.drawn = 0
-        self.color = bq.ColorScale(scheme="Blues", min=0.0, max=1.0)
+        # from clear to blue: where no value fell the background shows, in Light and in Dark
+        self.color = bq.ColorScale(colors=["rgba(33, 113, 181, 0)", "rgba(33, 113, 181, 1)"], min=0.0, max=1.0)
         self.heat = None
         self._scales: dict[str, Any] = {}
         self.frame = Frame([], height=HEAT_HEIGHT, min_width=300, title=key, css_class="tracker-histogram",
@@ -154,11 +155,16 @@ class _HistogramView:
             return
         steps, centres, matrix = heat_grid(self.steps)
         peak = float(matrix.max()) or 1.0
-        x_axis = ticks.axis_for([steps], self.frame.plot_width, integer=True, margins=self.frame.x_margins)
+        # a column is centred on its step: the axis reaches half a column past the first and last
+        half = float(np.median(np.diff(steps))) / 2 if len(steps) > 1 else 0.5
+        lo, hi = float(steps[0] - half), float(steps[-1] + half)
+        found = ticks.axis_for([steps], self.frame.plot_width, integer=True, margins=self.frame.x_margins)
+        kept = [(t, label) for t, label in zip(found.ticks, found.labels) if lo <= t <= hi]
+        x_axis = ticks.Axis(lo, hi, tuple(t for t, _ in kept), tuple(label for _, label in kept))
         y_axis = ticks.axis_for([centres], self.frame.plot_height, vertical=True, margins=self.frame.y_margins)
         self.frame.set_axes(x_axis, y_axis, x_label="step")
         scales = {"x": self.frame.x_scale, "y": self.frame.y_scale, "color": self.color}
-        xs = steps if len(steps) > 1 else np.array([steps[0] - 0.5, steps[0] + 0.5])
+        xs = steps if len(steps) > 1 else np.array([steps[0] - 0.25, steps[0] + 0.25])
         colors = matrix if len(steps) > 1 else np.repeat(matrix, 2, axis=1)
         if self.heat is None:
             self.heat = bq.HeatMap(x=xs, y=centres, color=colors, scales=scales, null_color="transparent")

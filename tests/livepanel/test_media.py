@@ -45,6 +45,8 @@ def test_an_image_key_shows_the_png_on_disk_and_a_step_slider(panel):
     assert (image.width, image.height) == ("13", "9")  # its natural size
     assert "step 2" in view.caption.value and "epoch 2" in view.caption.value
     assert (view.slider.max, view.slider.value) == (2, 2)
+    slider_updates = [m for m in view.slider.comm.updates() if "value" in m["state"] or "max" in m["state"]]
+    assert all(len(m["state"]) == 1 for m in slider_updates)  # range and value in separate messages
     view.slider.value = 0  # back to the first step: the slider stays there as steps come
     assert "epoch 0" in view.caption.value
     first = (panel.run.path / "files").glob("media/images/samples_0_*.png")
