@@ -169,3 +169,49 @@ def test_log_waits_while_too_much_media_waits_for_the_writer(tracker_env, monkey
     run.finish()
     assert tracker.Api().run(run.id).media_steps("img") == list(range(1, 21))
     assert budget.used == 0 and rows.Budget is type(budget)
+
+
+def test_a_matplotlib_figure_is_drawn_when_logged(tracker_env):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(2, 1), dpi=50)
+    figure.add_subplot().plot([0, 1], [0, 1], color="red")
+    run = tracker.init()
+    run.log({"plot": tracker.Image(figure, caption="a line")})
+    figure.clear()  # changed after log(): what was logged is what the figure showed then
+    run.finish()
+    back = tracker.Api().run(run.id)
+    pixels = np.asarray(back.media("plot"))
+    assert pixels.shape == (50, 100, 4) and back.summary["plot"]["caption"] == "a line"
+    red = (pixels[:, :, 0] > 200) & (pixels[:, :, 1] < 80) & (pixels[:, :, 2] < 80)
+    assert red.sum() > 20  # the line
+
+
+def test_without_pillow_an_image_names_the_extra_and_the_rest_logs(tracker_env, tmp_path):
+    """A real process where Pillow cannot be imported."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "no_pillow.py"
+    script.write_text(
+        "import sys\n"
+        "sys.modules['PIL'] = None  # import PIL fails, as where Pillow is not installed\n"
+        "import numpy as np\n"
+        "import tracker\n"
+        "run = tracker.init(project='nopil')\n"
+        "try:\n"
+        "    run.log({'loss': 1.0, 'img': tracker.Image(np.zeros((2, 2), dtype=np.uint8)),\n"
+        "             'hist': tracker.Histogram([1.0, 2.0])})\n"
+        "except ValueError as exc:\n"
+        "    print('ERROR', exc)\n"
+        "run.finish()\n"
+        "back = tracker.Api().run(run.id)\n"
+        "print('LOGGED', back.history(keys=['loss'])[0]['loss'], back.media_steps('hist'), back.media_steps('img'))\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "ERROR log(): 'img': images need Pillow: pip install \"jupyter-tracker[media]\"" in done.stdout
+    assert "LOGGED 1.0 [0] []" in done.stdout
