@@ -173,7 +173,6 @@ class Run:
         self._known: set[str] = set()  # top-level keys last logged as numbers (fast path)
         self._logged: set[str] = set(self._summary_state.last)  # every flat key logged
         self._media_found: list[str] = []  # media keys of the row being cleaned
-        self._media_error: Exception | None = None  # raised once the rest of the row is logged
         self._finished = False
         self._lock = threading.Lock()
         self._writer = Writer(
@@ -273,10 +272,10 @@ class Run:
             for value in row.values():
                 value_type = type(value)
                 if value_type is not float and value_type is not int:
-                    row, kind = self._clean(row)
+                    row, kind = self._clean(row, step, commit)
                     break
         else:
-            row, kind = self._clean(self._check_keys(data))
+            row, kind = self._clean(self._check_keys(data), step, commit)
         current = self._step
         if step is None:
             if commit is not False:
@@ -294,8 +293,6 @@ class Run:
                 return
         if row:
             self._append([0, kind, current, _time(), row])
-        if self._media_error is not None:
-            self._raise_media_error()
 
     def _check_keys(self, data: Any) -> dict:
         if self._finished:
@@ -322,13 +319,14 @@ class Run:
             raise ValueError(f"log(): {problem}")
         return full
 
-    def _clean(self, row: dict) -> tuple[dict, str]:
+    def _clean(self, row: dict, step: int | None = None, commit: bool | None = None) -> tuple[dict, str]:
         """The slow path: flatten dicts, convert scalars, drop non-numbers with a message.
 
         Returns the row and its record kind: ``"H"`` when it holds a key never
         logged before (the writer then registers it), else ``"h"``.
         """
         out: dict[str, float] = {}
+        self._media_found = []
         self._flatten(row, "", out)
         if len(out) > MAX_KEYS_PER_RECORD:
             raise ValueError(
@@ -336,7 +334,7 @@ class Run:
                 "(split them over several log() calls with the same step)"
             )
         if self._media_found:
-            media = self._prepare_media(out)
+            media = self._prepare_media(out, step, commit)
         else:
             media = False
         known = self._known
@@ -353,19 +351,18 @@ class Run:
         self._logged.update(out)
         return out, "H"
 
-    def _prepare_media(self, out: dict) -> bool:
-        """Validate and copy the media values of ``out`` in place (a bad one is taken out and
-        raised once the rest is logged); whether any is left. Waits while too much media
-        waits for the writer."""
+    def _prepare_media(self, out: dict, step: int | None, commit: bool | None) -> bool:
+        """Validate and copy the media values of ``out`` in place; whether any is left. Waits
+        while too much media waits for the writer. A bad value is taken out: the rest of the
+        row is logged (this very call, again) and then its error raised."""
         from ..media.rows import prepare_row
 
         found, self._media_found = self._media_found, []
-        self._media_error = prepare_row(out, found, self._writer)
+        error = prepare_row(out, found, self._writer)
+        if error is not None:
+            self.log(out, step, commit)  # the values prepared already pass through as they are
+            raise error
         return any(key in out for key in found)
-
-    def _raise_media_error(self) -> None:
-        error, self._media_error = self._media_error, None
-        raise error
 
     def _flatten(self, row: dict, prefix: str, out: dict) -> None:
         for key, value in row.items():

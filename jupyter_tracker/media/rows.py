@@ -60,15 +60,18 @@ def _budget(writer: Any) -> Budget:
 def prepare_row(row: dict, keys: list[str], writer: Any) -> Exception | None:
     """Replace the media values of ``row`` (under ``keys``) by their validated copies.
 
-    A value that cannot be logged is taken out of the row; the first such error
-    is returned (``log()`` raises it after logging the rest).
+    A value that cannot be logged is taken out of the row, and the first such
+    error returned (``log()`` logs the rest, then raises it). Values prepared
+    already (a :class:`Pending`, when ``log()`` passes the rest of a row again)
+    stay as they are and are not counted twice.
     """
     error: Exception | None = None
-    total = 0
+    total = fresh = 0
     for key in keys:
         value = row.get(key)
-        if value is None:
-            continue  # a key of an earlier call that failed before this point
+        if isinstance(value, Pending):
+            total += value.nbytes
+            continue
         try:
             pending = prepare(key, value)
         except MediaError as exc:
@@ -77,6 +80,7 @@ def prepare_row(row: dict, keys: list[str], writer: Any) -> Exception | None:
             continue
         row[key] = pending
         total += pending.nbytes
+        fresh += pending.nbytes
     if total > MAX_MEDIA_BYTES_PER_STEP:
         for key in keys:
             if isinstance(row.get(key), Pending):
@@ -85,8 +89,8 @@ def prepare_row(row: dict, keys: list[str], writer: Any) -> Exception | None:
             f"log(): the media of one call hold {total / 2**20:.0f} MiB ({', '.join(map(repr, keys[:5]))}); the "
             f"limit is {MAX_MEDIA_BYTES_PER_STEP >> 20} MiB: log them in several calls. The other keys were logged"
         )
-    if total:
-        _budget(writer).reserve(total)
+    if fresh:
+        _budget(writer).reserve(fresh)
     return error
 
 

@@ -116,7 +116,7 @@ class Table:
 
 def is_media(value: Any) -> bool:
     """Whether ``value`` is a media value (or a non-empty list of images)."""
-    if isinstance(value, (Image, Histogram, Table)):
+    if isinstance(value, (Image, Histogram, Table, Pending)):
         return True
     return isinstance(value, (list, tuple)) and bool(value) and all(isinstance(v, Image) for v in value)
 
