@@ -6,25 +6,10 @@ import numpy as np
 import pytest
 
 import jupyter_tracker as tracker
-from jupyter_tracker.livepanel import Panel
 from jupyter_tracker.livepanel.media import HEAT_COLUMNS, heat_grid
 from jupyter_tracker.livepanel.tables import PAGE_ROWS, sorted_rows
 
-
-@pytest.fixture
-def panel(tracker_env, recording_comm):
-    run = tracker.init(project="panel", name="media")
-    p = Panel(run)
-    run._panel = p
-    p.redrawer.stop()
-    yield p
-    if run.state == "running":
-        run.finish()
-
-
-def sync(panel: Panel) -> None:
-    panel.run._writer.drain()
-    panel.redraw()
+from .test_panel import panel, sync  # noqa: F401 - the same panel fixture
 
 
 def _image(step):
