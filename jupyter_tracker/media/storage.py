@@ -31,7 +31,8 @@ from ..limits import MAX_FILE
 from .encoding import encode_png
 from .values import Pending
 
-__all__ = ["resolve", "file_stem", "record_problem", "MEDIA_TYPES", "IMAGES_DIR", "TABLES_DIR"]
+__all__ = ["resolve", "file_stem", "record_problem", "image_file", "histogram_reference", "table_file",
+           "MEDIA_TYPES", "IMAGES_DIR", "TABLES_DIR"]
 
 IMAGES_DIR = "media/images"
 TABLES_DIR = "media/table"
@@ -77,40 +78,57 @@ def _write_atomic(target: Path, data: bytes) -> None:
     os.replace(temporary, target)
 
 
-def _image(files: Path, key: str, step: int, pending: Pending) -> dict[str, Any]:
-    pixels = pending.data
-    data = encode_png(pixels)
-    sha = hashlib.sha256(data).hexdigest()
+def image_file(key: str, step: int, png: bytes, width: int, height: int,
+               caption: str | None = None) -> tuple[str, dict[str, Any]]:
+    """The path (under ``files/``) and the reference of a PNG logged under ``key`` at ``step``."""
+    sha = hashlib.sha256(png).hexdigest()
     path = f"{IMAGES_DIR}/{file_stem(key, step, sha)}.png"
-    target = files / path
-    if not target.exists():  # the same image at the same step: one file
-        _write_atomic(target, data)
-    return {"_type": "image-file", "path": path, "width": int(pixels.shape[1]), "height": int(pixels.shape[0]),
-            "format": "png", "sha256": sha, "size": len(data), "caption": pending.caption}
+    return path, {"_type": "image-file", "path": path, "width": int(width), "height": int(height),
+                  "format": "png", "sha256": sha, "size": len(png), "caption": caption}
 
 
-def _histogram(pending: Pending) -> dict[str, Any]:
-    first, second = pending.data
-    if isinstance(second, int):  # samples and a bin count
-        counts, edges = np.histogram(first, bins=second)
-    else:
-        counts, edges = first, second
-    values = [int(c) if float(c).is_integer() else float(c) for c in counts.tolist()]
-    return {"_type": "histogram", "values": values, "bins": edges.tolist()}
+def histogram_reference(counts: Any, edges: Any) -> dict[str, Any]:
+    """The inline reference of a histogram (counts stay integers when they are)."""
+    values = [int(c) if float(c).is_integer() else float(c) for c in np.asarray(counts).tolist()]
+    return {"_type": "histogram", "values": values, "bins": np.asarray(edges, dtype=np.float64).tolist()}
 
 
-def _table(files: Path, key: str, step: int, pending: Pending) -> dict[str, Any]:
-    columns, rows = pending.data
+def table_file(key: str, step: int, columns: list[str], rows: list[list[Any]]) -> tuple[str, bytes, dict[str, Any]]:
+    """The path (under ``files/``), the bytes and the reference of a table."""
     data = orjson.dumps({"columns": columns, "data": records.jsonable(rows)}, option=orjson.OPT_SERIALIZE_NUMPY)
     if len(data) > MAX_FILE:
         raise ValueError(f"the table file would be {len(data) >> 20} MiB; the limit is {MAX_FILE >> 20} MiB")
     sha = hashlib.sha256(data).hexdigest()
     path = f"{TABLES_DIR}/{file_stem(key, step, sha)}.table.json"
+    return path, data, {"_type": "table-file", "path": path, "nrows": len(rows), "ncols": len(columns),
+                        "sha256": sha, "size": len(data)}
+
+
+def _store(files: Path, path: str, data: bytes) -> None:
     target = files / path
-    if not target.exists():
+    if not target.exists():  # the same content under the same key and step: one file
         _write_atomic(target, data)
-    return {"_type": "table-file", "path": path, "nrows": len(rows), "ncols": len(columns), "sha256": sha,
-            "size": len(data)}
+
+
+def _image(files: Path, key: str, step: int, pending: Pending) -> dict[str, Any]:
+    pixels = pending.data
+    png = encode_png(pixels)
+    path, ref = image_file(key, step, png, pixels.shape[1], pixels.shape[0], pending.caption)
+    _store(files, path, png)
+    return ref
+
+
+def _histogram(pending: Pending) -> dict[str, Any]:
+    first, second = pending.data
+    if isinstance(second, int):  # samples and a bin count
+        return histogram_reference(*np.histogram(first, bins=second))
+    return histogram_reference(first, second)
+
+
+def _table(files: Path, key: str, step: int, pending: Pending) -> dict[str, Any]:
+    path, data, ref = table_file(key, step, *pending.data)
+    _store(files, path, data)
+    return ref
 
 
 def reference(files: Path, key: str, step: int, pending: Pending) -> dict[str, Any]:
