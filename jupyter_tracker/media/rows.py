@@ -21,7 +21,7 @@ from ..limits import MAX_MEDIA_BYTES_PER_STEP, MEDIA_PENDING_BYTES
 from .storage import resolve
 from .values import MediaError, Pending, prepare
 
-__all__ = ["Budget", "prepare_row", "split_rows", "release_row"]
+__all__ = ["Budget", "prepare_row", "split_rows", "release_row", "pieces"]
 
 
 class Budget:
@@ -99,6 +99,20 @@ def release_row(row: dict, writer: Any) -> None:
     size = sum(value.nbytes for value in row.values() if isinstance(value, Pending))
     if size and writer.media_budget is not None:
         writer.media_budget.release(size)
+
+
+def pieces(items: list[list]) -> list[list[list]]:
+    """``items`` cut after each ``"M"`` row: the writer writes each piece before it encodes the
+    next one's media, so a kill loses the records after one image, not after all those queued."""
+    out: list[list[list]] = []
+    start = 0
+    for index, item in enumerate(items):
+        if item[1] == "M":
+            out.append(items[start:index + 1])
+            start = index + 1
+    if start < len(items):
+        out.append(items[start:])
+    return out
 
 
 def split_rows(items: list[list], run_dir: Path, notify: Callable[[str, str | None], None],

@@ -1,6 +1,7 @@
 """Media from log() to files on disk and back through Api().run(...).media(...)."""
 
 import json
+from pathlib import Path
 import math
 
 import numpy as np
@@ -215,3 +216,50 @@ def test_without_pillow_an_image_names_the_extra_and_the_rest_logs(tracker_env, 
     assert done.returncode == 0, done.stderr
     assert "ERROR log(): 'img': images need Pillow: pip install \"jupyter-tracker[media]\"" in done.stdout
     assert "LOGGED 1.0 [0] []" in done.stdout
+
+
+def test_a_torch_tensor_channels_first(tracker_env):
+    import torch
+    tensor = torch.linspace(0, 1, 3 * 4 * 5).reshape(3, 4, 5)  # C, H, W as torch keeps images
+    run = tracker.init()
+    run.log({"t": tracker.Image(tensor)})
+    run.finish()
+    pixels = np.asarray(tracker.Api().run(run.id).media("t"))
+    assert pixels.shape == (4, 5, 3)
+    assert np.array_equal(pixels, np.rint(tensor.permute(1, 2, 0).numpy() * 255).astype(np.uint8))
+
+
+def test_a_killed_process_leaves_no_reference_to_a_missing_or_torn_file(tracker_env, tmp_path):
+    """SIGKILL while images are being written: every reference in the log names a whole PNG."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "images.py"
+    script.write_text(
+        "import numpy as np, sys, tracker\n"
+        "run = tracker.init(project='kill')\n"
+        "print(run.dir, flush=True)\n"
+        "rng = np.random.default_rng(0)\n"
+        "step = 0\n"
+        "while True:\n"
+        "    run.log({'x': float(step), 'img': tracker.Image(rng.integers(0, 255, (256, 256, 3), dtype=np.uint8))})\n"
+        "    step += 1\n"
+    )
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    run_dir = Path(process.stdout.readline().strip())
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list((run_dir / "files").rglob("*.png"))) < 20:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    process.stdout.close()
+    references = [ref for r in records.read_log(run_dir / "events.log") if r[1] == "media"
+                  for ref in r[3]["values"].values()]
+    assert len(references) >= 5
+    for reference in references:
+        with PILImage.open(run_dir / "files" / reference["path"]) as png:
+            png.load()  # whole: it decodes
+            assert png.size == (256, 256)
