@@ -316,6 +316,9 @@ class Writer:
 
     def _drain_locked(self) -> None:
         items = self._take()
+        budget = self.media_budget
+        if budget is not None and budget.waiting:  # media the disk refused: written first, in order
+            items[:0] = budget.retry(self.path.parent, self._notify)
         if items:
             self._encode(items)
         if self._pending:
@@ -470,6 +473,9 @@ class Writer:
             while self._pending and time.monotonic() < deadline:
                 retry.wait(self._interval)
                 self._write()
+            lost = self.media_budget.lost() if self.media_budget is not None else None
+            if lost:
+                self._notify(f"at finish, {lost}: they are lost", "media-lost")
             if fsync and self._fd is not None:
                 try:
                     os.fsync(self._fd)

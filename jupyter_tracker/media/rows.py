@@ -14,6 +14,7 @@ writing the files those references name (``storage.resolve``).
 from __future__ import annotations
 
 import threading
+from collections import deque
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,13 +26,23 @@ __all__ = ["Budget", "prepare_row", "split_rows", "release_row", "pieces"]
 
 
 class Budget:
-    """Bytes of media copied by ``log()`` and not yet written; ``log()`` waits above the limit."""
+    """Bytes of media copied by ``log()`` and not yet written; ``log()`` waits above the limit.
+
+    While the disk refuses media files (full, read-only), the values wait here in
+    order (:attr:`waiting`) and are written again at each drain of the writer
+    (:meth:`retry`), their records after them: nothing logged is lost, and
+    ``log()`` pauses once more than the limit waits, as it does for records.
+    """
 
     def __init__(self, writer: Any, limit: int = MEDIA_PENDING_BYTES) -> None:
         self.limit = limit
         self.used = 0
         self._writer = writer
         self._room = threading.Condition(threading.Lock())
+        #: [step, ts, {key: Pending}] the disk refused, oldest first.
+        self.waiting: deque[list] = deque()
+        self.failure: str | None = None
+        self._outages = 0
 
     def reserve(self, size: int) -> None:
         """Count ``size`` bytes; first wait while others fill the budget (one value alone
@@ -40,6 +51,11 @@ class Budget:
         with self._room:
             while (self.used and self.used + size > self.limit and writer.alive
                    and not writer._finishing and threading.current_thread() is not writer._thread):
+                if self.failure is not None:
+                    writer._notify(
+                        f"training is paused: media files cannot be written under {writer.path.parent / 'files'} "
+                        f"({self.failure}) and {self.used / 2**20:.0f} MiB of media wait in memory. Free space there "
+                        "and training goes on by itself; nothing logged is lost", f"media-paused-{self._outages}")
                 writer.wake()
                 self._room.wait(0.5)
             self.used += size
@@ -48,6 +64,50 @@ class Budget:
         with self._room:
             self.used = max(0, self.used - size)
             self._room.notify_all()
+
+
+    def hold(self, step: int, ts: float, values: dict[str, Pending], failure: OSError | None,
+             notify: Callable[[str, str | None], None]) -> None:
+        """Keep ``values`` (logged at ``step``) until the disk takes them; say so once per outage."""
+        self.waiting.append([step, ts, values])
+        if failure is not None and self.failure is None:
+            self.failure = failure.strerror or str(failure)
+            self._outages += 1
+            notify(f"cannot write media files ({self.failure}); keeping them in memory and retrying: training goes "
+                   f"on, and pauses only if more than {self.limit >> 20} MiB of media wait", f"media-failed-{self._outages}")
+
+    def retry(self, run_dir: Path, notify: Callable[[str, str | None], None]) -> list[list]:
+        """Write what waits, oldest first, until the disk refuses again; the media records of what was written."""
+        out: list[list] = []
+        written = 0
+        while self.waiting:
+            step, ts, values = self.waiting[0]
+            references, kept, _ = resolve(run_dir, step, values, notify)
+            self.release(_size(values) - _size(kept))
+            if references:
+                out.append([0, "media", ts, {"step": step, "values": references}])
+                written += len(references)
+            if kept:
+                self.waiting[0][2] = kept
+                return out
+            self.waiting.popleft()
+        if self.failure is not None:
+            notify(f"media files are writable again: the media kept in memory meanwhile are written ({written} "
+                   "values in the last try); nothing was lost", None)
+            self.failure = None
+        return out
+
+    def lost(self) -> str | None:
+        """What still waits (at finish): said, because it is lost."""
+        if not self.waiting:
+            return None
+        count = sum(len(values) for _, _, values in self.waiting)
+        return (f"{count} media values (steps {self.waiting[0][0]} to {self.waiting[-1][0]}) could not be written "
+                f"({self.failure or 'write failed'})")
+
+
+def _size(values: dict[str, Pending]) -> int:
+    return sum(value.nbytes for value in values.values())
 
 
 def _budget(writer: Any) -> Budget:
@@ -134,11 +194,14 @@ def split_rows(items: list[list], run_dir: Path, notify: Callable[[str, str | No
                 numbers[key] = value
         if numbers:
             out.append([0, "H", step, ts, numbers])
-        try:
-            references = resolve(run_dir, step, media, notify)
-        finally:
-            if budget is not None:
-                budget.release(sum(value.nbytes for value in media.values()))
+        if budget is not None and budget.waiting:  # behind the media the disk refused: in order
+            budget.hold(step, ts, media, None, notify)
+            continue
+        references, kept, failure = resolve(run_dir, step, media, notify)
+        if budget is not None:
+            budget.release(_size(media) - _size(kept))
+            if kept:
+                budget.hold(step, ts, kept, failure, notify)
         if references:
             out.append([0, "media", ts, {"step": step, "values": references}])
     return out

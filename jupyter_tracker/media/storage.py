@@ -144,16 +144,29 @@ def reference(files: Path, key: str, step: int, pending: Pending) -> dict[str, A
     return _table(files, key, step, pending)
 
 
-def resolve(run_dir: Path, step: int, values: dict[str, Pending], notify: Any) -> dict[str, dict[str, Any]]:
-    """References of ``values`` logged at ``step`` (files written first); a value that
-    cannot be written is reported through ``notify(message, key)`` and left out."""
+def resolve(run_dir: Path, step: int, values: dict[str, Pending],
+            notify: Any) -> tuple[dict[str, dict[str, Any]], dict[str, Pending], OSError | None]:
+    """References of ``values`` logged at ``step``, their files written first.
+
+    Returns the references, the values not written because the disk refused (the
+    first ``OSError`` and every value after it: kept to be written later, in order)
+    and that error. A value that can never be written (a table too large) is
+    reported through ``notify(message, key)`` and left out.
+    """
     files = run_dir / "files"
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
+    kept: dict[str, Pending] = {}
+    failure: OSError | None = None
     for key, pending in values.items():
+        if failure is not None:
+            kept[key] = pending
+            continue
         try:
             out[key] = reference(files, key, step, pending)
-        except (OSError, ValueError, TypeError, MemoryError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or repr(exc)
-            notify(f"log(): {key!r} at step {step} cannot be written ({reason}); that value is lost, the "
+        except OSError as exc:
+            failure = exc
+            kept[key] = pending
+        except (ValueError, TypeError, MemoryError) as exc:
+            notify(f"log(): {key!r} at step {step} cannot be written ({exc or repr(exc)}); that value is lost, the "
                    "rest of the row is logged", f"media-write:{key}")
-    return out
+    return out, kept, failure

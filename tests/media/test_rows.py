@@ -263,3 +263,80 @@ def test_a_killed_process_leaves_no_reference_to_a_missing_or_torn_file(tracker_
         with PILImage.open(run_dir / "files" / reference["path"]) as png:
             png.load()  # whole: it decodes
             assert png.size == (256, 256)
+
+
+def test_a_disk_that_refuses_media_files_loses_nothing_and_says_so(tracker_env, monkeypatch):
+    """ENOSPC at the media file boundary (no tmpfs needed): the numbers go on being written, the
+    media wait in memory in order and are written once the disk takes them; log() pauses only
+    past the budget."""
+    import errno
+    import os
+    import threading
+    import time
+
+    from jupyter_tracker.media import storage
+
+    full = threading.Event()
+    full.set()
+    real_write = storage._write_atomic
+
+    def write_atomic(target, data):
+        if full.is_set():
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_write(target, data)
+
+    monkeypatch.setattr(storage, "_write_atomic", write_atomic)
+    run = tracker.init()
+    said = []
+    run._notices.warn = lambda message, key=None: said.append(message)
+    for step in range(5):
+        run.log({"x": float(step), "img": tracker.Image(_pixels() + step), "h": tracker.Histogram([1.0, 2.0 + step])},
+                step=step)
+    run._sync()
+    assert [r["x"] for r in tracker.Api().run(run.id).history(keys=["x"])] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert tracker.Api().run(run.id).media_steps("img") == []  # nothing written, nothing lost yet
+    assert sum(len(v) for _, _, v in run._writer.media_budget.waiting) == 10
+    assert said[0] == ("cannot write media files (No space left on device); keeping them in memory and retrying: "
+                       "training goes on, and pauses only if more than 256 MiB of media wait")
+
+    run._writer.media_budget.limit = 3000  # about five images: the sixth waits for room
+    done = threading.Event()
+
+    def more():
+        for step in range(5, 10):
+            run.log({"x": float(step), "img": tracker.Image(_pixels() + step)}, step=step)
+        done.set()
+
+    threading.Thread(target=more, daemon=True).start()
+    time.sleep(1.5)
+    assert not done.is_set()  # log() is paused
+    assert any(m.startswith("training is paused: media files cannot be written") for m in said), said
+    full.clear()  # space again
+    assert done.wait(30)
+    run.finish()
+    back = tracker.Api().run(run.id)
+    assert back.media_steps("img") == list(range(10)) and back.media_steps("h") == list(range(5))
+    for step in range(10):
+        assert np.array_equal(np.asarray(back.media("img", step=step)), _pixels() + step)
+    assert back.summary["img"]["path"].startswith("media/images/img_9_")  # the last reference, in order
+    assert any(m.startswith("media files are writable again") and m.endswith("nothing was lost") for m in said)
+
+
+def test_media_still_refused_at_finish_are_said_lost(tracker_env, monkeypatch):
+    import errno
+    import os
+
+    from jupyter_tracker.media import storage
+
+    def refuse(target, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(storage, "_write_atomic", refuse)
+    run = tracker.init()
+    said = []
+    run._notices.warn = lambda message, key=None: said.append(message)
+    run.log({"img": tracker.Image(_pixels())}, step=3)
+    run.log({"img": tracker.Image(_pixels())}, step=4)
+    run.finish()
+    assert "at finish, 2 media values (steps 3 to 4) could not be written (No space left on device): they are lost" \
+        in said
