@@ -133,6 +133,11 @@ class ApiRun(ABC):
         """The steps at which ``key`` holds media."""
         return [step for step, _ in self._media_references(key)]
 
+    def media_references(self, key: str) -> list[dict[str, Any]]:
+        """Every reference logged under ``key``, oldest first, as ``{"_step": step, key: reference}``
+        rows (the shapes are in docs/format.md, "Media")."""
+        return [{"_step": step, key: reference} for step, reference in self._media_references(key)]
+
     @abstractmethod
     def _media_references(self, key: str) -> list[tuple[int, dict[str, Any]]]:
         """``(step, reference)`` of each media value logged under ``key``, in log order."""

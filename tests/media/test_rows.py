@@ -60,6 +60,8 @@ def test_every_type_round_trips_through_files_and_the_api(tracker_env):
     grid = back.media("grid")
     assert [np.asarray(i).shape for i in grid] == [rgb.shape, grey.shape]
     assert back.media_steps("samples") == [0, 1, 2]
+    rows = back.media_references("samples")
+    assert [r["_step"] for r in rows] == [0, 1, 2] and rows[-1]["samples"] == back.summary["samples"]
     with pytest.raises(KeyError, match="nothing at step 7"):
         back.media("samples", step=7)
     with pytest.raises(KeyError, match="no media logged under 'loss'"):

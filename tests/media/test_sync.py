@@ -57,6 +57,7 @@ def _assert_same(back, logged):
         assert np.array_equal(counts, expected[0]) and np.allclose(edges, expected[1])
         pd.testing.assert_frame_equal(back.media("table", step=step), table)
     assert back.media_steps("hist") == list(range(len(logged)))
+    assert back.media_references("img") == tracker.Api().run(back.id).media_references("img")
     assert back.summary["img"]["_type"] == "image-file" and back.summary["img"]["caption"] == f"s{len(logged) - 1}"
 
 
