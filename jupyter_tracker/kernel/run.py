@@ -252,7 +252,9 @@ class Run:
             ``{name: number}``; nested dicts flatten to ``"a/b"``. Numbers are
             int, float, bool, numpy scalars and 0-d arrays/tensors; NaN and inf
             are kept. A key whose value is not a number is dropped with a message
-            and the other keys are logged.
+            and the other keys are logged. ``tracker.Image``, ``Histogram``, ``Table``
+            (and a list of images) are media: checked and copied here, written by
+            the writer thread (see :mod:`jupyter_tracker.media`).
         step
             The step of this row. Without it, each committed call is one step.
             A step lower than the current one is not written.
@@ -265,7 +267,9 @@ class Run:
         ------
         TypeError, ValueError
             For a non-dict, a non-string or reserved key, a bad step, or a call
-            after ``finish()``; nothing is logged by that call.
+            after ``finish()``; nothing is logged by that call. For a media value
+            that cannot be logged (shape, type, limits): raised after the other
+            keys of the row are logged, naming the key.
         """
         kind = "h"
         if type(data) is dict and self._known.issuperset(data):
