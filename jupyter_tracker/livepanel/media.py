@@ -136,22 +136,31 @@ class _HistogramView:
 
         self.key = key
         self.steps: list[tuple[int, dict[str, Any]]] = []
+        self.logged = 0  # histograms read (self.steps keeps a thinned part of them)
         self.drawn = 0
         # from clear to blue: where no value fell the background shows, in Light and in Dark
         self.color = bq.ColorScale(colors=["rgba(33, 113, 181, 0)", "rgba(33, 113, 181, 1)"], min=0.0, max=1.0)
         self.heat = None
-        self._scales: dict[str, Any] = {}
         self.frame = Frame([], height=HEAT_HEIGHT, min_width=300, title=key, css_class="tracker-histogram",
                            margin={"top": 28, "bottom": 38, "left": 52, "right": 18})
         self.figure = self.frame.figure
 
     def add(self, step: int, reference: dict[str, Any]) -> None:
-        self.steps.append((step, reference))
+        """Keep the step; past ``4 * HEAT_COLUMNS`` kept, every other one goes (the last stays), so a
+        histogram logged at every step of a long run costs the panel bounded memory."""
+        steps = self.steps
+        steps.append((step, reference))
+        self.logged += 1
+        if len(steps) > 4 * HEAT_COLUMNS:
+            last = steps[-1]
+            del steps[1::2]
+            if steps[-1] is not last:
+                steps.append(last)
 
     def draw(self) -> None:
         import bqplot as bq
 
-        if len(self.steps) == self.drawn:
+        if self.logged == self.drawn:
             return
         steps, centres, matrix = heat_grid(self.steps)
         peak = float(matrix.max()) or 1.0
@@ -173,8 +182,8 @@ class _HistogramView:
             with self.heat.hold_sync():
                 self.heat.x, self.heat.y, self.heat.color = xs, centres, colors
         self.color.max = peak
-        self.figure.title = f"{self.key}   {len(self.steps)} steps"
-        self.drawn = len(self.steps)
+        self.figure.title = f"{self.key}   {self.logged} steps"
+        self.drawn = self.logged
 
 
 class MediaViews:

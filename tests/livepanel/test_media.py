@@ -66,6 +66,19 @@ def test_a_histogram_key_draws_a_heat_map_over_steps(panel):
     assert list(peaks) == sorted(peaks) and peaks[-1] > peaks[0]
 
 
+def test_a_histogram_at_every_step_keeps_the_panel_memory_bounded(tracker_env, recording_comm):
+    from jupyter_tracker.livepanel.media import _HistogramView
+
+    view = _HistogramView("w")
+    for step in range(10_000):
+        view.add(step, {"values": [1], "bins": [0.0, 1.0]})
+    assert len(view.steps) <= 4 * HEAT_COLUMNS + 1 and view.steps[0][0] == 0 and view.steps[-1][0] == 9_999
+    kept = [s for s, _ in view.steps]
+    assert kept == sorted(kept)
+    view.draw()
+    assert view.figure.title.endswith("10000 steps") and len(view.heat.x) <= HEAT_COLUMNS
+
+
 def test_heat_grid_keeps_at_most_its_columns_the_last_included():
     refs = [(s, {"values": [1, 2], "bins": [0.0, 1.0, 2.0]}) for s in range(1000)]
     steps, centres, matrix = heat_grid(refs)
