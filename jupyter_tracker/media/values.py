@@ -127,24 +127,31 @@ def prepare(key: str, value: Any) -> Pending:
         if not isinstance(value, (Histogram, Table)):
             _need_pillow()
         if isinstance(value, Image):
-            pixels = _pixels(value.data)
-            return Pending("image", pixels, value.caption, pixels.nbytes)
+            return _image(value)
         if isinstance(value, Histogram):
             return _histogram(value)
         if isinstance(value, Table):
             return _table(value)
         if len(value) > MAX_IMAGES_PER_VALUE:
             raise MediaError(f"{len(value):,} images in one value; the limit is {MAX_IMAGES_PER_VALUE:,}")
-        items = [prepare(f"{key}[{i}]", image) for i, image in enumerate(value)]
+        items = []
+        for index, image in enumerate(value):
+            try:
+                items.append(_image(image))
+            except MediaError as exc:
+                raise MediaError(f"image {index} of the list: {exc}") from None
         return Pending("images", items, None, sum(item.nbytes for item in items))
     except MediaError as exc:
-        if str(exc).startswith("log(): "):
-            raise
         raise MediaError(f"log(): {key!r}: {exc}; that key was not logged") from None
 
 
 # -- images ---------------------------------------------------------------------
 _pillow_found = False
+
+
+def _image(value: Image) -> Pending:
+    pixels = _pixels(value.data)
+    return Pending("image", pixels, value.caption, pixels.nbytes)
 
 
 def _need_pillow() -> None:

@@ -107,11 +107,17 @@ def test_bad_media_raise_naming_the_key_and_the_rest_is_logged(tracker_env):
         "ragged": tracker.Table(columns=["a", "b"], data=[[1, 2], [3]]),
         "huge": tracker.Image(np.zeros((6000, 6000, 3), dtype=np.uint8)),  # 103 MiB
         "pair": tracker.Histogram(np_histogram=([1, 2], [0, 1])),
+        "wide": tracker.Image(np.zeros((1, 20_000), dtype=np.uint8)),
+        "long": tracker.Table(columns=["a"], data=[[i] for i in range(200_001)]),
+        "bins": tracker.Histogram(np_histogram=(np.ones(600), np.arange(601.0))),
+        "list": [tracker.Image(_pixels()), tracker.Image(np.zeros((2, 2, 5)))],
     }
     messages = {
         "4d": "HxW or HxWx1/3/4", "strings": "dtype <U1", "range": "0.0 to 1.0", "empty": "empty",
         "nan": "2 NaN or infinite", "text": "must be numbers", "ragged": "row 1 has 1 values for 2 columns",
         "huge": "the limit is 64 MiB", "pair": "2 counts need 3 edges",
+        "wide": "20000x1 pixels; the limit is 16384 a side", "long": "200,001 rows; the limit is 200,000",
+        "bins": "600 bins; the limit is 512", "list": "image 1 of the list: an image must be HxW",
     }
     for step, (key, value) in enumerate(bad.items()):
         with pytest.raises(ValueError, match=rf"log\(\): '{key}': .*{messages[key]}") as info:
