@@ -337,17 +337,10 @@ class Writer:
         neighbours are numbered without a gap and written.
         """
         kinds = set(map(_KIND, items))
-        if "M" in kinds:  # rows with media: write their files, split the rows, write them (media.rows)
-            from ..media.rows import pieces, split_rows
+        if "M" in kinds:  # rows with media: their files, then their records (media.rows)
+            from ..media.rows import write_rows
 
-            done: list[list] = []
-            for piece in pieces(items):  # each row with media is on disk soon after its files
-                piece = split_rows(piece, self.path.parent, self._notify, self.media_budget)
-                if piece:
-                    self._encode(piece)
-                    self._write()
-                done += piece
-            items[:] = done
+            write_rows(self, items)
             return
         only_history = kinds == _ONLY_HISTORY
         if not only_history:

@@ -22,7 +22,7 @@ from ..limits import MAX_MEDIA_BYTES_PER_STEP, MEDIA_PENDING_BYTES
 from .storage import resolve
 from .values import MediaError, Pending, prepare
 
-__all__ = ["Budget", "prepare_row", "split_rows", "release_row", "pieces"]
+__all__ = ["Budget", "prepare_row", "split_rows", "release_row", "pieces", "write_rows"]
 
 
 class Budget:
@@ -173,6 +173,19 @@ def pieces(items: list[list]) -> list[list[list]]:
     if start < len(items):
         out.append(items[start:])
     return out
+
+
+def write_rows(writer: Any, items: list[list]) -> None:
+    """On the writer thread: ``items`` holding ``"M"`` rows written a piece at a time (each
+    row's files, then its records), ``items`` replaced by the records written, in order."""
+    done: list[list] = []
+    for piece in pieces(items):
+        piece = split_rows(piece, writer.path.parent, writer._notify, writer.media_budget)
+        if piece:
+            writer._encode(piece)
+            writer._write()
+        done += piece
+    items[:] = done
 
 
 def split_rows(items: list[list], run_dir: Path, notify: Callable[[str, str | None], None],
