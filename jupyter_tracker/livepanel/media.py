@@ -186,6 +186,11 @@ class _HistogramView:
         self.drawn = self.logged
 
 
+#: Images the static image of a finished run shows at most, and the PNG bytes they may add up to.
+STATIC_IMAGES = 6
+STATIC_BYTES = 512 << 10
+
+
 class MediaViews:
     """Every media key of a run, in the order first logged (``VBox.tracker-media-section``)."""
 
@@ -222,6 +227,28 @@ class MediaViews:
             self.box.layout.display = None
         for view in self.views.values():
             view.draw()
+
+    def static_images(self) -> list[Any]:
+        """The last image of each image key (the first of a list), for the static image of the
+        final charts: at most :data:`STATIC_IMAGES`, :data:`STATIC_BYTES` of PNG in all."""
+        from .snapshot import StaticImage
+
+        out, total = [], 0
+        for key, view in self.views.items():
+            if not isinstance(view, _ImageView) or not view.steps or len(out) >= STATIC_IMAGES:
+                continue
+            step, reference = view.steps[-1]
+            item = (reference.get("items") or [{}])[0] if reference.get("_type") == "images/list" else reference
+            try:
+                png = (self.files / item["path"]).read_bytes()
+            except (OSError, KeyError):
+                continue
+            if total + len(png) > STATIC_BYTES:
+                continue
+            total += len(png)
+            out.append(StaticImage(f"{key} · step {step}", png, int(item.get("width") or 1),
+                                   int(item.get("height") or 1)))
+        return out
 
     def _view(self, key: str, reference: dict[str, Any]) -> Any:
         kind = reference.get("_type")

@@ -393,9 +393,10 @@ class Panel:
         with self._lock:
             metrics = [c for c in (chart.static() for chart in self.charts.values()) if c is not None]
             system = [c for c in (chart.static() for chart in self.system.charts.values()) if c is not None]
+            images = self.media.static_images()
         title = f"{self.run.name} · {self.run.project} · {self._state} · step {self.store.last_step}"
         heading = "metrics" if len(metrics) <= STATIC_CHARTS else f"metrics (the first {STATIC_CHARTS} of {len(metrics)})"
-        return render_svg(title, [(heading, metrics[:STATIC_CHARTS]), ("system", system)])
+        return render_svg(title, [(heading, metrics[:STATIC_CHARTS]), ("images", images), ("system", system)])
 
 
 def _prefix(name: str) -> str:

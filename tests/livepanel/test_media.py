@@ -45,6 +45,18 @@ def test_an_image_key_shows_the_png_on_disk_and_a_step_slider(panel):
     assert view.slider.value == 4 and "step 4" in view.caption.value  # following the latest again
 
 
+def test_the_static_image_of_a_finished_run_holds_the_last_images(panel):
+    import base64
+
+    panel.run.log({"loss": 1.0, "samples": tracker.Image(_image(1)), "grid": [tracker.Image(_image(2))]})
+    panel.run.log({"loss": 0.5, "samples": tracker.Image(_image(3))})
+    sync(panel)
+    svg = panel.svg()
+    assert "samples · step 1" in svg and "grid · step 0" in svg and svg.count("<image ") == 2
+    png = (panel.run.path / "files" / panel.run.summary["samples"]["path"]).read_bytes()
+    assert base64.b64encode(png).decode() in svg  # the PNG as it is on disk
+
+
 def test_a_list_of_images_shows_side_by_side(panel):
     panel.run.log({"grid": [tracker.Image(_image(i)) for i in range(4)]})
     sync(panel)
