@@ -11,6 +11,7 @@ encoding never happen on the training thread.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,7 +57,7 @@ def _caption(caption: Any) -> str | None:
 
 class Image:
     """An image to log: a numpy array (HxW, HxWx1/3/4; uint8, or float in [0, 1]), a
-    PIL image, or a matplotlib figure (drawn when logged).
+    PIL image, a matplotlib figure (drawn when logged) or the path of an image file.
 
     Parameters
     ----------
@@ -167,6 +168,14 @@ def _need_pillow() -> None:
 
 
 def _as_array(data: Any) -> np.ndarray:
+    if isinstance(data, (str, os.PathLike)):  # an image file (PNG, JPEG...), read now
+        from .encoding import pillow
+
+        try:
+            with pillow().open(data) as image:
+                return _as_array(image.copy())
+        except OSError as exc:
+            raise MediaError(f"cannot read the image file {os.fspath(data)!r} ({exc.strerror or exc})") from None
     module = type(data).__module__ or ""
     if module.startswith("PIL."):
         image = data

@@ -226,6 +226,20 @@ def test_without_pillow_an_image_names_the_extra_and_the_rest_logs(tracker_env, 
     assert "LOGGED 1.0 [0] []" in done.stdout
 
 
+def test_an_image_file_path_and_a_pil_image(tracker_env, tmp_path):
+    rgb = _pixels()
+    path = tmp_path / "in.png"
+    PILImage.fromarray(rgb).save(path)
+    run = tracker.init()
+    run.log({"file": tracker.Image(str(path)), "pil": tracker.Image(PILImage.fromarray(rgb).convert("P"))})
+    with pytest.raises(ValueError, match=r"'missing': cannot read the image file '.*nope.png'"):
+        run.log({"missing": tracker.Image(tmp_path / "nope.png")})
+    run.finish()
+    back = tracker.Api().run(run.id)
+    assert np.array_equal(np.asarray(back.media("file")), rgb)
+    assert np.asarray(back.media("pil")).shape == (12, 16, 4)  # a palette image: RGBA
+
+
 def test_a_torch_tensor_channels_first(tracker_env):
     import torch
     tensor = torch.linspace(0, 1, 3 * 4 * 5).reshape(3, 4, 5)  # C, H, W as torch keeps images
