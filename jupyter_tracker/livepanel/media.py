@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import records
 from ..numerics import ticks
 from .axes import Frame
 from .tables import TableView
@@ -206,7 +207,7 @@ class MediaViews:
     def add(self, items: list[list]) -> None:
         """Records in log order: the ``media`` ones are kept for the next :meth:`draw`."""
         for item in items:
-            if item[1] == "media" and len(item) > 3 and isinstance(item[3], dict):
+            if item[1] == records.MEDIA and len(item) > 3 and isinstance(item[3], dict):
                 self._pending.append((item[3].get("step"), item[3].get("values") or {}))
 
     def draw(self) -> None:

@@ -24,7 +24,7 @@ def media_references(frames: Iterable[list], key: str) -> list[tuple[int, dict[s
     """``(step, reference)`` of ``key`` in the ``media`` records of ``frames``, in log order."""
     out = []
     for record in frames:
-        if record[1] == "media" and len(record) > 3 and isinstance(record[3], dict):
+        if record[1] == records.MEDIA and len(record) > 3 and isinstance(record[3], dict):
             values = record[3].get("values") or {}
             if key in values:
                 out.append((record[3].get("step"), values[key]))

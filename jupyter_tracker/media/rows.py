@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..limits import MAX_MEDIA_BYTES_PER_STEP, MEDIA_PENDING_BYTES
+from ..records import MEDIA, MEDIA_ROW, NEW_HISTORY
 from .storage import resolve
 from .values import MediaError, Pending, prepare
 
@@ -85,7 +86,7 @@ class Budget:
             references, kept, _ = resolve(run_dir, step, values, notify)
             self.release(_size(values) - _size(kept))
             if references:
-                out.append([0, "media", ts, {"step": step, "values": references}])
+                out.append([0, MEDIA, ts, {"step": step, "values": references}])
                 written += len(references)
             if kept:
                 self.waiting[0][2] = kept
@@ -167,7 +168,7 @@ def pieces(items: list[list]) -> list[list[list]]:
     out: list[list[list]] = []
     start = 0
     for index, item in enumerate(items):
-        if item[1] == "M":
+        if item[1] == MEDIA_ROW:
             out.append(items[start:index + 1])
             start = index + 1
     if start < len(items):
@@ -194,7 +195,7 @@ def split_rows(items: list[list], run_dir: Path, notify: Callable[[str, str | No
     ``media`` record (the files written first)."""
     out: list[list] = []
     for item in items:
-        if item[1] != "M":
+        if item[1] != MEDIA_ROW:
             out.append(item)
             continue
         _, _, step, ts, row = item
@@ -206,7 +207,7 @@ def split_rows(items: list[list], run_dir: Path, notify: Callable[[str, str | No
             else:
                 numbers[key] = value
         if numbers:
-            out.append([0, "H", step, ts, numbers])
+            out.append([0, NEW_HISTORY, step, ts, numbers])
         if budget is not None and budget.waiting:  # behind the media the disk refused: in order
             budget.hold(step, ts, media, None, notify)
             continue
@@ -216,5 +217,5 @@ def split_rows(items: list[list], run_dir: Path, notify: Callable[[str, str | No
             if kept:
                 budget.hold(step, ts, kept, failure, notify)
         if references:
-            out.append([0, "media", ts, {"step": step, "values": references}])
+            out.append([0, MEDIA, ts, {"step": step, "values": references}])
     return out
