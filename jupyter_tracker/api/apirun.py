@@ -9,6 +9,14 @@ from typing import Any
 from .history import _frame, _keys, _select
 
 
+class FileList(list):
+    """``run.files``: the run's file paths (relative to ``files/``, media included), sorted;
+    ``run.files()`` gives the same list, as wandb's ``run.files()`` is called."""
+
+    def __call__(self) -> FileList:
+        return self
+
+
 class ApiRun(ABC):
     """What every run reader offers; ``LocalRun`` and ``RemoteRun`` fill it in."""
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from .. import records, rundir
 from ..limits import TERMINAL_STATES
-from .apirun import ApiRun
+from .apirun import ApiRun, FileList
 from .history import _frame, _keys
 
 
@@ -141,9 +141,9 @@ class LocalRun(ApiRun):
         return _frame(out, pandas)
 
     @property
-    def files(self) -> list[str]:
+    def files(self) -> FileList:
         base = self.path / "files"
-        return sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.is_file())
+        return FileList(sorted(p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file()))
 
     def _media_references(self, key: str) -> list[tuple[int, dict[str, Any]]]:
         from ..media.reading import media_references

@@ -86,7 +86,7 @@ def test_every_type_round_trips_through_files_and_the_api(tracker_env):
     assert summary["loss"] == pytest.approx(1 / 3)
     # the media files are files of the run (they upload with it)
     files = back.files
-    assert image["path"] in files and table_ref["path"] in files
+    assert image["path"] in files and table_ref["path"] in files and back.files() == files  # wandb's call too
     # identical images at one step share one file; every reference's file exists
     for record in _media_records(run):
         for reference in record[3]["values"].values():

@@ -72,6 +72,7 @@ def test_an_online_run_uploads_its_media(server, monkeypatch, tracker_env):
     _assert_same(back, logged)
     local = tracker.Api().run(run.id)
     assert back.summary == local.summary
+    assert back.files() == back.files
     assert sorted(f for f in back.files if f.startswith("media/")) == sorted(
         f for f in local.files if f.startswith("media/"))
 
