@@ -50,3 +50,27 @@ def test_saved_widget_state_holds_the_image_histogram_and_table_views(tmp_path, 
     assert marks == ["HeatMapModel"]
     (table,) = by_class["tracker-table"]
     assert table["model_name"] == "VBoxModel"
+
+
+def test_compare_shows_the_runs_images_side_by_side(tmp_path, tracker_env):
+    sweep = (
+        "import numpy as np\n"
+        "for lr in (0.1, 0.2):\n"
+        "    run = tracker.init(project='cmpimg', config={'lr': lr})\n"
+        "    for step in range(3):\n"
+        "        pixels = np.full((6, 9, 3), int(lr * 1000) % 256, dtype=np.uint8)\n"
+        "        run.log({'loss': lr / (step + 1), 'samples': tracker.Image(pixels, caption=f'lr {lr}')})\n"
+        "    run.finish()"
+    )
+    nb = new_notebook("%load_ext tracker\n%env TRACKER_SILENT true", sweep,
+                      "tracker.compare(project='cmpimg', live=False)")
+    execute(nb, cwd=tmp_path)
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    (media,) = [m for m in state.values() if "tracker-compare-media" in m["state"].get("_dom_classes", [])]
+    assert media["state"]["layout"] and media["model_name"] == "VBoxModel"
+    images = [m for m in state.values() if m["model_name"] == "ImageModel"
+              and "tracker-media-image" in m["state"].get("_dom_classes", [])]
+    runs = tracker.Api().runs(project="cmpimg")
+    files = {(r.path / "files" / r.summary["samples"]["path"]).read_bytes() for r in runs}
+    shown = {base64.b64decode(next(b["data"] for b in m["buffers"] if b["path"] == ["value"])) for m in images}
+    assert len(images) == 2 and shown == files  # each run's image at the last step, side by side

@@ -75,3 +75,33 @@ def test_image_histogram_and_table_render_in_the_panel(lab, tracker_env: Path, t
     assert "step 7" in seen["caption"] and "epoch 7" in seen["caption"], seen
     assert seen["heatDrawn"] >= 1 and seen["heatBox"][1] > 100, seen
     assert seen["cells"] == 2 * 20, seen  # one page of the table
+
+
+COMPARE_NOTEBOOK = (
+    "%load_ext tracker\n%env TRACKER_SILENT true",
+    "import numpy as np\n"
+    "for lr in (0.1, 0.3):\n"
+    "    run = tracker.init(project='cmp-media', config={'lr': lr})\n"
+    "    for step in range(4):\n"
+    "        pixels = np.zeros((40, 60, 3), dtype=np.uint8)\n"
+    "        pixels[:, :, 0 if lr < 0.2 else 2] = 60 * step\n"
+    "        run.log({'loss': lr / (step + 1), 'samples': tracker.Image(pixels, caption=f'lr {lr}')})\n"
+    "    run.finish()",
+    "tracker.compare(project='cmp-media', live=False)",
+)
+
+COMPARE_JS = """() => Array.from(document.querySelectorAll('.tracker-compare-media img')).map(img => {
+  const rect = img.getBoundingClientRect();
+  return [img.naturalWidth, img.naturalHeight, rect.width, rect.height, img.complete];
+})"""
+
+
+def test_compare_shows_the_runs_images_side_by_side(lab, tracker_env: Path, tmp_path: Path):
+    env = {"TRACKER_DIR": str(tracker_env), "TRACKER_CONFIG_DIR": str(tmp_path / "config")}
+    with lab.open(notebook(*COMPARE_NOTEBOOK), name="compare-media", kernel_env=env) as page:
+        res = page.run_all(selectors=[".tracker-compare", ".tracker-compare-media img"], timeout=120)
+        page.page.wait_for_timeout(1000)
+        images = page.page.evaluate(COMPARE_JS)
+        page.screenshot("compare", ".tracker-compare-media")
+    assert not health_problems(res), health_problems(res)
+    assert images == [[60, 40, 60, 40, True]] * 2, images  # one per run, at its natural size
