@@ -96,12 +96,18 @@ COMPARE_JS = """() => Array.from(document.querySelectorAll('.tracker-compare-med
 })"""
 
 
-def test_compare_shows_the_runs_images_side_by_side(lab, tracker_env: Path, tmp_path: Path):
+@pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"], ids=["light", "dark"])
+def test_compare_shows_the_runs_images_side_by_side(lab, tracker_env: Path, tmp_path: Path, theme: str):
     env = {"TRACKER_DIR": str(tracker_env), "TRACKER_CONFIG_DIR": str(tmp_path / "config")}
-    with lab.open(notebook(*COMPARE_NOTEBOOK), name="compare-media", kernel_env=env) as page:
-        res = page.run_all(selectors=[".tracker-compare", ".tracker-compare-media img"], timeout=120)
-        page.page.wait_for_timeout(1000)
-        images = page.page.evaluate(COMPARE_JS)
-        page.screenshot("compare", ".tracker-compare-media")
+    name = f"compare-media-{theme.split()[-1].lower()}"
+    with lab.open(notebook(*COMPARE_NOTEBOOK), name=name, kernel_env=env) as page:
+        page.set_theme(theme)
+        try:
+            res = page.run_all(selectors=[".tracker-compare", ".tracker-compare-media img"], timeout=120)
+            page.page.wait_for_timeout(1000)
+            images = page.page.evaluate(COMPARE_JS)
+            page.screenshot("compare", ".tracker-compare")
+        finally:
+            page.set_theme("JupyterLab Light")
     assert not health_problems(res), health_problems(res)
     assert images == [[60, 40, 60, 40, True]] * 2, images  # one per run, at its natural size
