@@ -38,6 +38,9 @@ __all__ = [
     "Run",
     "RunLocked",
     "Api",
+    "Artifact",
+    "log_artifact",
+    "use_artifact",
     "Image",
     "Histogram",
     "Table",
@@ -76,6 +79,17 @@ def define_metric(name: str, step_metric: str | None = None, summary: str | None
 def save(glob_str: str, base_path: str | None = None, policy: str = "live") -> list[str]:
     """``save()`` on the current run; see :meth:`Run.save`."""
     return _active("save()").save(glob_str, base_path=base_path, policy=policy)
+
+
+def log_artifact(artifact: Any, name: str | None = None, type: str | None = None,  # noqa: A002
+                 aliases: Any = None) -> Any:
+    """``log_artifact()`` on the current run; see :meth:`Run.log_artifact`."""
+    return _active("log_artifact()").log_artifact(artifact, name=name, type=type, aliases=aliases)
+
+
+def use_artifact(artifact: Any, type: str | None = None, aliases: Any = None) -> Any:  # noqa: A002
+    """``use_artifact()`` on the current run; see :meth:`Run.use_artifact`."""
+    return _active("use_artifact()").use_artifact(artifact, type=type, aliases=aliases)
 
 
 def panel() -> None:
@@ -199,6 +213,10 @@ def __getattr__(name: str) -> Any:
         from .media import values
 
         return getattr(values, name)
+    if name == "Artifact":
+        from .api.artifacts import Artifact
+
+        return Artifact
     if name in ("load_ipython_extension", "unload_ipython_extension"):
         from .kernel import magic
 

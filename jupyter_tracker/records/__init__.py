@@ -19,6 +19,10 @@ kind          array
 ``f``         ``[seq, "f", ts, {"path", "policy"}]`` a file saved into ``files/``
 ``start``     ``[seq, "start", ts, {...}]`` a process started (or resumed) the run
 ``state``     ``[seq, "state", ts, {"state", "exit_code", "reason"}]``
+``art``       ``[seq, "art", ts, {"name", "type", "digest", "aliases", ...}]``
+              ``log_artifact()`` (as ``artifacts/logged/<n>.json``)
+``use``       ``[seq, "use", ts, {"project", "name", "version", "digest"}]``
+              ``use_artifact()``
 ``sys``       ``[seq, "sys", ts, {metric: value}]`` system metrics (``system.log``)
 ============  ===================================================================
 
@@ -52,6 +56,8 @@ __all__ = [
     "METRIC",
     "META",
     "FILE",
+    "ARTIFACT",
+    "USE_ARTIFACT",
     "START",
     "STATE",
     "SYSTEM",
@@ -92,6 +98,8 @@ START = "start"
 STATE = "state"
 SYSTEM = "sys"
 MEDIA = "media"
+ARTIFACT = "art"
+USE_ARTIFACT = "use"
 #: In this process only, never written: a history row holding a key never logged before
 #: (``Run.log`` marks it so, the writer registers the key and writes it as :data:`HISTORY`).
 NEW_HISTORY = "H"
@@ -101,7 +109,8 @@ NEW_HISTORY = "H"
 MEDIA_ROW = "M"
 
 #: The kinds each log holds: ``events.log`` and ``system.log``.
-EVENT_KINDS = frozenset({HISTORY, CONFIG, SUMMARY, METRIC, META, FILE, START, STATE, MEDIA})
+EVENT_KINDS = frozenset({HISTORY, CONFIG, SUMMARY, METRIC, META, FILE, START, STATE, ARTIFACT, USE_ARTIFACT,
+                         MEDIA})
 SYSTEM_KINDS = frozenset({SYSTEM})
 
 #: The :class:`Visitor` method that takes each kind other than history.
@@ -113,6 +122,8 @@ HANDLERS = {
     FILE: "on_file",
     START: "on_start",
     STATE: "on_state",
+    ARTIFACT: "on_artifact",
+    USE_ARTIFACT: "on_use_artifact",
     SYSTEM: "on_system",
     MEDIA: "on_media",
 }
@@ -184,6 +195,12 @@ class Visitor:
 
     def on_media(self, seq: int, ts: Any, payload: Any) -> None:
         """``{"step", "values": {key: reference}}``: the media of one row (see docs/format.md, Media)."""
+
+    def on_artifact(self, seq: int, ts: Any, payload: Any) -> None:
+        """``{"name", "type", "digest", "aliases", ...}``: an artifact version the run logged."""
+
+    def on_use_artifact(self, seq: int, ts: Any, payload: Any) -> None:
+        """``{"project", "name", "version", "digest"}``: an artifact version the run used."""
 
     def on_system(self, seq: int, ts: Any, payload: Any) -> None:
         """``{metric: value}``: one sample of system metrics (``system.log``)."""
