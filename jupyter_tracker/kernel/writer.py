@@ -261,9 +261,7 @@ class Writer:
         self._subscribers += (listener,)
         return lambda: setattr(self, "_subscribers", tuple(s for s in self._subscribers if s is not listener))
 
-    @property
-    def subscribers(self) -> tuple[Callable[[list], None], ...]:
-        return self._subscribers
+    subscribers = property(lambda self: self._subscribers, doc="The listeners subscribed, in order.")
 
     # -- backpressure ---------------------------------------------------------
     def _stall(self, stalled: bool) -> None:
@@ -438,6 +436,8 @@ class Writer:
 
     def wake(self) -> None:
         self._wake.set()
+
+    alive = property(lambda self: self._thread.is_alive(), doc="Whether the writer thread runs.")
 
     def unwritten_report(self) -> str:
         """What is not on disk, exactly: the records (by sequence number) and why."""
