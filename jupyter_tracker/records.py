@@ -19,6 +19,7 @@ kind          array
 ``f``         ``[seq, "f", ts, {"path", "policy"}]`` a file saved into ``files/``
 ``start``     ``[seq, "start", ts, {...}]`` a process started (or resumed) the run
 ``state``     ``[seq, "state", ts, {"state", "exit_code", "reason"}]``
+``alert``     ``[seq, "alert", ts, {"title", "text", "level"}]`` ``run.alert()``
 ``sys``       ``[seq, "sys", ts, {metric: value}]`` system metrics (``system.log``)
 ============  ===================================================================
 
@@ -49,6 +50,7 @@ __all__ = [
     "FILE",
     "START",
     "STATE",
+    "ALERT",
     "SYSTEM",
     "encode",
     "encode_items",
@@ -76,6 +78,7 @@ META = "meta"
 FILE = "f"
 START = "start"
 STATE = "state"
+ALERT = "alert"
 SYSTEM = "sys"
 
 #: The most records one line (frame) holds: what a corrupt line can cost.

@@ -33,6 +33,7 @@ from ..limits import (
     text_problem,
 )
 from .configs import Config, clean_value
+from .surface import RunSurface
 from .writer import Writer
 from .notices import Notices
 from ..summaries import SUMMARY_KINDS, SummaryState, check_metric_name
@@ -138,7 +139,7 @@ class Summary(MutableMapping):
         return self._state().as_dict()
 
 
-class Run:
+class Run(RunSurface):
     """A run recording into its own directory. Create it with :func:`tracker.init`.
 
     Attributes
@@ -241,13 +242,14 @@ class Run:
         return f"<Run {self.name!r} id={self.id} project={self.project!r} state={self.state} dir={self.dir!r}>"
 
     # -- the hot path ---------------------------------------------------------
-    def log(self, data: dict[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+    def log(self, data: dict[str, Any] | None = None, step: int | None = None, commit: bool | None = None) -> None:
         """Record one row of metrics.
 
         Parameters
         ----------
         data
-            ``{name: number}``; nested dicts flatten to ``"a/b"``. Numbers are
+            ``{name: number}``; nested dicts flatten to ``"a/b"``. ``None`` (``log()``)
+            logs nothing and commits the current step, as in wandb. Numbers are
             int, float, bool, numpy scalars and 0-d arrays/tensors; NaN and inf
             are kept. A key whose value is not a number is dropped with a message
             and the other keys are logged.
@@ -292,6 +294,8 @@ class Run:
     def _check_keys(self, data: Any) -> dict:
         if self._finished:
             raise ValueError(f"log() called after run {self.id} finished; call tracker.init() for a new run")
+        if data is None:
+            return {}
         if not isinstance(data, dict):
             if hasattr(data, "keys") and hasattr(data, "__getitem__"):
                 data = {k: data[k] for k in data.keys()}
@@ -456,14 +460,19 @@ class Run:
         spec = {"name": name, "step_metric": step_metric, "summary": summary, "hidden": bool(hidden)}
         self._emit("m", spec)
 
-    def save(self, glob_str: str, base_path: str | None = None, policy: str = "live") -> list[str]:
+    def save(self, glob_str: str | None = None, base_path: str | None = None, policy: str = "live") -> Any:
         """Copy files matching ``glob_str`` into the run's ``files/`` folder.
 
         ``policy``: ``"now"`` copies once now, ``"end"`` at finish, ``"live"``
         now and again whenever the file changes while the run lives.
-        Returns the paths saved now (relative to ``files/``).
+        Returns the paths saved now (relative to ``files/``). Without
+        ``glob_str`` (wandb's ``run.save()``, meaning "sync now"), does nothing
+        and returns ``True``: records are written and synced continuously.
         """
         from .files import save
+
+        if glob_str is None:
+            return True
 
         if self._finished:
             raise ValueError(f"run {self.id} is finished; save() needs a live run")

@@ -26,7 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from ..limits import MAX_EXIT_CODE, MAX_SEQ, MAX_STEP, STATES, depth_problem, key_problem
+from ..limits import (
+    ALERT_LEVELS, MAX_EXIT_CODE, MAX_NOTES_LENGTH, MAX_SEQ, MAX_STEP, MAX_TEXT_LENGTH, STATES, depth_problem,
+    key_problem, text_problem,
+)
 from ..summaries import SUMMARY_KINDS
 from .errors import BadRequest
 
@@ -34,7 +37,7 @@ __all__ = ["BadBatch", "Batch", "Points", "Plan", "Planner", "parse_envelope", "
 
 LOGS = ("events", "system")
 #: The kinds of record each log holds; other known kinds are refused there.
-EVENT_KINDS = frozenset({"h", "c", "s", "m", "meta", "f", "start", "state"})
+EVENT_KINDS = frozenset({"h", "c", "s", "m", "meta", "f", "start", "state", "alert"})
 SYSTEM_KINDS = frozenset({"sys"})
 
 #: Declared holes: inclusive ``(from_seq, to_seq)`` ranges, sorted and apart.
@@ -150,6 +153,13 @@ def _check_payload(kind: str, payload: Any, seq: int) -> None:
         problem = identity_problem(payload)
         if problem is not None:
             raise BadBatch(f"record {seq}: {problem}")
+    elif kind == "alert":
+        for field, limit in (("title", MAX_TEXT_LENGTH), ("text", MAX_NOTES_LENGTH)):
+            problem = text_problem(payload.get(field), limit) if isinstance(payload.get(field), str) else "must be a string"
+            if problem is not None:
+                raise BadBatch(f"record {seq}: the alert's {field} {problem}")
+        if payload.get("level") not in ALERT_LEVELS:
+            raise BadBatch(f"record {seq}: an alert's level must be one of {', '.join(ALERT_LEVELS)}")
     elif kind == "state":
         if payload.get("state") not in STATES:
             raise BadBatch(f"record {seq}: state must be one of {', '.join(STATES)}")

@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
+from ..limits import MAX_ALERTS_KEPT
 from . import schema
 from .batches import Batch, Planner
 from .database import dialect_insert, writing
@@ -192,6 +193,10 @@ class _Events:
                 self.identity.update(payload)
             elif kind == "f":
                 self.files[payload["path"]] = {"policy": _short(payload.get("policy")), "logged_at": float(ts)}
+            elif kind == "alert":
+                alerts = list(self.info.get("alerts") or [])
+                alerts.append({**payload, "ts": float(ts)})
+                self.info["alerts"] = alerts[-MAX_ALERTS_KEPT:]
             elif kind == "start":
                 info = self.info
                 info.update({k: v for k, v in (payload or {}).items() if k in ("pid", "host")})
