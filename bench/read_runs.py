@@ -93,6 +93,11 @@ def write_run(base: Path, project: str, index: int, steps: int, seed: int) -> st
             seq = records.encode_items(items, seq, out)
             handle.write(b"".join(out))
         handle.write(records.encode([[seq + 1, "state", created + steps * 0.01, {"state": "finished", "exit_code": 0}]]))
+    # what finish() leaves beside the log: the final summary and config (summary.json)
+    from jupyter_tracker.replay import replay
+
+    log = replay(path / rundir.EVENTS, keep_rows=False)
+    rundir.write_summary(path, log.summary, config=log.config)
     return run_id
 
 

@@ -183,6 +183,8 @@ class LocalRun(ApiRun):
         self._info = rundir.read_info(self.path) or {}
         self._cache = RunCache(self.path)
         self._seen: Any = None
+        self._final_read = False
+        self._final_data: dict[str, Any] | None = None
 
     @property
     def id(self) -> str:
@@ -211,20 +213,34 @@ class LocalRun(ApiRun):
         if log is not self._seen:
             if self._seen is not None:  # the log changed since: run.json may have too
                 self._info = rundir.read_info(self.path) or self._info
+                self._final_read = False
             self._seen = log
         return log
+
+    def _final(self) -> dict[str, Any] | None:
+        """A finished run's ``summary.json`` while it describes the whole log: its
+        summary, config and steps without replaying the log (``None``: replay)."""
+        if not self._final_read:
+            self._final_read = True
+            state = self._get("state")
+            self._final_data = rundir.read_final(self.path) if state in TERMINAL_STATES else None
+        return self._final_data
 
     def refresh(self) -> LocalRun:
         """Read ``run.json`` and the log again now (a live run's state, name, summary)."""
         self._info = rundir.read_info(self.path) or self._info
-        self._seen = self._cache.snapshot()
+        self._final_read = False
+        if self._final() is None:
+            self._seen = self._cache.snapshot()
         return self
 
     def _field(self, name: str) -> Any:
-        if name == "config":
-            return self._snapshot().config
-        if name == "summary":
-            return self._snapshot().summary.as_dict()
+        if name in ("config", "summary"):
+            final = self._final()
+            if final is not None:
+                return final[name]
+            log = self._snapshot()
+            return log.config if name == "config" else log.summary.as_dict()
         return super()._field(name)
 
     def columns(self, keys: Sequence[str] | str | None = None, samples: int | None = None,
@@ -246,11 +262,11 @@ class LocalRun(ApiRun):
 
     @property
     def config(self) -> dict[str, Any]:
-        return dict(self._snapshot().config)
+        return dict(self._field("config"))
 
     @property
     def summary(self) -> dict[str, Any]:
-        return self._snapshot().summary.as_dict()
+        return dict(self._field("summary"))
 
     @property
     def read_report(self) -> records.ReadReport:
@@ -289,7 +305,11 @@ class LocalRun(ApiRun):
         return sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.is_file())
 
     def brief(self) -> dict[str, Any]:
-        """Steps and last values (from the read cache, built when needed)."""
+        """Steps and last values (from ``summary.json`` for a finished run, else the read cache)."""
+        final = self._final()
+        if final is not None:
+            step = final.get("_step")
+            return {"steps": step + 1 if isinstance(step, int) else None, "summary": dict(final["summary"])}
         log = self._snapshot()
         return {"steps": None if log.last_step is None else log.last_step + 1, "summary": log.summary.as_dict()}
 

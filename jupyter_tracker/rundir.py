@@ -72,6 +72,7 @@ __all__ = [
     "read_info",
     "write_info",
     "write_summary",
+    "read_final",
     "read_sync",
     "write_sync",
     "write_system_live",
@@ -194,19 +195,52 @@ def read_info(path: Path) -> dict[str, Any] | None:
     return info if isinstance(info, dict) else None
 
 
-def write_summary(path: Path, state: SummaryState) -> bool:
-    """Write ``summary.json`` (a cache of the summary at the end of a run); whether it was written."""
+def write_summary(path: Path, state: SummaryState, config: dict[str, Any] | None = None) -> bool:
+    """Write ``summary.json`` (a cache of the summary at the end of a run); whether it was written.
+
+    With ``config`` (the run's final config), the file also records the size of
+    ``events.log`` it describes: :func:`read_final` then answers a finished run's
+    list entry (summary, config, steps) without replaying its log.
+    """
     summary = state.as_dict()
-    data = {"summary": summary, "_step": state.last_step, "_rows": state.rows}
+    data: dict[str, Any] = {"summary": summary, "_step": state.last_step, "_rows": state.rows}
+    if config is not None:
+        try:
+            data["_events_bytes"] = os.stat(path / EVENTS).st_size
+            data["config"] = config
+        except OSError:
+            pass
     try:
         try:
             write_json(path / SUMMARY_JSON, data)
-        except (TypeError, ValueError):  # a value JSON cannot hold: write every other one
+        except (TypeError, ValueError):  # a value JSON cannot hold: leave it out (and the config: replay for it)
             data["summary"] = {k: v for k, v in summary.items() if _encodable(k, v)}
+            data.pop("config", None)
+            data.pop("_events_bytes", None)
             write_json(path / SUMMARY_JSON, data)
     except (OSError, TypeError, ValueError):
         return False
     return True
+
+
+def read_final(path: Path) -> dict[str, Any] | None:
+    """``summary.json`` when it still describes the whole of ``events.log``: written
+    with the config at the end of the run, and nothing appended since (a resume, a
+    summary or config update, a crash mark). ``None`` means: replay the log.
+
+    The dict holds ``summary``, ``config``, ``_step`` (the last step) and ``_rows``.
+    """
+    data = read_json(Path(path) / SUMMARY_JSON)
+    if not isinstance(data, dict) or "config" not in data or not isinstance(data.get("_events_bytes"), int):
+        return None
+    try:
+        if os.stat(Path(path) / EVENTS).st_size != data["_events_bytes"]:
+            return None
+    except OSError:
+        return None
+    if not isinstance(data.get("summary"), dict) or not isinstance(data["config"], dict):
+        return None
+    return restore_floats(data)
 
 
 def _encodable(key: str, value: Any) -> bool:

@@ -171,3 +171,45 @@ def test_runs_columns_builds_cold_caches_in_parallel_and_reads_them(tracker_env)
         for key in ("loss", "acc"):
             np.testing.assert_array_equal(data[run.id][key]["value"], again[key]["value"])
             np.testing.assert_array_equal(data[run.id][key]["step"], again[key]["step"])
+
+
+def test_a_finished_run_lists_from_its_summary_file_until_its_log_grows(tracker_env):
+    """A finished run's summary, config and steps come from summary.json (no replay, no
+    read cache built); an append to the log after it (a resume) makes the log the truth again."""
+    run = tracker.init(id="fin1", config={"lr": 0.1, "opt": {"name": "adam"}, "bad": float("nan")})
+    tracker.define_metric("acc", summary="max")
+    for i in range(5):
+        run.log({"loss": 1.0 / (i + 1), "acc": [0.5, 0.9, 0.7, 0.6, 0.8][i], "inf": float("inf")})
+    run.summary["note"] = "kept"
+    run.finish()
+    back = tracker.Api().run("fin1")
+    assert back.brief() == {"steps": 5, "summary": back.summary}
+    assert back.summary["acc"] == 0.9 and back.summary["note"] == "kept" and back.summary["inf"] == float("inf")
+    assert back.config["opt"] == {"name": "adam"} and back.config["bad"] != back.config["bad"]  # NaN kept
+    assert not (run.path / "cache").exists()  # answered without building the read cache
+    replayed = tracker.Api().run("fin1")
+    replayed._final_read, replayed._final_data = True, None  # the replay path, for comparison
+    assert replayed.brief()["steps"] == 5 and replayed.summary.keys() == back.summary.keys()
+    assert replayed.config.keys() == back.config.keys()
+
+    again = tracker.init(id="fin1", resume="must")
+    again.log({"loss": 0.01, "acc": 0.95})
+    again._writer.drain()
+    live = tracker.Api().run("fin1")
+    assert live.state == "running" and live.brief()["steps"] == 6 and live.summary["acc"] == 0.95
+    again.finish()
+    assert tracker.Api().run("fin1").brief()["steps"] == 6
+
+
+def test_a_summary_file_that_no_longer_matches_the_log_is_not_believed(tracker_env):
+    from jupyter_tracker import records, rundir
+
+    run = tracker.init(id="fin2")
+    run.log({"a": 1.0})
+    run.finish()
+    assert rundir.read_final(run.path) is not None
+    # a record appended after finish (as a summary update on a finished run does)
+    seq = tracker.Api().run("fin2")._snapshot().last_seq
+    records.append_records(run.path / "events.log", [[0, "s", time.time(), {"set": {"a": 7.0}}]], seq=seq)
+    assert rundir.read_final(run.path) is None
+    assert tracker.Api().run("fin2").summary["a"] == 7.0

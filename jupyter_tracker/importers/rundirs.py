@@ -241,7 +241,7 @@ def _copy_files(imp: Imported, folder: Path) -> None:
 def _finish_dir(imp: Imported, folder: Path) -> int:
     """``summary.json`` and ``run.json`` from what the log now says; the number of history rows."""
     log = replay(folder / rundir.EVENTS, keep_rows=False)
-    rundir.write_summary(folder, log.summary)
+    rundir.write_summary(folder, log.summary, config=log.config)
     rundir.write_info(folder, _info(imp, log.last_step, time.time()))
     return log.summary.rows
 

@@ -549,7 +549,7 @@ class Run(RunSurface):
         self._save_info()
         from ..rundir import write_summary
 
-        if not write_summary(self.path, self._summary_state):
+        if not write_summary(self.path, self._summary_state, config=self.config.as_dict()):
             self._warn("finish(): cannot write summary.json (replay events.log for the summary)", "summary-json")
         lock, self._dir_lock = self._dir_lock, None
         if lock is not None:

@@ -75,5 +75,5 @@ def _mark_crashed(run_dir: Path, reason: str) -> bool:
     if state == "crashed":
         info["crash_reason"] = reason
     rundir.write_info(run_dir, info)
-    rundir.write_summary(run_dir, log.summary)
+    rundir.write_summary(run_dir, log.summary, config=log.config)
     return state == "crashed"
