@@ -44,6 +44,7 @@ class DisabledRun:
 
     entity = None
     url = None
+    resumed = False
 
     def alert(self, title: str, text: str, level: Any = "INFO", wait_duration: Any = None) -> None:
         from .surface import check_alert

@@ -1,6 +1,6 @@
 """The parts of wandb's ``Run`` surface beyond recording metrics.
 
-``run.url``, ``run.entity``, ``run.alert()``, ``run.mark_preempting()`` and
+``run.url``, ``run.entity``, ``run.resumed``, ``run.alert()``, ``run.mark_preempting()`` and
 ``run.log_code()``, mixed into :class:`~jupyter_tracker.kernel.run.Run` so that
 ``import tracker as wandb`` scripts find them (docs/wandb.md).
 """
@@ -56,6 +56,11 @@ class RunSurface:
             return getpass.getuser()
         except Exception:  # noqa: BLE001 - no user name: a neutral word
             return "local"
+
+    @property
+    def resumed(self) -> bool:
+        """Whether this process continues an earlier run (``init(id=..., resume=...)``)."""
+        return int(self._info.get("resumes", 0)) > 0  # type: ignore[attr-defined]
 
     @property
     def url(self) -> str:
