@@ -1,0 +1,125 @@
+"""``ApiRun``: what every run reader offers (a local run directory or a run on a server)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from .history import _frame, _keys, _select
+
+
+class ApiRun(ABC):
+    """What every run reader offers; ``LocalRun`` and ``RemoteRun`` fill it in."""
+
+    _info: dict[str, Any]
+
+    def _get(self, key: str, default: Any = None) -> Any:
+        return self._info.get(key, default)
+
+    @property
+    def id(self) -> str:
+        return self._get("id") or ""
+
+    @property
+    def name(self) -> str | None:
+        return self._get("name")
+
+    @property
+    def project(self) -> str | None:
+        return self._get("project")
+
+    @property
+    def group(self) -> str | None:
+        return self._get("group")
+
+    @property
+    def job_type(self) -> str | None:
+        return self._get("job_type")
+
+    @property
+    def tags(self) -> list[str]:
+        return list(self._get("tags") or [])
+
+    @property
+    def notes(self) -> str | None:
+        return self._get("notes")
+
+    @property
+    def created_at(self) -> float | None:
+        return self._get("created_at")
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """Everything known about the run's identity (host, python, git, times...)."""
+        return dict(self._info)
+
+    @property
+    def state(self) -> str:
+        return self._get("state") or "running"
+
+    @property
+    @abstractmethod
+    def config(self) -> dict[str, Any]:
+        """The run's config."""
+
+    @property
+    @abstractmethod
+    def summary(self) -> dict[str, Any]:
+        """The run's summary (each metric's last value unless a rule or a manual value says otherwise)."""
+
+    def _field(self, name: str) -> Any:
+        """A field as the query layer names it (``config``, ``summary``, ``display_name`` ...)."""
+        if name == "config":
+            return self.config
+        if name == "summary":
+            return self.summary
+        if name == "display_name":
+            return self.name
+        if name in ("id", "state", "tags"):
+            return getattr(self, name)
+        return self._get(name)
+
+    # -- data ---------------------------------------------------------------------
+    @abstractmethod
+    def columns(self, keys: Sequence[str] | str | None = None, samples: int | None = None,
+                min_step: int | None = None, max_step: int | None = None) -> dict[str, dict[str, Any]]:
+        """Each metric's points as numpy arrays: ``{metric: {"step": int64, "timestamp":
+        float64, "value": float64}}``, the shape of the server's history (docs/api.md).
+
+        ``keys`` (default: every metric, by name; a metric without points gets
+        empty arrays), an inclusive step range, and ``samples=N``: at most about N
+        points per metric, keeping each bucket's min and max and both ends (every
+        point returned is a real point, NaN and infinities included).
+        """
+
+    @abstractmethod
+    def _rows(self, keys: list[str] | None, samples: int | None) -> list[dict[str, Any]]:
+        """History rows in step order (each reader knows where they are)."""
+
+    @abstractmethod
+    def system(self, pandas: bool = False) -> Any:
+        """System-metric records, oldest first."""
+
+    def history(self, keys: Sequence[str] | str | None = None, pandas: bool = False, samples: int | None = None) -> Any:
+        """History rows (dicts with ``_step``, ``_timestamp`` and the metrics).
+
+        With ``keys``, only rows in which every one of them was logged, holding
+        just those keys. ``samples=N`` downsamples each metric to about N
+        points keeping every bucket's min and max and the endpoints (on a
+        server the downsampling runs there) and returns the rows they fall in.
+        ``pandas=True`` returns a DataFrame.
+        """
+        keys = _keys(keys)
+        return _frame(_select(self._rows(keys, samples), keys), pandas)
+
+    def scan_history(self, keys: Sequence[str] | str | None = None, page_size: int = 1000,
+                     min_step: int | None = None, max_step: int | None = None) -> Iterator[dict[str, Any]]:
+        """Every history row (with ``keys``, the rows holding all of them), read a page at a time."""
+        keys = _keys(keys)
+        for row in _select(self._rows(keys, None), keys):
+            if (min_step is None or row["_step"] >= min_step) and (max_step is None or row["_step"] <= max_step):
+                yield row
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} id={self.id} project={self.project!r} state={self.state}>"

@@ -1,0 +1,84 @@
+"""``RemoteRun``: a run on a tracking server, read through its HTTP API."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .apirun import ApiRun
+from .history import _frame, _keys
+
+
+class RemoteRun(ApiRun):
+    """A run on a tracking server."""
+
+    def __init__(self, client: Any, resource: dict[str, Any]) -> None:
+        self._client = client
+        self._resource = resource
+        info = dict(resource.get("info") or {})
+        for key in ("id", "name", "project", "group", "job_type", "tags", "notes", "state", "created_at"):
+            if resource.get(key) is not None:
+                info[key] = resource[key]
+        info.setdefault("id", resource.get("run_id") or resource.get("id"))
+        self._info = info
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return dict(self._resource.get("config") or {})
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return dict(self._resource.get("summary") or {})
+
+    @property
+    def acknowledged(self) -> dict[str, int]:
+        """The server's high-water mark per log (``events``, ``system``)."""
+        return dict(self._resource.get("hwm") or {})
+
+    def columns(self, keys: Sequence[str] | str | None = None, samples: int | None = None,
+                min_step: int | None = None, max_step: int | None = None) -> dict[str, dict[str, Any]]:
+        import numpy as np
+
+        answer = self._client.history(self.id, keys=_keys(keys), samples=samples, min_step=min_step, max_step=max_step)
+        return {
+            name: {
+                "step": np.asarray(column.get("step") or [], dtype=np.int64),
+                "timestamp": np.asarray(column.get("timestamp") or [], dtype=np.float64),
+                "value": np.asarray(column.get("value") or [], dtype=np.float64),
+            }
+            for name, column in answer.items()
+        }
+
+    @property
+    def missing(self) -> dict[str, list[list[int]]]:
+        """Records the server will never have, per log: the holes the uploader declared
+        (unreadable in the local log) as inclusive ``[from_seq, to_seq]`` ranges."""
+        found = self._resource.get("missing") or {}
+        return {log: [list(r) for r in found.get(log) or []] for log in ("events", "system")}
+
+    def _rows(self, keys: list[str] | None, samples: int | None) -> list[dict[str, Any]]:
+        columns = self._client.history(self.id, keys=keys, samples=samples)
+        rows: dict[int, dict[str, Any]] = {}
+        for name, column in columns.items():
+            for step, ts, value in zip(column["step"], column.get("timestamp") or column.get("ts") or [], column["value"]):
+                row = rows.setdefault(int(step), {"_step": int(step), "_timestamp": ts})
+                row[name] = value
+                if ts is not None and (row["_timestamp"] is None or ts > row["_timestamp"]):
+                    row["_timestamp"] = ts
+        return [rows[step] for step in sorted(rows)]
+
+    def system(self, pandas: bool = False) -> Any:
+        return _frame(self._client.system(self.id), pandas)
+
+    @property
+    def files(self) -> list[str]:
+        return sorted(f.get("path", "") for f in self._client.files(self.id))
+
+    def brief(self) -> dict[str, Any]:
+        """Steps and last values, as the server has them."""
+        step = self._resource.get("last_step")
+        return {"steps": None if step is None else step + 1, "summary": self.summary}
+
+    def refresh(self) -> RemoteRun:
+        self.__init__(self._client, self._client.get_run(self.id))  # type: ignore[misc]
+        return self
