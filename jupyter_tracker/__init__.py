@@ -78,9 +78,12 @@ def finish(exit_code: int = 0, quiet: bool | None = None) -> None:
         run.finish(exit_code=exit_code, quiet=quiet)
 
 
-def define_metric(name: str, step_metric: str | None = None, summary: str | None = None, hidden: bool = False) -> None:
-    """``define_metric()`` on the current run; see :meth:`Run.define_metric`."""
-    _active("define_metric()").define_metric(name, step_metric=step_metric, summary=summary, hidden=hidden)
+def define_metric(name: str, step_metric: str | None = None, summary: str | None = None, hidden: bool = False,
+                  **wandb_options: Any) -> None:
+    """``define_metric()`` on the current run; see :meth:`Run.define_metric` (``goal``, ``step_sync``,
+    ``overwrite`` as in wandb)."""
+    _active("define_metric()").define_metric(name, step_metric=step_metric, summary=summary, hidden=hidden,
+                                             **wandb_options)
 
 
 def save(glob_str: str | None = None, base_path: str | None = None, policy: str = "live") -> Any:

@@ -436,12 +436,19 @@ class Run(RunSurface):
         step_metric: str | None = None,
         summary: str | None = None,
         hidden: bool = False,
+        goal: str | None = None,
+        step_sync: bool | None = None,
+        overwrite: bool | None = None,
     ) -> None:
         """Say how a metric (or a ``"prefix/*"`` glob) is plotted and summarised.
 
         ``step_metric`` names the metric used as its x axis (e.g. ``"epoch"``);
-        ``summary`` is one of min, max, mean, last, first, none.
+        ``summary`` is one of min, max, mean, last, first, none. wandb's ``goal``
+        (``"minimize"``/``"maximize"``), ``step_sync`` and ``overwrite`` are
+        accepted and unused.
         """
+        if goal is not None and goal not in ("minimize", "maximize"):
+            raise ValueError(f"define_metric({name!r}, goal={goal!r}): use 'minimize' or 'maximize'")
         check_metric_name(name)
         check_text("define_metric(): the name", name, MAX_KEY_LENGTH)
         if step_metric is not None:

@@ -128,3 +128,14 @@ def test_a_disabled_run_has_the_same_surface(tracker_env):
     assert run.log_code() == []
     with pytest.raises(ValueError, match="level"):
         run.alert("a", "b", level="LOUD")
+
+
+def test_define_metric_accepts_wandbs_goal(tracker_env):
+    run = tracker.init()
+    tracker.define_metric("val/loss", summary="min", goal="minimize", step_sync=True, overwrite=False)
+    with pytest.raises(ValueError, match="goal='lowest'"):
+        run.define_metric("val/loss", goal="lowest")
+    run.log({"val/loss": 2.0})
+    run.log({"val/loss": 1.0})
+    run.log({"val/loss": 3.0})
+    assert run.summary["val/loss"] == 1.0

@@ -34,7 +34,7 @@ config.update({"optimizer": "sgd"})
 
 wandb.define_metric("epoch")
 wandb.define_metric("val/*", step_metric="epoch")
-wandb.define_metric("val/loss", summary="min")
+wandb.define_metric("val/loss", summary="min", goal="minimize")
 wandb.define_metric("val/acc", summary="max")
 
 random.seed(args.seed)
