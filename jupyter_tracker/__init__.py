@@ -47,6 +47,8 @@ __all__ = [
     "login",
     "mark_preempting",
     "log_code",
+    "watch",
+    "unwatch",
     "Settings",
     "Run",
     "RunLocked",
@@ -94,6 +96,21 @@ def save(glob_str: str | None = None, base_path: str | None = None, policy: str 
 def alert(title: str, text: str, level: Any = "INFO", wait_duration: Any = None) -> None:
     """``alert()`` on the current run; see :meth:`Run.alert`."""
     _active("alert()").alert(title, text, level=level, wait_duration=wait_duration)
+
+
+def watch(models: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 1000,
+          idx: int | None = None, log_graph: bool = False) -> None:
+    """Record histograms of a PyTorch model's gradients (``log="gradients"``), parameters
+    (``"parameters"``) or both (``"all"``) every ``log_freq`` passes into the current run,
+    as ``gradients/<name>`` and ``parameters/<name>``; see :func:`jupyter_tracker.kernel.watch.watch`."""
+    _active("watch()").watch(models, criterion, log=log, log_freq=log_freq, idx=idx, log_graph=log_graph)
+
+
+def unwatch(models: Any = None) -> None:
+    """Remove the hooks of :func:`watch` (from every watched model without an argument)."""
+    from .kernel.watch import unwatch as remove
+
+    remove(models)
 
 
 def mark_preempting() -> None:

@@ -54,6 +54,12 @@ class DisabledRun:
     def mark_preempting(self) -> None:
         return None
 
+    def watch(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def unwatch(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
     def log_code(self, *args: Any, **kwargs: Any) -> list[str]:
         return []
 

@@ -89,6 +89,19 @@ class RunSurface:
         self._emit(records.ALERT, payload)  # type: ignore[attr-defined]
         self._warn(f"alert ({payload['level']}): {title}: {text}", None)  # type: ignore[attr-defined]
 
+    def watch(self, models: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 1000,
+              idx: int | None = None, log_graph: bool = False) -> None:
+        """Histograms of a PyTorch model's gradients and/or parameters; see :func:`tracker.watch`."""
+        from .watch import watch
+
+        watch(self, models, criterion, log=log, log_freq=log_freq, idx=idx, log_graph=log_graph)
+
+    def unwatch(self, models: Any = None) -> None:
+        """Remove what :meth:`watch` added (from every watched model without an argument)."""
+        from .watch import unwatch
+
+        unwatch(models)
+
     def mark_preempting(self) -> None:
         """Say the job is about to be preempted (a cluster's signal): recorded in
         run.json (``"preempting": true``), so that a crash that follows reads as a
