@@ -188,6 +188,11 @@ def _sync_report(uploader: Uploader, unfinished: Path | None = None) -> str:
     for name, count in uploader.skipped.items():
         if count:
             parts.append(f"{count} duplicate records of the local {name} log skipped")
+    refused = uploader.refused_files
+    if refused:
+        shown = "; ".join(f"{name} ({entry.get('reason')})" for name, entry in list(refused.items())[:3])
+        more = f" and {len(refused) - 3} more" if len(refused) > 3 else ""
+        parts.append(f"{len(refused)} files refused by the server, not uploaded: {shown}{more}")
     if unfinished is not None:
         left = uploader.left()
         parts.append(f"left: {left['events']} events, {left['system']} system records, {left['files']} files; "

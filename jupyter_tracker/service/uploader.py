@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import records, rundir, settings
-from ..limits import BATCH_BYTES, BATCH_RECORDS
+from ..limits import BATCH_BYTES, BATCH_RECORDS, MAX_FILE
 from ..client import Gap, Refused, Retryable, ServerClient
 from . import batches
 
@@ -101,6 +101,9 @@ class Uploader:
         saved_duplicates = state.get("duplicates") or {}
         self.duplicates: dict[str, int] = {name: int(saved_duplicates.get(name) or 0) for name, _ in LOGS}
         self.files: dict[str, list[float]] = dict(state.get("files") or {})
+        #: Files the server refused (too large, a name it cannot store): ``{name: {"mark", "reason"}}``;
+        #: offered again only when they change. The rest of the run uploads as usual.
+        self.refused_files: dict[str, dict[str, Any]] = dict(state.get("refused_files") or {})
         self.status = state.get("status", "pending")
         self.message = state.get("message", "")
         self.failing_since: float | None = None
@@ -122,6 +125,7 @@ class Uploader:
             data = {**{name: dict(state) for name, state in self.logs.items()},
                     "missing": {name: [list(h) for h in holes] for name, holes in self.missing.items()},
                     "duplicates": dict(self.duplicates), "files": dict(self.files),
+                    "refused_files": dict(self.refused_files),
                     "status": self.status, "message": self.message, "failing_since": self.failing_since,
                     "host": self.client.host, "updated_at": time.time()}
             try:
@@ -275,7 +279,7 @@ class Uploader:
             except OSError:
                 continue
             mark = [stat.st_size, stat.st_mtime]
-            if self.files.get(name) != mark:
+            if self.files.get(name) != mark and (self.refused_files.get(name) or {}).get("mark") != mark:
                 out.append((name, path, mark))
         return out
 
@@ -284,9 +288,22 @@ class Uploader:
         for name, path, mark in self._files_to_send():
             if self._stop():
                 break
-            self.client.put_file(self.run_id, name, path.read_bytes())
+            try:
+                if mark[0] > MAX_FILE:
+                    raise Refused(f"{name} is {mark[0]:,} bytes, more than a file may have ({MAX_FILE:,})", 413)
+                self.client.put_file(self.run_id, name, path.read_bytes())
+            except Refused as exc:
+                if exc.status in (401, 403):  # the token: nothing else of the run would go either
+                    raise
+                # this file only: say so and go on with the rest of the run
+                self.debug.warning("file %s not uploaded: %s", name, exc)
+                with self._lock:
+                    self.refused_files[name] = {"mark": mark, "reason": str(exc)}
+                sent = True  # progress to save
+                continue
             with self._lock:
                 self.files[name] = mark
+                self.refused_files.pop(name, None)
             self.sent["files"] += 1
             sent = True
         return sent

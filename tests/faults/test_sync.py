@@ -23,7 +23,7 @@ import pytest
 
 import jupyter_tracker as tracker
 from jupyter_tracker import records, rundir
-from tests.server.conftest import backend, databases, server, spawn_module  # noqa: F401 - fixtures
+from tests.server.conftest import backend, databases, server, spawn, spawn_module  # noqa: F401 - fixtures
 from tests.server.processes import TrackerServer
 from tests.service.faultproxy import Fault, FaultProxy
 from tests.waiting import wait_for
@@ -372,3 +372,43 @@ def test_a_healthy_online_script_says_nothing_more_than_its_banner(server):  # n
     lines = [line for line in stderr.splitlines() if line]
     assert len(lines) == 1 and " · online · " in lines[0], stderr  # the banner only
     assert rundir.read_sync(run_dir)["status"] in ("ok", "done")
+
+
+# -- a file the server refuses is that file's problem, not the run's ---------------------
+
+
+def uploaded_files(server, run_id: str) -> set[str]:  # noqa: F811
+    """The run's files whose bytes the server holds (a file the run recorded is listed before it is uploaded)."""
+    from jupyter_tracker.client import ServerClient
+
+    entries = ServerClient(f"http://127.0.0.1:{server.port}", server.token).files(run_id)
+    return {entry["path"] for entry in entries if entry.get("uploaded_at")}
+
+
+def test_a_file_the_server_refuses_is_reported_and_the_rest_of_the_run_uploads(spawn, tmp_path):  # noqa: F811
+    server = spawn("--max-file", "4MiB")
+    small, big = tmp_path / "small.txt", tmp_path / "big.bin"
+    small.write_text("fits")
+    big.write_bytes(b"x" * (5 << 20))
+    run = tracker.init(project="faults", mode="offline")
+    run.save(str(big), base_path=str(tmp_path), policy="now")
+    run.save(str(small), base_path=str(tmp_path), policy="now")
+    for i in range(ROWS):
+        run.log({"x": float(i)})
+    run.finish()
+    run_dir, run_id = run.path, run.id
+    first = sync(run_dir, f"http://127.0.0.1:{server.port}", server.token)
+    assert first.returncode == 0, first.stderr  # was: "stopped", and nothing after the file went
+    assert "files refused by the server, not uploaded: big.bin (PUT runs/" in first.stdout and "413" in first.stdout
+    assert server_rows(server, run_id) == [float(i) for i in range(ROWS)]
+    assert remote(server).run(run_id).state == "finished"
+    assert uploaded_files(server, run_id) >= {"small.txt"} and "big.bin" not in uploaded_files(server, run_id)
+    state = rundir.read_sync(run_dir)
+    assert state["status"] == "done" and "big.bin" in state["refused_files"] and "small.txt" in state["files"]
+    assert "file big.bin not uploaded" in (run_dir / "logs" / "debug.log").read_text()
+    again = sync(run_dir, f"http://127.0.0.1:{server.port}", server.token)
+    assert again.returncode == 0 and "nothing new" in again.stdout  # not offered again while unchanged
+    (run_dir / "files" / "big.bin").write_bytes(b"y" * 100)  # changed (and now small enough): offered again
+    third = sync(run_dir, f"http://127.0.0.1:{server.port}", server.token)
+    assert third.returncode == 0 and "and 1 files" in third.stdout, third.stdout
+    assert "big.bin" in uploaded_files(server, run_id) and "big.bin" not in rundir.read_sync(run_dir)["refused_files"]
