@@ -54,6 +54,9 @@ class DisabledRun:
     def mark_preempting(self) -> None:
         return None
 
+    def get_url(self) -> None:
+        return None
+
     def watch(self, *args: Any, **kwargs: Any) -> None:
         return None
 

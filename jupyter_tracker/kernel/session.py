@@ -52,7 +52,9 @@ def _normalize_resume(resume: Any) -> str | None:
         return "allow"
     if isinstance(resume, str) and resume.lower() in RESUME_CHOICES:
         return resume.lower()
-    raise ValueError(f"resume={resume!r}: use 'allow', 'must', 'never' or True (meaning 'allow')")
+    if isinstance(resume, str) and resume.lower() == "auto":  # wandb's; here it means "allow"
+        return "allow"
+    raise ValueError(f"resume={resume!r}: use 'allow', 'must', 'never' or True (meaning 'allow'; so does 'auto')")
 
 
 def _owned(run: Any) -> bool:

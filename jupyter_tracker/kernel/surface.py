@@ -72,6 +72,10 @@ class RunSurface:
             return f"{host}/api/v1/runs/{self.id}"  # type: ignore[attr-defined]
         return self.path.resolve().as_uri()  # type: ignore[attr-defined]
 
+    def get_url(self) -> str:
+        """wandb's older spelling of :attr:`url`."""
+        return self.url
+
     def alert(self, title: str, text: str, level: Any = "INFO", wait_duration: Any = None) -> None:
         """Raise an alert: recorded in the run's log (synced to the server, kept in the
         run's ``alerts``) and shown in the panel's status line (a line on stderr in a

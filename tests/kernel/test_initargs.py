@@ -246,3 +246,11 @@ def test_wandb_mode_and_dir_are_fallbacks(tracker_env, monkeypatch, tmp_path):
     run = tracker.init()
     assert run.mode == "offline"
     assert run.path.parent == tmp_path / "scratch" / "tracker"
+
+
+def test_resume_auto_means_allow(tracker_env):
+    run = tracker.init(id="auto1", resume="auto")
+    run.log({"a": 1})
+    run.finish()
+    again = tracker.init(id="auto1", resume="auto")
+    assert again.resumed and again.step == 1

@@ -139,3 +139,8 @@ def test_define_metric_accepts_wandbs_goal(tracker_env):
     run.log({"val/loss": 1.0})
     run.log({"val/loss": 3.0})
     assert run.summary["val/loss"] == 1.0
+
+
+def test_get_url_is_url(tracker_env):
+    run = tracker.init()
+    assert run.get_url() == run.url and not run.resumed
