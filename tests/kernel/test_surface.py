@@ -144,3 +144,11 @@ def test_define_metric_accepts_wandbs_goal(tracker_env):
 def test_get_url_is_url(tracker_env):
     run = tracker.init()
     assert run.get_url() == run.url and not run.resumed
+
+
+def test_the_api_reads_a_run_from_its_path(tracker_env):
+    run = tracker.init(id="job-12")  # an id with a dash: found from run.json, not the folder's name
+    run.log({"a": 1.0})
+    run.finish()
+    assert tracker.Api().run(run.path).id == "job-12"
+    assert tracker.Api().run(f"{run.entity}/{run.project}/{run.id}").id == "job-12"
