@@ -83,6 +83,9 @@ SYSTEM = "sys"
 
 #: The most records one line (frame) holds: what a corrupt line can cost.
 FRAME_RECORDS = 256
+#: A frame of several records is cut in two while it is longer than this, so that
+#: one frame always fits in one upload request (one large record is a frame of its own).
+FRAME_BYTES = 4 << 20
 
 _dumps = orjson.dumps
 _loads = orjson.loads
@@ -230,6 +233,9 @@ def encode_items(items: list[list], seq: int, out: list[bytes], rejected: list |
     while start < len(items):
         chunk = items[start : start + FRAME_RECORDS]
         frame = _encode_frame(chunk, strict=rejected is None)
+        while frame is not None and len(frame) > FRAME_BYTES and len(chunk) > 1:  # large values: fewer a frame
+            chunk = chunk[: len(chunk) // 2]
+            frame = _encode_frame(chunk, strict=rejected is None)
         if frame is None:  # isolate the bad record(s), renumber the rest, try again
             _drop_unencodable(items, start, len(chunk), rejected)  # type: ignore[arg-type]
             for index in range(start, len(items)):

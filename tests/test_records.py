@@ -248,3 +248,21 @@ def test_jsonable_makes_numpy_floats_plain_floats():
     assert value == {"best": 0.25, "bad": {"$float": "NaN"}, "n": 3}
     assert type(value["best"]) is float
     assert orjson.loads(orjson.dumps(value)) == value
+
+
+def test_a_frame_of_large_records_is_cut_to_fit_one_upload():
+    from jupyter_tracker.records import FRAME_BYTES, encode_items, read_frames
+
+    items = [[0, "c", 1.0, {f"k{i}": "v" * 900_000}] for i in range(12)] + [[0, "h", 0, 1.0, {"x": 1.0}]]
+    out: list[bytes] = []
+    assert encode_items(items, 0, out) == 13
+    assert len(out) > 1 and all(len(frame) <= FRAME_BYTES for frame in out)
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "events.log"
+        path.write_bytes(b"".join(out))
+        frames, _, _ = read_frames(path, 0)
+    assert [(f.first, f.last) for f in frames][0][0] == 1 and frames[-1].last == 13
+    assert sum(f.count for f in frames) == 13

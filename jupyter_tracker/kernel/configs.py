@@ -7,10 +7,10 @@ from typing import Any
 
 import orjson
 
-from ..limits import MAX_JSON_DEPTH, depth_problem
+from ..limits import MAX_JSON_DEPTH, MAX_RECORD_BYTES, depth_problem
 from ..records import jsonable
 
-__all__ = ["Config", "MAX_VALUE_BYTES", "as_mapping", "clean_value"]
+__all__ = ["Config", "MAX_VALUE_BYTES", "as_mapping", "clean_value", "in_records"]
 
 #: The largest encoded config value accepted (a config is not a place for data).
 MAX_VALUE_BYTES = 1 << 20
@@ -49,6 +49,23 @@ def clean_value(what: str, key: Any, value: Any, levels: int = 1) -> Any:
             f"{MAX_VALUE_BYTES / 1e6:.0f} MB: save large objects with run.save() instead"
         )
     return clean
+
+
+def in_records(values: dict[str, Any], budget: int = MAX_RECORD_BYTES // 2) -> Iterator[dict[str, Any]]:
+    """``values`` (cleaned) in parts whose encoding stays within ``budget`` bytes,
+    so that one ``config.update``/``summary.update`` of many large values makes
+    records a server accepts (readers apply the parts in order: the same result)."""
+    part: dict[str, Any] = {}
+    size = 0
+    for key, value in values.items():
+        grows = len(orjson.dumps({key: value}))
+        if part and size + grows > budget:
+            yield part
+            part, size = {}, 0
+        part[key] = value
+        size += grows
+    if part:
+        yield part
 
 
 def as_mapping(value: Any, what: str = "config") -> Mapping:
@@ -133,7 +150,8 @@ class Config(MutableMapping):
         if changes:
             self._data.update(changes)
             if self._emit is not None:
-                self._emit(changes)
+                for part in in_records(changes):
+                    self._emit(part)
 
     def setdefaults(self, d: Any) -> None:
         """Set the keys of ``d`` that are not set yet."""

@@ -32,7 +32,7 @@ from ..limits import (
     key_problem,
     text_problem,
 )
-from .configs import Config, clean_value
+from .configs import Config, clean_value, in_records
 from .surface import RunSurface
 from .writer import Writer
 from .notices import Notices
@@ -123,7 +123,8 @@ class Summary(MutableMapping):
         values = dict(values or {}, **kwargs)
         # the value sits two levels down in the record: {"set": {key: value}}
         clean = {key: clean_value("summary", key, value, levels=2) for key, value in values.items()}
-        self._run._emit("s", {"set": clean})
+        for part in in_records(clean):
+            self._run._emit("s", {"set": part})
         self._run._sync()
 
     def __iter__(self) -> Iterator[str]:

@@ -412,3 +412,20 @@ def test_a_file_the_server_refuses_is_reported_and_the_rest_of_the_run_uploads(s
     third = sync(run_dir, f"http://127.0.0.1:{server.port}", server.token)
     assert third.returncode == 0 and "and 1 files" in third.stdout, third.stdout
     assert "big.bin" in uploaded_files(server, run_id) and "big.bin" not in rundir.read_sync(run_dir)["refused_files"]
+
+
+def test_a_config_and_summary_of_many_large_values_upload_whole(server):  # noqa: F811
+    """Each value is within the 1 MB a value may have; together they are more than one
+    record may hold on the server: they are written as several records, all uploaded."""
+    big = {f"k{i:02d}": "v" * 900_000 for i in range(20)}  # 18 MB in one update
+    run = tracker.init(project="faults", mode="offline", config=big)
+    run.summary.update({f"s{i:02d}": "w" * 900_000 for i in range(20)})
+    run.log({"x": 1.0})
+    run.finish()
+    kinds = [r[1] for r in records.read_log(run.path / rundir.EVENTS)]
+    assert kinds.count("c") >= 3 and kinds.count("s") >= 3
+    done = sync(run.path, f"http://127.0.0.1:{server.port}", server.token)
+    assert done.returncode == 0, done.stderr  # was: 413 on the config record, upload stopped
+    back = remote(server).run(run.id)
+    assert back.config == big and tracker.Api().run(run.id).config == big
+    assert all(back.summary[f"s{i:02d}"] == "w" * 900_000 for i in range(20)) and back.summary["x"] == 1.0
