@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import os
 import subprocess
 import sys
@@ -147,10 +148,4 @@ def test_a_notebook_with_reinit_in_a_loop(tracker_env, tmp_path):
     assert [r.config["lr"] for r in runs] == [0.001, 0.01, 0.1]
     assert all(r.state == "finished" and r.group == "lr-search" for r in runs)
     assert [len(r.history(keys=["loss"])) for r in runs] == [20, 20, 20]
-    assert runs[2].summary["final_loss"] == pytest.approx(math_exp(-0.1 * 19))
-
-
-def math_exp(x: float) -> float:
-    import math
-
-    return math.exp(x)
+    assert runs[2].summary["final_loss"] == pytest.approx(math.exp(-0.1 * 19))
