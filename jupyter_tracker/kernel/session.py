@@ -24,6 +24,7 @@ from .configs import clean_value
 from .disabled import DisabledRun
 from ..names import check_id, new_id, random_name
 from .notices import Notices, in_kernel, ipython
+from ..limits import LIVE_STATES
 from ..replay import replay
 from .initargs import InitArgs, resolve
 from .run import Run
@@ -207,7 +208,8 @@ def _start(args: InitArgs, started: float) -> Run | DisabledRun:
         if not _owned(_current):  # the parent's run, inherited through fork: not ours to finish
             _current = None
         elif args.reinit == "create_new":
-            _others.append(_current)  # left running; finished by its own finish() or at exit
+            # left running; finished by its own finish() or at exit (finished ones are let go)
+            _others[:] = [r for r in (*_others, _current) if getattr(r, "state", None) in LIVE_STATES]
             _current = None
         else:
             _current.finish()
