@@ -20,6 +20,8 @@ FIELDS = [
     ("init_s", "init ms", 1000.0),
     ("prepare_s", "prepare ms", 1000.0),
     ("peak_rss_mb", "peak RSS MB", 1.0),
+    ("main_cpu_s", "training thread CPU ms", 1000.0),
+    ("other_cpu_s", "other threads CPU ms", 1000.0),
     ("children_rss_mb", "children RSS MB", 1.0),
     ("extra_procs", "+procs", 1.0),
     ("extra_py_threads", "+py threads", 1.0),
@@ -258,6 +260,8 @@ def _resource_rows(summary, fmt_stat):
             fmt_stat(s["extra_procs"], digits=2) + (f" ({', '.join(r['children_names'])})" if r["children_names"] else ""),
             fmt_stat(s["extra_py_threads"], digits=2),
             fmt_stat(s["extra_os_threads"], digits=2),
+            fmt_stat(s["main_cpu_s"], scale=1000),
+            fmt_stat(s["other_cpu_s"], scale=1000),
             fmt_stat(s["prepare_s"], scale=1000),
             fmt_stat(r["readback"].get("readback_s")),
         ])
@@ -265,7 +269,8 @@ def _resource_rows(summary, fmt_stat):
 
 
 TIMING_HEADERS = ["config", "N", "loop µs/call", "finish ms", "amortised µs/call", "worker wall s", "import ms", "init ms", "data read back"]
-RESOURCE_HEADERS = ["config", "N", "peak RSS MB", "children RSS MB", "+procs", "+py threads", "+OS threads", "prepare ms", "read-back s"]
+RESOURCE_HEADERS = ["config", "N", "peak RSS MB", "children RSS MB", "+procs", "+py threads", "+OS threads",
+                    "training thread CPU ms", "other threads CPU ms (writer)", "prepare ms", "read-back s"]
 
 
 def _ratio_rows(summary, fmt_stat):

@@ -183,8 +183,11 @@ def worker_main(argv):
         except ImportError:
             psutil = None
 
+        # CPU of the threads other than this one (a tracker's writer thread) over loop and finish
+        cpu0, main_cpu0 = time.process_time(), time.thread_time()
         loop_s = timed_loop(log, n)
         res["loop_s"] = loop_s
+        cpu_loop, main_cpu_loop = time.process_time(), time.thread_time()
 
         # -- snapshot at the end of the loop (before finish) --
         res["py_threads_end"] = threading.active_count()
@@ -223,9 +226,14 @@ def worker_main(argv):
         )
 
         t0 = perf()
+        cpu1, main_cpu1 = time.process_time(), time.thread_time()
         ad.finish()
         res["finish_s"] = perf() - t0
         t_done = time.time()
+        cpu2, main_cpu2 = time.process_time(), time.thread_time()
+        # other threads' CPU: during the loop, and during finish (the snapshot between them is ours)
+        res["other_cpu_s"] = ((cpu_loop - cpu0) - (main_cpu_loop - main_cpu0)) + ((cpu2 - cpu1) - (main_cpu2 - main_cpu1))
+        res["main_cpu_s"] = (main_cpu_loop - main_cpu0) + (main_cpu2 - main_cpu1)
 
         res["us_per_call_loop"] = loop_s / n * 1e6 if n else None
         res["us_per_call_amortised"] = (loop_s + res["finish_s"]) / n * 1e6 if n else None

@@ -193,8 +193,8 @@ def worker_main(args: argparse.Namespace) -> int:
         panel = Panel(run)
         out["open_wall_ms"] = (time.perf_counter() - w0) * 1000
         out["open_cpu_ms"] = (time.thread_time() - c0) * 1000
-        run._panel = panel
-        run._notices.sink = panel.set_status
+        run.companions.panel = panel
+        run.notices.sink = panel.set_status
         panel_cpu0 = _thread_cpu(panel.redrawer.thread)
         deadline = time.perf_counter() + 600
         while time.perf_counter() < deadline:  # caught up: every row read and drawn in every chart

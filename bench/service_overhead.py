@@ -14,7 +14,7 @@ measures what that process costs while the run logs at a modest rate:
   server's own CPU is reported for information.
 
 Each mode runs in a fresh worker process (``--worker``) that starts the run,
-finds its service (``run._service.pid``), logs ``--rate`` rows/s (3 metrics)
+finds its service (``run.companions.service.pid``), logs ``--rate`` rows/s (3 metrics)
 from the main thread, lets the service warm up, then measures it over
 ``--seconds``: CPU % = (user + system CPU seconds, psutil) / wall × 100 and
 RSS (sampled every second). Then it finishes the run and checks that the
@@ -86,7 +86,7 @@ def worker_main(args: argparse.Namespace) -> int:
     out["run_mode"] = run.mode
     if run.mode != args.mode:
         raise RuntimeError(f"asked for a {args.mode} run, got {run.mode}")
-    service = psutil.Process(run._service.pid)
+    service = psutil.Process(run.companions.service.pid)
     server = psutil.Process(args.server_pid) if args.server_pid else None
     me = psutil.Process()
     log = run.log
@@ -162,10 +162,10 @@ def worker_main(args: argparse.Namespace) -> int:
     run.finish()
     out["finish_s"] = time.perf_counter() - t0
     try:
-        code = run._service.proc.wait(timeout=60)
+        code = run.companions.service.proc.wait(timeout=60)
     except subprocess.TimeoutExpired:
         code = None
-        run._service.proc.kill()
+        run.companions.service.proc.kill()
     out["service_exit_code"] = code
     out["service_exit_after_finish_s"] = time.perf_counter() - t0
     system_log = run.path / "system.log"
@@ -313,7 +313,7 @@ METHOD_MD = """\
 - **One fresh worker process per mode** (`service_overhead.py --worker`), its own temporary `TRACKER_DIR` and
   `TRACKER_CONFIG_DIR`, `TRACKER_SILENT=true`, `TRACKER_STATS_INTERVAL` and `TRACKER_STATS_WINDOW` unset (2 s
   sampling, 30 s windows: the defaults). The worker calls `tracker.init()` and finds the service with
-  `run._service.pid`; the service runs exactly as for a user.
+  `run.companions.service.pid`; the service runs exactly as for a user.
 - **Online**: a tracker server is started first (`python -m jupyter_tracker.server --port 0 --data-dir TMP`, SQLite,
   one worker), with a token made by `python -m jupyter_tracker.server token create`; the worker gets
   `TRACKER_MODE=online`, `TRACKER_HOST`, `TRACKER_API_KEY`, so the service's sync thread streams the events log.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from operator import itemgetter
 from typing import Any
 
 from . import records
@@ -23,9 +24,13 @@ __all__ = ["RunLog", "replay"]
 MAX_PROBLEMS = 1000
 
 
+_SEQ = itemgetter(0)
+
+
 @dataclass
-class RunLog:
-    """Everything an events log says, in one pass."""
+class RunLog(records.Visitor):
+    """Everything an events log says, in one pass (a :class:`~jupyter_tracker.records.Visitor`:
+    :func:`replay` walks a whole log with it, the columnar cache the records it reads)."""
 
     config: dict[str, Any] = field(default_factory=dict)
     summary: SummaryState = field(default_factory=SummaryState)
@@ -40,34 +45,65 @@ class RunLog:
     start_ts: float | None = None
     last_ts: float | None = None
     report: records.ReadReport = field(default_factory=records.ReadReport)
+    #: Whether :meth:`on_history` keeps the rows (a resumed run needs only the rest).
+    keep_rows: bool = field(default=True, repr=False, compare=False)
 
     @property
     def next_step(self) -> int:
         return 0 if self.last_step is None else self.last_step + 1
 
-    def apply(self, record: list) -> None:
-        """Take in one record other than a history row (``h`` records feed the
-        summary and the rows, which :func:`replay` and the cache do each their way)."""
-        kind, ts = record[1], record[2]
-        payload = record[3] if len(record) > 3 else None
+    # -- the records (history rows: :func:`replay` here, the cache its own way) ----
+    def on_history(self, batch: list[list]) -> None:
+        seq = max(map(_SEQ, batch))
+        if seq > self.last_seq:
+            self.last_seq = seq
+        summary = self.summary
+        rows = self.rows
+        current = rows[-1] if rows and self.keep_rows else None
+        for record in batch:
+            step, ts, data = record[2], record[3], record[4]
+            summary.add_rows([data], step)
+            if self.keep_rows:
+                if current is not None and current["_step"] == step:
+                    current.update(data)
+                    current["_timestamp"] = ts
+                else:
+                    current = {"_step": step, "_timestamp": ts}
+                    current.update(data)
+                    rows.append(current)
+        self.last_step = step
         self.last_ts = ts
-        if kind == "c":
-            self.config.update(payload)
-        elif kind in ("m", "s"):
-            self.summary.apply(kind, payload)
-            if kind == "m":
-                self.metrics.append(payload)
-        elif kind == "meta":
-            self.meta.update(payload)
-        elif kind == "f":
-            self.files.append(payload)
-        elif kind == "start":
-            if self.start_ts is None:
-                self.start_ts = ts
-            self.state = "running"
-        elif kind == "state":
-            self.state = payload.get("state")
-            self.exit_code = payload.get("exit_code")
+
+    def visit_kind(self, kind: str, seq: int, ts: Any, payload: Any) -> None:
+        if seq > self.last_seq:
+            self.last_seq = seq
+        self.last_ts = ts
+        super().visit_kind(kind, seq, ts, payload)
+
+    def on_config(self, seq: int, ts: Any, payload: Any) -> None:
+        self.config.update(payload)
+
+    def on_metric(self, seq: int, ts: Any, payload: Any) -> None:
+        self.summary.apply(records.METRIC, payload)
+        self.metrics.append(payload)
+
+    def on_summary(self, seq: int, ts: Any, payload: Any) -> None:
+        self.summary.apply(records.SUMMARY, payload)
+
+    def on_meta(self, seq: int, ts: Any, payload: Any) -> None:
+        self.meta.update(payload)
+
+    def on_file(self, seq: int, ts: Any, payload: Any) -> None:
+        self.files.append(payload)
+
+    def on_start(self, seq: int, ts: Any, payload: Any) -> None:
+        if self.start_ts is None:
+            self.start_ts = ts
+        self.state = "running"
+
+    def on_state(self, seq: int, ts: Any, payload: Any) -> None:
+        self.state = payload.get("state")
+        self.exit_code = payload.get("exit_code")
 
     # -- keeping it between reads (everything but the rows) -----------------------
     def to_dict(self) -> dict[str, Any]:
@@ -127,27 +163,6 @@ class RunLog:
 
 def replay(path: Path, keep_rows: bool = True) -> RunLog:
     """Read ``path`` (an events log) and rebuild the run it describes."""
-    log = RunLog()
-    summary = log.summary
-    rows = log.rows
-    current: dict[str, Any] | None = None
-    for record in records.read_log(path, log.report):
-        seq, kind = record[0], record[1]
-        if seq > log.last_seq:
-            log.last_seq = seq
-        if kind == "h":
-            step, ts, data = record[2], record[3], record[4]
-            summary.add_rows([data], step)
-            log.last_step = step
-            log.last_ts = ts
-            if keep_rows:
-                if current is not None and current["_step"] == step:
-                    current.update(data)
-                    current["_timestamp"] = ts
-                else:
-                    current = {"_step": step, "_timestamp": ts}
-                    current.update(data)
-                    rows.append(current)
-            continue
-        log.apply(record)
+    log = RunLog(keep_rows=keep_rows)
+    log.visit(records.read_log(path, log.report))
     return log

@@ -17,9 +17,12 @@ import math
 from collections.abc import Iterable
 from functools import reduce
 from operator import add
+from operator import itemgetter
 from typing import Any
 
-__all__ = ["SUMMARY_KINDS", "MetricSpec", "SummaryState", "check_metric_name", "match"]
+from . import records
+
+__all__ = ["SUMMARY_KINDS", "SummaryState", "check_metric_name", "match"]
 
 SUMMARY_KINDS = ("min", "max", "mean", "last", "first", "none")
 
@@ -39,12 +42,12 @@ def match(pattern: str, key: str) -> bool:
     return key == pattern
 
 
-class MetricSpec(dict):
-    """One ``define_metric`` call: ``name``, ``step_metric``, ``summary`` (a dict)."""
+_ROW = itemgetter(4)
 
 
-class SummaryState:
-    """Summary values computed incrementally from rows and records."""
+class SummaryState(records.Visitor):
+    """Summary values computed incrementally from rows and records (a
+    :class:`~jupyter_tracker.records.Visitor`: it takes history, metric and summary records)."""
 
     __slots__ = ("last", "first", "stats", "rules", "specs", "overrides", "deleted", "_seen", "rows", "last_step")
 
@@ -205,12 +208,18 @@ class SummaryState:
             self.deleted.add(key)
 
     def apply(self, kind: str, payload: Any) -> None:
-        """Feed a non-history record (``m`` or ``s``)."""
-        if kind == "m":
-            self.define(payload)
-        elif kind == "s":
-            self.set_manual(payload.get("set") or {})
-            self.delete_manual(payload.get("del") or [])
+        """Feed a non-history record (metric or summary; other kinds change nothing here)."""
+        self.visit_kind(kind, 0, None, payload)
+
+    def on_history(self, batch: list[list]) -> None:
+        self.add_rows(list(map(_ROW, batch)), batch[-1][2])
+
+    def on_metric(self, seq: int, ts: Any, payload: Any) -> None:
+        self.define(payload)
+
+    def on_summary(self, seq: int, ts: Any, payload: Any) -> None:
+        self.set_manual(payload.get("set") or {})
+        self.delete_manual(payload.get("del") or [])
 
     # -- keeping it ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

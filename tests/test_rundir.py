@@ -84,10 +84,11 @@ def test_a_forked_child_keeps_no_lock_the_parent_gave_up_or_died_with(tmp_path):
             time.sleep(30)
             os._exit(0)
         os.read(ready, 1)
-        print(pid, flush=True)
         if sys.argv[3] == "release":
             lock.release()  # the parent is done with the run: free, whatever the child holds
+            print(pid, flush=True)  # only now: the test looks at the lock as soon as it reads this
             time.sleep(30)
+        print(pid, flush=True)
         os._exit(0)  # the parent dies holding it: only the child's copy can keep it
     """)
     cases = [("keep", "release", True), ("forget", "die", True), ("keep", "die", False)]

@@ -28,7 +28,7 @@ _I8 = "<i8"
 _F8 = "<f8"
 _INT_EXACT = 2**53
 _SEQ, _KIND, _STEP, _TS, _DATA = (itemgetter(i) for i in range(5))
-_ONLY_HISTORY = {"h"}
+_ONLY_HISTORY = {records.HISTORY}
 _FIVE = {5}
 
 
@@ -240,11 +240,11 @@ class Increment:
             seq = record[0]
             if seq > log.last_seq:
                 log.last_seq = seq
-            if record[1] != "h":
+            if record[1] != records.HISTORY:
                 if batch:
                     summary.add_rows(batch, batch_step)
                     batch = []
-                log.apply(record)
+                log.visit_record(record)
                 continue
             if len(record) < 5 or type(record[2]) is not int or type(record[4]) is not dict:
                 continue  # not a history record the writer makes: replay could not read it either

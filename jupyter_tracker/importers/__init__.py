@@ -8,7 +8,7 @@
 
 Each importer reads its source into an :class:`~.rundirs.Imported` (records with the
 source's own steps and wall times); :func:`.rundirs.write_run` writes it through the
-shared core (``records.py`` frames, ``rundir.py`` JSON files), so ``tracker sync``
+shared core (``records`` frames, ``rundir`` JSON files), so ``tracker sync``
 uploads it like any other run. The ``tracker import`` and ``tracker export``
 commands are in :mod:`.commands`. See ``docs/integrations.md``.
 """

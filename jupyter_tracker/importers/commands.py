@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .. import records
+
 __all__ = ["add_commands", "cmd_import", "cmd_export"]
 
 _DIR_HELP = "folder of the run directories (default $TRACKER_DIR or ./tracker)"
@@ -96,7 +98,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         label = f"{args.source} run {imp.name!r}"
         outcome = write_run(base, imp)
         where = _where(outcome.path)
-        metrics = len({key for record in imp.body if record[0] == "h" for key in record[3]})
+        metrics = len({key for record in imp.body if record[0] == records.HISTORY for key in record[3]})
         if outcome.status == "unchanged":
             print(f"{label}: already imported as run {imp.run_id} ({where}) and unchanged since: nothing written")
             continue

@@ -106,7 +106,7 @@ class Imported:
 
     @property
     def rows(self) -> int:
-        return sum(1 for r in self.body if r[0] == "h")
+        return sum(1 for r in self.body if r[0] == records.HISTORY)
 
 
 class RowBuilder:
@@ -152,7 +152,7 @@ class RowBuilder:
 
     def records(self) -> list[list]:
         """``h`` records in step order (one per step)."""
-        return [["h", step, self._rows[step][0], self._rows[step][1]] for step in sorted(self._rows)]
+        return [[records.HISTORY, step, self._rows[step][0], self._rows[step][1]] for step in sorted(self._rows)]
 
 
 @dataclass
@@ -172,23 +172,23 @@ def _all_records(imp: Imported, previous_overrides: Iterable[str] = (),
     """(body, tail): the body after a ``start`` record, and the ``f``/``s``/``state`` records that end it
     (``f`` for the files not recorded before)."""
     recorded = set(recorded_files)
-    tail: list[list] = [["f", imp.finished_at, {"path": rel, "policy": "now"}]
+    tail: list[list] = [[records.FILE, imp.finished_at, {"path": rel, "policy": "now"}]
                         for rel in sorted(imp.files) if rel not in recorded]
     deleted = sorted(set(previous_overrides) - set(imp.summary))
     if imp.summary or deleted:
         change: dict[str, Any] = {"set": dict(imp.summary)}
         if deleted:
             change["del"] = deleted
-        tail.append(["s", imp.finished_at, change])
+        tail.append([records.SUMMARY, imp.finished_at, change])
     state: dict[str, Any] = {"state": imp.state, "exit_code": imp.exit_code}
     if imp.reason:
         state["reason"] = imp.reason
-    tail.append(["state", imp.finished_at, state])
+    tail.append([records.STATE, imp.finished_at, state])
     return imp.body, tail
 
 
 def _start(imp: Imported) -> list:
-    return ["start", imp.created_at, {"pid": None, "host": imp.info.get("host"), "resumed": False}]
+    return [records.START, imp.created_at, {"pid": None, "host": imp.info.get("host"), "resumed": False}]
 
 
 def _frames(items: list[list], first_seq: int) -> bytes:
@@ -266,9 +266,9 @@ def _read_body(path: Path) -> tuple[list[bytes], set[str]]:
     ``start``, ``f``, ``s`` and ``state`` records an import adds), and the files it records."""
     body, files = [], set()
     for record in records.read_log(path):
-        if record[1] == "f":
+        if record[1] == records.FILE:
             files.add(record[3].get("path"))
-        elif record[1] not in ("start", "s", "state"):
+        elif record[1] not in (records.START, records.SUMMARY, records.STATE):
             body.append(_normal(record[1:]))
     return body, files
 

@@ -22,6 +22,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .. import records
 from . import MissingExtra
 from .rundirs import Imported, RowBuilder, stable_id
 
@@ -134,7 +135,7 @@ def read_run(folder: Path, logdir: Path, project: str | None = None) -> Imported
             last = max(last, float(event.wall_time))
     config = _hparams(accumulator, imported)
     if config:
-        imported.body.append(["c", first, config])
+        imported.body.append([records.CONFIG, first, config])
     imported.body += rows.records()
     imported.finished_at = last
     return imported

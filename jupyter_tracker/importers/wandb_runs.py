@@ -35,6 +35,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .. import records
 from ..limits import key_problem
 from ..names import check_id
 from ..summaries import SUMMARY_KINDS, SummaryState
@@ -270,7 +271,7 @@ class _Reader:
         if len(config.remove):
             self.imported.skip("config keys removed in wandb (a config key is never deleted here)", len(config.remove))
         if changes:
-            self.imported.body.append(["c", self._now(), changes])
+            self.imported.body.append([records.CONFIG, self._now(), changes])
 
     def _on_metric(self, metric: Any) -> None:
         if metric.expanded_from_glob:
@@ -294,7 +295,7 @@ class _Reader:
         spec = {"name": name, "step_metric": step_metric, "summary": kinds[0] if kinds else None,
                 "hidden": bool(metric.options.hidden)}
         self.metrics.append(spec)
-        self.imported.body.append(["m", self._now(), spec])
+        self.imported.body.append([records.METRIC, self._now(), spec])
 
     def _on_history(self, history: Any) -> None:
         values: dict[str, Any] = {}
@@ -337,7 +338,7 @@ class _Reader:
                 row[key] = converted
         self.last_step = step
         if row:
-            self.imported.body.append(["h", step, ts, row])
+            self.imported.body.append([records.HISTORY, step, ts, row])
 
     def _on_summary(self, summary: Any) -> None:
         for item in summary.update:
@@ -359,7 +360,7 @@ class _Reader:
             if value is not None:
                 data[system_name(item.key)] = value
         if data:
-            self.imported.system.append(["sys", ts, data])
+            self.imported.system.append([records.SYSTEM, ts, data])
 
     def _on_exit(self, exit_: Any) -> None:
         self.exit_code = int(exit_.exit_code)
@@ -371,9 +372,9 @@ class _Reader:
         """wandb's summary values that the history and metric rules do not give here."""
         state = SummaryState()
         for record in self.imported.body:
-            if record[0] == "m":
-                state.apply("m", record[2])
-            elif record[0] == "h":
+            if record[0] == records.METRIC:
+                state.apply(records.METRIC, record[2])
+            elif record[0] == records.HISTORY:
                 state.add_rows([record[3]], record[1])
         ours = state.as_dict()
         flat: dict[str, Any] = {}

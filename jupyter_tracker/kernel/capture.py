@@ -11,7 +11,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
-from .. import settings
+from .. import records, settings
 from .notices import ipython
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def _capture_git(run: Run) -> None:
         (code / "diff.patch").write_text(diff, encoding="utf-8")
         meta["git"]["dirty"] = True
     try:
-        run._emit("meta", meta)
+        run.record(records.META, meta)
     except ValueError:
         pass  # finished already
 
@@ -94,9 +94,10 @@ def start(run: Run, enabled: bool | None = None) -> None:
         return
     path = notebook_path()
     if path:
-        run._info["notebook"] = as_text(path)
+        run.update_info({"notebook": as_text(path)}, save=False)
     else:
-        run._info["program"] = as_text(os.path.abspath(sys.argv[0])) if sys.argv and sys.argv[0] else None
+        program = as_text(os.path.abspath(sys.argv[0])) if sys.argv and sys.argv[0] else None
+        run.update_info({"program": program}, save=False)
     thread = threading.Thread(target=_capture_git, args=(run,), name="tracker-git", daemon=True)
     thread.start()
-    run._finish_hooks.append(lambda state: _save_cells(run, state))
+    run.on_finish(lambda state: _save_cells(run, state))

@@ -8,6 +8,8 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import records
+
 if TYPE_CHECKING:
     from .run import Run
 
@@ -41,19 +43,19 @@ class _Watched:
         for pattern, base in self.end:
             matches = _matches(pattern, base)
             if not matches:
-                self.run._warn(f"save({pattern!r}, policy='end'): no file matches it at finish", f"save-end:{pattern}")
+                self.run.notices.warn(f"save({pattern!r}, policy='end'): no file matches it at finish", f"save-end:{pattern}")
             for source, name in matches:
                 if _copy(self.run, source, name):
-                    self.run._emit("f", {"path": name, "policy": "end"})
+                    self.run.record(records.FILE, {"path": name, "policy": "end"})
 
 
 def _watched(run: Run) -> _Watched:
-    watched = getattr(run, "_files", None)
+    watched = run.companions.files
     if watched is None:
         watched = _Watched(run)
-        run._files = watched
-        run._tick_hooks.append(watched.tick)
-        run._finish_hooks.insert(0, watched.at_finish)
+        run.companions.files = watched
+        run.on_tick(watched.tick)
+        run.on_finish(watched.at_finish, first=True)
     return watched
 
 
@@ -82,14 +84,14 @@ def _copy(run: Run, source: Path, name: str) -> bool:
         try:
             name.encode("utf-8")
         except UnicodeEncodeError:
-            run._warn(f"save(): the file name {name!r} is not valid UTF-8; not saved", f"save:{name!r}")
+            run.notices.warn(f"save(): the file name {name!r} is not valid UTF-8; not saved", f"save:{name!r}")
             return False
     target = run.path / "files" / name
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target)
     except OSError as exc:
-        run._warn(f"save(): cannot copy {str(source)!r} ({exc.strerror or exc})", f"save:{source}")
+        run.notices.warn(f"save(): cannot copy {str(source)!r} ({exc.strerror or exc})", f"save:{source}")
         return False
     return True
 
@@ -113,7 +115,7 @@ def save(run: Run, glob_str: str, base_path: str | None, policy: str) -> list[st
                 watched.live[source] = (name, source.stat().st_mtime)
             except OSError:
                 pass
-        run._emit("f", {"path": name, "policy": policy})
+        run.record(records.FILE, {"path": name, "policy": policy})
         saved.append(name)
     return saved
 
@@ -153,6 +155,6 @@ def save_code(run: Run, root: str, include_fn: Any = None, exclude_fn: Any = Non
                 continue
             name = "code/" + source.relative_to(root_path).as_posix()
             if _copy(run, source, name):
-                run._emit("f", {"path": name, "policy": "now"})
+                run.record(records.FILE, {"path": name, "policy": "now"})
                 saved.append(name)
     return saved

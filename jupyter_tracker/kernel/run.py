@@ -16,70 +16,25 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .. import records
-from ..limits import (
-    MAX_EXIT_CODE,
-    MAX_KEY_LENGTH,
-    MAX_KEYS_PER_RECORD,
-    MAX_NOTES_LENGTH,
-    MAX_STEP,
-    MAX_TAGS,
-    MAX_TEXT_LENGTH,
-    key_problem,
-    text_problem,
-)
-from .configs import Config, clean_value, in_records
+from ..limits import MAX_EXIT_CODE, MAX_KEYS_PER_RECORD, MAX_STEP, key_problem
+from ..summaries import SummaryState
+from .checks import TEXT_LIMITS, check_tags, check_text, exit_status, metric_spec
+from .companions import CompanionInterface, Companions
+from .configs import Config
 from .surface import RunSurface
-from .writer import Writer
 from .notices import Notices
-from ..summaries import SUMMARY_KINDS, SummaryState, check_metric_name
+from .summary import Summary
+from .writer import Writer
 
-__all__ = ["Run", "Summary", "check_text", "check_tags", "exit_status"]
+__all__ = ["Run", "Summary", "Companions", "check_text", "check_tags", "exit_status"]
 
 #: Explicit steps from here on make every ``log()`` check that it stays within MAX_STEP.
 _STEP_GUARD = MAX_STEP // 2
-_TEXT_LIMITS = {"name": MAX_TEXT_LENGTH, "group": MAX_TEXT_LENGTH, "job_type": MAX_TEXT_LENGTH,
-                "notes": MAX_NOTES_LENGTH}
-
-
-def check_text(what: str, value: Any, limit: int) -> Any:
-    """``value`` when it can be a run's text field (``None`` is fine); else a clear error."""
-    problem = text_problem(value, limit)
-    if problem is None:
-        return value
-    if not isinstance(value, str):
-        raise TypeError(f"{what} {problem}")
-    shown = repr(value) if len(value) <= 60 else repr(value[:40]) + "..."
-    raise ValueError(f"{what} {problem} (got {shown})")
-
-
-def check_tags(what: str, tags: Any) -> list[str]:
-    """``tags`` as a list of strings within the limits; else a clear error."""
-    if tags is None:
-        return []
-    if isinstance(tags, str) or not hasattr(tags, "__iter__"):
-        raise TypeError(f"{what} must be a list of strings, got {type(tags).__name__}")
-    tags = list(tags)
-    if len(tags) > MAX_TAGS:
-        raise ValueError(f"{what}: {len(tags)} tags; the limit is {MAX_TAGS}")
-    for tag in tags:
-        check_text(f"{what}: a tag", tag, MAX_TEXT_LENGTH)
-    return tags
-
-
-def exit_status(code: Any) -> int:
-    """The exit status a ``SystemExit(code)`` gives the process (``None`` is 0, a message 1;
-    an integer no exit status can hold, 1)."""
-    if code is None:
-        return 0
-    if isinstance(code, int) and -MAX_EXIT_CODE <= code <= MAX_EXIT_CODE:
-        return int(code)
-    return 1
-
 
 #: Every run of this process that is not finished (for the fork hook).
 _live: weakref.WeakSet = weakref.WeakSet()
@@ -95,52 +50,11 @@ if hasattr(os, "register_at_fork"):
 
 
 _time = time.time
+_HISTORY = records.HISTORY
+_NEW_HISTORY = records.NEW_HISTORY
 
 
-class Summary(MutableMapping):
-    """``run.summary``: the last value of each metric, unless rules or you say otherwise."""
-
-    def __init__(self, run: Run) -> None:
-        self._run = run
-
-    def _state(self) -> SummaryState:
-        self._run._sync()
-        return self._run._summary_state
-
-    def __getitem__(self, key: str) -> Any:
-        return self._state().value(key)
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.update({key: value})
-
-    def __delitem__(self, key: str) -> None:
-        state = self._state()
-        if key not in state.as_dict():
-            raise KeyError(key)
-        self._run._emit("s", {"del": [key]})
-
-    def update(self, values: Any = None, **kwargs: Any) -> None:  # type: ignore[override]
-        values = dict(values or {}, **kwargs)
-        # the value sits two levels down in the record: {"set": {key: value}}
-        clean = {key: clean_value("summary", key, value, levels=2) for key, value in values.items()}
-        for part in in_records(clean):
-            self._run._emit("s", {"set": part})
-        self._run._sync()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._state().as_dict())
-
-    def __len__(self) -> int:
-        return len(self._state().as_dict())
-
-    def __repr__(self) -> str:
-        return f"Summary({self._state().as_dict()!r})"
-
-    def as_dict(self) -> dict[str, Any]:
-        return self._state().as_dict()
-
-
-class Run(RunSurface):
+class Run(CompanionInterface, RunSurface):
     """A run recording into its own directory. Create it with :func:`tracker.init`.
 
     Attributes
@@ -151,6 +65,14 @@ class Run(RunSurface):
         Settable; changes are recorded.
     config, summary
         See :class:`~jupyter_tracker.config.Config` and :class:`Summary`.
+
+    Notes
+    -----
+    The tracker's own companions (the service, the live panel, saved files,
+    code capture) work with a run through :meth:`record`, :meth:`on_tick`,
+    :meth:`on_finish`, :meth:`after_finish`, :meth:`update_info`,
+    :attr:`notices`, :attr:`info` and :attr:`companions`, never through its
+    private attributes.
     """
 
     def __init__(
@@ -179,18 +101,19 @@ class Run(RunSurface):
         self._writer = Writer(
             self.path / "events.log",
             self._summary_state,
-            install=self._set_append,
             seq=seq,
             notify=self._warn,
             tick=self._tick,
         )
-        self._tick_hooks: list = []
-        self._finish_hooks: list = []
-        self.config = Config(emit=lambda changes: self._emit("c", changes))
+        self._tick_hooks: list[Callable[[], None]] = []
+        self._finish_hooks: list[Callable[[str], None]] = []
+        self._after_hooks: list[Callable[[str], None]] = []
+        self.companions = Companions()
+        self.config = Config(emit=lambda changes: self.record(records.CONFIG, changes))
         if config:
             self.config._load(config)
         self.summary = Summary(self)
-        self._pid = os.getpid()
+        self._pid = os.getpid()  # the owner, named when a forked child records
         self._dir_lock = dir_lock  # rundir.RunLock: this process records the run
         self._finishing = False
         _live.add(self)
@@ -225,9 +148,9 @@ class Run(RunSurface):
             if key == "tags":
                 value = check_tags("run.tags", [str(t) for t in (value or [])])
             elif value is not None:
-                value = check_text(f"run.{key}", str(value), _TEXT_LIMITS[key])
+                value = check_text(f"run.{key}", str(value), TEXT_LIMITS[key])
             self._info[key] = value
-            self._emit("meta", {key: value})
+            self.record(records.META, {key: value})
             self._save_info()
 
         return property(getter, setter)
@@ -268,7 +191,7 @@ class Run(RunSurface):
             For a non-dict, a non-string or reserved key, a bad step, or a call
             after ``finish()``; nothing is logged by that call.
         """
-        kind = "h"
+        kind = _HISTORY
         if type(data) is dict and self._known.issuperset(data):
             row = data.copy()
             for value in row.values():
@@ -290,7 +213,7 @@ class Run(RunSurface):
             if current is None:
                 return
         if row:
-            self._append([0, kind, current, _time(), row])
+            self._writer.append([0, kind, current, _time(), row])
 
     def _check_keys(self, data: Any) -> dict:
         if self._finished:
@@ -322,8 +245,8 @@ class Run(RunSurface):
     def _clean(self, row: dict) -> tuple[dict, str]:
         """The slow path: flatten dicts, convert scalars, drop non-numbers with a message.
 
-        Returns the row and its record kind: ``"H"`` when it holds a key never
-        logged before (the writer then registers it), else ``"h"``.
+        Returns the row and its record kind: ``NEW_HISTORY`` when it holds a key
+        never logged before (the writer then registers it), else ``HISTORY``.
         """
         out: dict[str, float] = {}
         self._flatten(row, "", out)
@@ -339,9 +262,9 @@ class Run(RunSurface):
             if key in out and len(known) < MAX_KEYS_PER_RECORD:
                 known.add(key)
         if self._logged.issuperset(out):
-            return out, "h"
+            return out, _HISTORY
         self._logged.update(out)
-        return out, "H"
+        return out, _NEW_HISTORY
 
     def _flatten(self, row: dict, prefix: str, out: dict) -> None:
         for key, value in row.items():
@@ -394,16 +317,10 @@ class Run(RunSurface):
             )
         Run.log(self, data, step, commit)
 
-    def _set_append(self, append: Any) -> None:
-        """Called by the writer: where ``log()`` queues records from now on."""
-        with self._lock:
-            if not self._finished:
-                self._append = append
-
     # -- a forked child -------------------------------------------------------
     def _forked(self) -> None:
         """In a child made by fork: every recording call raises from now on."""
-        self._append = self._forked_call
+        self._writer.forked(self._forked_call)
         self._sync = self._forked_call  # the writer's lock may have been held at fork
         self.finish = self._forked_call  # type: ignore[method-assign]
         self.save = self._forked_call  # type: ignore[method-assign]
@@ -419,12 +336,6 @@ class Run(RunSurface):
             "multiprocessing pool), or start a run of the child's own with tracker.init() "
             "(another id; group= keeps them together), or use the 'spawn' start method"
         )
-
-    # -- other records --------------------------------------------------------
-    def _emit(self, kind: str, payload: Any) -> None:
-        if self._finished:
-            raise ValueError(f"run {self.id} is finished; call tracker.init() for a new run")
-        self._append([0, kind, _time(), payload])
 
     def _sync(self) -> None:
         """Make everything logged so far visible to summaries (and on disk)."""
@@ -450,23 +361,7 @@ class Run(RunSurface):
         """
         if goal is not None and goal not in ("minimize", "maximize"):
             raise ValueError(f"define_metric({name!r}, goal={goal!r}): use 'minimize' or 'maximize'")
-        check_metric_name(name)
-        check_text("define_metric(): the name", name, MAX_KEY_LENGTH)
-        if step_metric is not None:
-            check_metric_name(step_metric, "step_metric")
-            check_text("define_metric(): step_metric", step_metric, MAX_KEY_LENGTH)
-            if step_metric.endswith("*"):
-                raise ValueError(f"step_metric={step_metric!r} must name one metric, not a glob")
-        if summary is not None:
-            kinds = [s.strip() for s in str(summary).split(",")]
-            bad = [s for s in kinds if s not in SUMMARY_KINDS]
-            if bad or len(kinds) != 1:
-                raise ValueError(
-                    f"define_metric({name!r}, summary={summary!r}): use one of {', '.join(SUMMARY_KINDS)}"
-                )
-            summary = kinds[0]
-        spec = {"name": name, "step_metric": step_metric, "summary": summary, "hidden": bool(hidden)}
-        self._emit("m", spec)
+        self.record(records.METRIC, metric_spec(name, step_metric, summary, hidden))
 
     def save(self, glob_str: str | None = None, base_path: str | None = None, policy: str = "live") -> Any:
         """Copy files matching ``glob_str`` into the run's ``files/`` folder.
@@ -485,28 +380,6 @@ class Run(RunSurface):
         if self._finished:
             raise ValueError(f"run {self.id} is finished; save() needs a live run")
         return save(self, glob_str, base_path, policy)
-
-    # -- housekeeping on the writer thread ------------------------------------
-    def _warn(self, message: str, key: str | None = None) -> None:
-        self._notices.warn(message, key)
-
-    def _tick(self) -> None:
-        for hook in list(self._tick_hooks):
-            try:
-                hook()
-            except Exception as exc:  # noqa: BLE001
-                self._notices.debug(f"housekeeping failed: {exc!r}")
-
-    def _save_info(self) -> None:
-        from ..rundir import write_info
-
-        self._info["updated_at"] = time.time()
-        try:
-            write_info(self.path, self._info)
-        except OSError as exc:
-            self._warn(f"cannot write run.json ({exc.strerror or exc})", "run-json")
-        except (TypeError, ValueError) as exc:  # a value of ours JSON cannot hold: say it, go on
-            self._warn(f"cannot write run.json ({exc})", "run-json-value")
 
     # -- finishing ------------------------------------------------------------
     def finish(self, exit_code: int = 0, quiet: bool | None = None) -> None:
@@ -535,17 +408,17 @@ class Run(RunSurface):
                 except Exception as exc:  # noqa: BLE001 - finishing must complete
                     self._warn(f"finish(): {getattr(hook, '__name__', 'a step')} failed ({exc!r})", None)
         except BaseException:  # interrupted (Ctrl-C): the run is not finished, finish() can run again
-            self._finishing = self._writer._finishing = False
+            self._finishing = False
+            self._writer.finishing(False)
             raise
         with self._lock:
-            append = self._append
             self._finished = True
-            self._append = self._closed_append
+            append = self._writer.seal(self._closed_append)
         _live.discard(self)
         try:
-            append([0, "state", _time(), {"state": state, "exit_code": exit_code}])
+            append([0, records.STATE, _time(), {"state": state, "exit_code": exit_code}])
             # the service makes the log durable (fsync) after we return; without one, we do
-            service = getattr(self, "_service", None)
+            service = self.companions.service
             complete = self._writer.close(fsync=service is None or service.exited() is not None)
         except Exception as exc:  # noqa: BLE001 - finishing must complete
             self._warn(f"finish(): writing events.log failed ({exc!r})", "finish-writer")
@@ -562,9 +435,11 @@ class Run(RunSurface):
         lock, self._dir_lock = self._dir_lock, None
         if lock is not None:
             lock.release()
-        from .session import _after_finish
-
-        _after_finish(self, state)
+        for hook in list(self._after_hooks):
+            try:
+                hook(state)
+            except Exception as exc:  # noqa: BLE001 - finishing must complete
+                self._notices.debug(f"finish(): {getattr(hook, '__name__', 'a step')} failed ({exc!r})")
 
     def _closed_append(self, item: Any) -> None:
         raise ValueError(f"run {self.id} is finished; call tracker.init() for a new run")

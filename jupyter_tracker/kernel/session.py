@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import rundir, settings
+from .. import records, rundir, settings
 from .._version import __version__
 from . import exits
 from .capture import as_text
@@ -169,22 +169,16 @@ def init(
     args = resolve(given)
     previous = _current
     if args.reinit == "return_previous" and previous is not None and _owned(previous):
-        if getattr(previous, "_finished", False) is False:
+        if not getattr(previous, "finished", False):
             return previous
     run = _start(args, started)
-    for note in args.notes:
-        _debug(run, note)
-    for message, key in args.warnings:
-        warn = getattr(run, "_warn", None)
-        if warn is not None:
-            warn(message, key)
-    return run
-
-
-def _debug(run: Any, message: str) -> None:
-    notices = getattr(run, "_notices", None)
+    notices = getattr(run, "notices", None)  # a disabled run has none: nothing to note
     if notices is not None:
-        notices.debug(message)
+        for note in args.notes:
+            notices.debug(note)
+        for message, key in args.warnings:
+            notices.warn(message, key)
+    return run
 
 
 def _start(args: InitArgs, started: float) -> Run | DisabledRun:
@@ -245,14 +239,14 @@ def _start(args: InitArgs, started: float) -> Run | DisabledRun:
             rundir.write_info(path, info)
             notices = Notices(path, run_id)
             run = Run(run_id=run_id, path=path, info=info, notices=notices, dir_lock=lock)
-            run._emit("start", {"pid": os.getpid(), "host": info["host"], "resumed": False})
+            run.record(records.START, {"pid": os.getpid(), "host": info["host"], "resumed": False})
             if config:
                 run.config.update(config)
     except BaseException:
         lock.release()
         raise
     if lock.problem:
-        run._notices.debug(f"the run directory is not locked: {lock.problem}")
+        run.notices.debug(f"the run directory is not locked: {lock.problem}")
     if args.allow_val_change:
         run.config.set_allow_val_change(True)
     _start_companions(run, args.capture_code)
@@ -261,17 +255,17 @@ def _start(args: InitArgs, started: float) -> Run | DisabledRun:
     if ipython() is None:
         exits.install()  # a plain script: learn its exit code
     elapsed = time.monotonic() - started
-    run._notices.debug(f"init took {elapsed * 1000:.0f} ms")
+    run.notices.debug(f"init took {elapsed * 1000:.0f} ms")
     panel = None
     if in_kernel() and not settings.silent():
         try:
             panel = open_panel(run, quiet=True)
         except Exception as exc:  # noqa: BLE001 - a panel bug must not stop the run
-            run._notices.debug(f"the live panel failed to open: {exc!r}")
+            run.notices.debug(f"the live panel failed to open: {exc!r}")
     if panel is not None:
-        run._notices.debug(_banner(run))  # the panel shows it; the banner line is not printed
+        run.notices.debug(_banner(run))  # the panel shows it; the banner line is not printed
     else:
-        run._notices.banner(_banner(run))
+        run.notices.banner(_banner(run))
     return run
 
 
@@ -281,7 +275,7 @@ def open_panel(run: Run, quiet: bool = False) -> Any:
     With ``quiet``, a missing widget library is not an error: ``None`` is
     returned and the caller falls back to the one-line banner.
     """
-    panel = getattr(run, "_panel", None)
+    panel = run.companions.panel
     if panel is None:
         import importlib.util
 
@@ -295,8 +289,8 @@ def open_panel(run: Run, quiet: bool = False) -> Any:
         from ..livepanel import Panel
 
         panel = Panel(run)
-        run._panel = panel
-        run._notices.sink = panel.set_status
+        run.companions.panel = panel
+        run.notices.sink = panel.set_status
     panel.show()
     return panel
 
@@ -373,10 +367,10 @@ def _resume(path, project, name, config, group, job_type, tags, notes, mode, now
         said = []
         if report.corrupt:
             said.append(f"{report.corrupt} damaged lines ({report.missing} records) skipped")
-        if run._writer.cut_tail:
-            said.append(f"a torn last frame ({run._writer.cut_tail} bytes, never completed) cut off")
+        if run.writer.cut_tail:
+            said.append(f"a torn last frame ({run.writer.cut_tail} bytes, never completed) cut off")
         notices.debug(f"resume: events.log had {' and '.join(said)}; the log continues after record {log.last_seq}")
-    run._emit("start", {"pid": os.getpid(), "host": info["host"], "resumed": True})
+    run.record(records.START, {"pid": os.getpid(), "host": info["host"], "resumed": True})
     if config:
         run.config.update(config, allow_val_change=True)
     return run
@@ -387,28 +381,27 @@ def _start_companions(run: Run, capture_code: bool | None = None) -> None:
     from . import capture, sync_watch
     from .service_handle import ServiceHandle
 
+    run.after_finish(lambda state: _after_finish(run, state))
     try:
         service = ServiceHandle(run.path)
     except OSError as exc:
-        run._warn(f"cannot start the service process ({exc}); logging goes on without it", "service-start")
+        run.notices.warn(f"cannot start the service process ({exc}); logging goes on without it", "service-start")
         service = None
-    run._service = service
+    run.companions.service = service
     if service is not None:
         def watch_service() -> None:
             code = service.exited()
             if code is not None and not service.stopping and not service.reported:
                 service.reported = True
-                run._info["state"] = "service-stopped"
-                run._info["service_exit_code"] = code
-                run._emit("state", {"state": "service-stopped", "exit_code": code})
-                run._save_info()
-                run._warn(
+                run.record(records.STATE, {"state": "service-stopped", "exit_code": code})
+                run.update_info({"state": "service-stopped", "service_exit_code": code})
+                run.notices.warn(
                     f"the tracker's service process stopped (exit code {code}); logging goes on "
                     "and is safe on disk, but system metrics are paused",
                     "service-stopped",
                 )
 
-        run._tick_hooks.append(watch_service)
+        run.on_tick(watch_service)
     sync_watch.SyncWatch.attach(run)  # a script is told when the upload is refused or failing
     capture.start(run, capture_code)
 
@@ -428,11 +421,12 @@ def _after_finish(run: Any, state: str) -> None:
     from .sync_watch import report_at_finish
 
     report_at_finish(run)  # records not on the server, while the upload is refused or failing
-    service = getattr(run, "_service", None)
+    companions = getattr(run, "companions", None)  # a disabled run has none
+    service = companions.service if companions is not None else None
     if service is not None:
         service.stop()  # after every record is written: it uploads the rest, then exits
-    notices = getattr(run, "_notices", None)
-    panel = getattr(run, "_panel", None)
+    notices = getattr(run, "notices", None)
+    panel = companions.panel if companions is not None else None
     if panel is not None:
         try:
             panel.finish(state, static_image=in_kernel())

@@ -43,13 +43,13 @@ def check_alert(title: Any, text: Any, level: Any) -> dict[str, str]:
 
 
 class RunSurface:
-    """Mixed into ``Run``: what it needs is ``id``, ``path``, ``mode``, ``_info``,
-    ``_emit``, ``_warn``, ``_notices`` and ``_save_info``."""
+    """Mixed into ``Run``: it uses ``id``, ``path``, ``mode`` and the companions'
+    interface (``info``, ``record``, ``notices``, ``update_info``, ``finished``)."""
 
     @property
     def entity(self) -> str:
         """``init(entity=...)`` (or ``TRACKER_ENTITY``), else the user's login name."""
-        entity = self._info.get("entity")  # type: ignore[attr-defined]
+        entity = self.info.get("entity")  # type: ignore[attr-defined]
         if entity:
             return entity
         try:
@@ -60,7 +60,7 @@ class RunSurface:
     @property
     def resumed(self) -> bool:
         """Whether this process continues an earlier run (``init(id=..., resume=...)``)."""
-        return int(self._info.get("resumes", 0)) > 0  # type: ignore[attr-defined]
+        return int(self.info.get("resumes", 0)) > 0  # type: ignore[attr-defined]
 
     @property
     def url(self) -> str:
@@ -90,8 +90,8 @@ class RunSurface:
             For a title or text that is not a string within the limits, or an unknown level.
         """
         payload = check_alert(title, text, level)
-        self._emit(records.ALERT, payload)  # type: ignore[attr-defined]
-        self._warn(f"alert ({payload['level']}): {title}: {text}", None)  # type: ignore[attr-defined]
+        self.record(records.ALERT, payload)  # type: ignore[attr-defined]
+        self.notices.warn(f"alert ({payload['level']}): {title}: {text}")  # type: ignore[attr-defined]
 
     def watch(self, models: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 1000,
               idx: int | None = None, log_graph: bool = False) -> None:
@@ -110,9 +110,8 @@ class RunSurface:
         """Say the job is about to be preempted (a cluster's signal): recorded in
         run.json (``"preempting": true``), so that a crash that follows reads as a
         preemption; resume it with ``init(id=..., resume="allow")``."""
-        self._info["preempting"] = True  # type: ignore[attr-defined]
-        self._save_info()  # type: ignore[attr-defined]
-        self._notices.debug("mark_preempting(): the run expects to be preempted")  # type: ignore[attr-defined]
+        self.update_info({"preempting": True})  # type: ignore[attr-defined]
+        self.notices.debug("mark_preempting(): the run expects to be preempted")  # type: ignore[attr-defined]
 
     def log_code(
         self, root: str = ".", name: str | None = None, include_fn: Any = None, exclude_fn: Any = None
@@ -124,6 +123,6 @@ class RunSurface:
         """
         from .files import save_code
 
-        if getattr(self, "_finished", False):
+        if self.finished:  # type: ignore[attr-defined]
             raise ValueError(f"run {self.id} is finished; log_code() needs a live run")  # type: ignore[attr-defined]
         return save_code(self, root, include_fn, exclude_fn)  # type: ignore[arg-type]

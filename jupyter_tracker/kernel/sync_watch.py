@@ -44,11 +44,11 @@ class SyncWatch:
         """Watch ``run`` (online runs only) from its housekeeping tick and at its finish."""
         if run.mode == "online":
             watch = cls(run)
-            run._sync_watch = watch
-            run._tick_hooks.append(watch.tick)
+            run.companions.sync_watch = watch
+            run.on_tick(watch.tick)
 
     def _shown_elsewhere(self) -> bool:
-        return self.run._notices.sink is not None  # the live panel shows the sync status
+        return self.run.notices.sink is not None  # the live panel shows the sync status
 
     def _read(self) -> dict[str, Any]:
         # a file of a few hundred bytes, once a second: cheaper than being clever with mtimes
@@ -64,7 +64,7 @@ class SyncWatch:
         status = self._read()
         state, message = status.get("status"), status.get("message") or ""
         if state == "stopped":
-            self.run._notices.warn(
+            self.run.notices.warn(
                 f"the server refused this run's upload: {message}; logging goes on and is safe on disk "
                 f"(run `tracker sync {self.run.path}` once fixed)",
                 f"sync-stopped:{message}",
@@ -72,7 +72,7 @@ class SyncWatch:
         elif state == "retrying":
             since = status.get("failing_since")
             if isinstance(since, (int, float)) and time.time() - since >= FAILING_FOR:
-                self.run._notices.warn(
+                self.run.notices.warn(
                     f"the upload to the server has been failing for {time.time() - since:.0f} s ({message}); "
                     "retrying, and logging goes on safe on disk",
                     f"sync-failing:{since}",
@@ -87,7 +87,7 @@ class SyncWatch:
         if state not in _TROUBLE:
             return  # pending or ok: the service uploads the rest after the run
         acked = int((status.get("events") or {}).get("acked") or 0)
-        left = self.run._writer.seq - acked
+        left = self.run.writer.seq - acked
         if left <= 0:
             return
         where = self.run.path
@@ -100,14 +100,15 @@ class SyncWatch:
                     f"if it cannot, run `tracker sync {where}`")
         else:
             then = f"they are safe in {where}: run `tracker sync {where}`"
-        self.run._notices.warn(f"{left} records of this run are not on the server (sync {state}: {message}); {then}")
+        self.run.notices.warn(f"{left} records of this run are not on the server (sync {state}: {message}); {then}")
 
 
 def report_at_finish(run: Any) -> None:
     """``finish()``'s hook: the watcher's last word, if the run has one."""
-    watch = getattr(run, "_sync_watch", None)
+    companions = getattr(run, "companions", None)  # a disabled run has none
+    watch = companions.sync_watch if companions is not None else None
     if watch is not None:
         try:
             watch.at_finish()
         except Exception as exc:  # noqa: BLE001 - finishing must complete
-            run._notices.debug(f"sync status at finish failed: {exc!r}")
+            run.notices.debug(f"sync status at finish failed: {exc!r}")

@@ -88,7 +88,7 @@ class _Watcher:
             if row:
                 self.run.log(row, commit=False)
         except Exception as exc:  # noqa: BLE001 - never into the training loop
-            self.run._warn(f"watch(): a histogram was not logged ({exc!r})", "watch-failed")
+            self.run.notices.warn(f"watch(): a histogram was not logged ({exc!r})", "watch-failed")
 
     def after_forward(self, module: Any, inputs: Any, output: Any) -> None:
         if not self._live():

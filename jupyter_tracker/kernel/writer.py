@@ -1,14 +1,15 @@
 """The append-only events log: the writer thread of the kernel process.
 
-``Run.log`` appends a record (a list whose first element is a placeholder for
-the sequence number) to the writer's current queue through the append
-function the writer installed on it, and returns. The writer thread wakes
+``Run.log`` calls :attr:`Writer.append` with a record (a list whose first
+element is a placeholder for the sequence number) and returns: ``append`` is
+the ``append`` of the writer's current queue, a builtin, so the call costs no
+Python frame. The writer thread wakes
 every :data:`FLUSH_INTERVAL` seconds (or when woken), swaps in a fresh queue,
 numbers and encodes what it took, and writes it with one ``os.write``: a kill
 of the process loses at most the records of the last interval. The records
 are also handed to the run's :class:`~jupyter_tracker.summaries.SummaryState`
-and to any listener (the live panel), on the writer thread, so the training
-thread never does that work.
+and to any subscriber (:meth:`Writer.subscribe`), on the writer thread, so the
+training thread never does that work (the live panel reads the file instead).
 
 Failures of ours never reach ``log()``. When the file cannot be written (a
 full disk, a removed folder) the encoded frames stay in memory, in order, and
@@ -19,7 +20,7 @@ after them is cut off again (the run's lock makes that safe), and the retry
 starts right after them.
 
 Backpressure costs the hot path nothing in the usual case: while the writer
-is inside a write, or while writes fail, it installs an append that also
+is inside a write, or while writes fail, its ``append`` is one that also
 counts what is not on disk yet (queued and held records), and makes
 ``log()`` wait on a condition, woken by the writer, while that is more than
 :data:`QUEUE_LIMIT` records (or :data:`HELD_BYTES_LIMIT` bytes are held).
@@ -33,7 +34,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from itertools import islice
+from itertools import repeat, starmap
 from pathlib import Path
 
 from .. import records
@@ -48,7 +49,7 @@ QUEUE_LIMIT = 200_000
 #: Encoded bytes held in memory while the log cannot be written, above which ``log()`` waits.
 HELD_BYTES_LIMIT = 64 << 20
 
-_ONLY_HISTORY = {"h"}
+_ONLY_HISTORY = {records.HISTORY}
 _KIND = operator.itemgetter(1)
 _ROW = operator.itemgetter(4)
 
@@ -64,9 +65,6 @@ class Writer:
         run's lock.
     summary
         Fed every history row and ``m``/``s`` record.
-    install
-        ``install(append)`` makes ``append`` the function producers call to
-        queue a record (the run's hot path keeps it as an attribute).
     seq
         The last sequence number already in the file (when resuming).
     notify
@@ -79,7 +77,6 @@ class Writer:
         self,
         path: Path,
         summary: SummaryState,
-        install: Callable[[Callable], None],
         seq: int = 0,
         notify: Callable[[str, str | None], None] | None = None,
         tick: Callable[[], None] | None = None,
@@ -88,14 +85,17 @@ class Writer:
         self.path = Path(path)
         self.summary = summary
         self.seq = seq
-        self.listeners: list[Callable[[list], None]] = []
-        self._install = install
+        self._subscribers: tuple[Callable[[list], None], ...] = ()
         self._notify = notify or (lambda message, key: None)
         self._tick = tick
         self._interval = interval
         self.queue: deque = deque()
+        #: Queues one record; swapped by the writer (the plain queue's append, the counting
+        #: one under backpressure, a raising one once sealed). Producers call it, never keep it.
+        self.append: Callable[[list], None] = self.queue.append
+        self._append_lock = threading.Lock()
+        self._sealed = False
         self._older: deque = deque()  # the last queue swapped out: may get a late append
-        self._older_taken = 0
         self._wake = threading.Event()
         self._lock = threading.Lock()  # one drain at a time (thread or caller)
         self._stop = False
@@ -120,7 +120,6 @@ class Writer:
         #: Bytes of a torn last frame cut off when the file was opened.
         self.cut_tail = 0
         self._open()
-        install(self.queue.append)
         self._thread = threading.Thread(target=self._run, name="tracker-writer", daemon=True)
         self._thread.start()
 
@@ -232,6 +231,36 @@ class Writer:
                 pass
             self._fd = None
 
+    # -- the producers' side ----------------------------------------------------
+    def _install(self, append: Callable[[list], None]) -> None:
+        with self._append_lock:
+            if not self._sealed:
+                self.append = append
+
+    def seal(self, closed: Callable[[list], None]) -> Callable[[list], None]:
+        """From now on ``append`` is ``closed`` (it raises); returns the append it replaced,
+        for the producer's last records (``finish()``'s state record)."""
+        with self._append_lock:
+            previous, self.append = self.append, closed
+            self._sealed = True
+        return previous
+
+    def forked(self, call: Callable[..., None]) -> None:
+        """In a child made by fork (no writer thread, the locks may be held): ``append`` is ``call``."""
+        self._sealed = True
+        self.append = call
+
+    def subscribe(self, listener: Callable[[list], None]) -> Callable[[], None]:
+        """Hand ``listener`` every batch of records after it is written, on the writer thread;
+        returns the function that unsubscribes it. A listener must be quick (it delays the
+        next write) and its exceptions are reported, never raised."""
+        self._subscribers += (listener,)
+        return lambda: setattr(self, "_subscribers", tuple(s for s in self._subscribers if s is not listener))
+
+    @property
+    def subscribers(self) -> tuple[Callable[[list], None], ...]:
+        return self._subscribers
+
     # -- backpressure ---------------------------------------------------------
     def _stall(self, stalled: bool) -> None:
         """Install the counting append (inside a write, or while writes fail) or the plain one."""
@@ -294,14 +323,16 @@ class Writer:
     # -- draining -------------------------------------------------------------
     def _take(self) -> list[list]:
         """Everything queued so far, in order; producers move on to a fresh queue."""
-        older, taken = self._older, self._older_taken
-        late = list(islice(older, taken, None)) if len(older) > taken else None
+        older = self._older
+        late = list(starmap(older.popleft, repeat((), len(older)))) if older else None
         current = self.queue
         self.queue = deque()
         if not self._closed:
             self._install(self._checked_append if self._stalled else self.queue.append)
-        items = list(current)  # one C call: appends land before or after it, whole
-        self._older, self._older_taken = current, len(items)
+        # Take exactly the records there now, one C call popping each (a late append lands
+        # after them, whole, and is taken next time); the old queue keeps no reference to them.
+        items = list(starmap(current.popleft, repeat((), len(current))))
+        self._older = current
         if late:
             items[:0] = late
         return items
@@ -318,7 +349,7 @@ class Writer:
         if self._pending:
             self._write()
         if items:
-            for listener in self.listeners:
+            for listener in self._subscribers:
                 try:
                     listener(items)
                 except Exception as exc:  # noqa: BLE001 - a listener must not stop the log
@@ -332,10 +363,10 @@ class Writer:
         """
         kinds = set(map(_KIND, items))
         only_history = kinds == _ONLY_HISTORY
-        if not only_history:
+        if records.NEW_HISTORY in kinds:
             for item in items:
-                if item[1] == "H":
-                    item[1] = "h"
+                if item[1] == records.NEW_HISTORY:
+                    item[1] = records.HISTORY
         first = self.seq + 1
         frames: list[bytes] = []
         rejected: list = []
@@ -346,8 +377,8 @@ class Writer:
                 return
         if only_history:
             self.summary.add_rows(list(map(_ROW, items)), items[-1][2], check_new=False)
-        else:
-            self._dispatch(items, check_new="H" in kinds)
+        else:  # rows with new keys, metric and summary records, in order
+            self.summary.visit(items)
         data = b"".join(frames)
         self._pending.append([data, first, len(items)])
         self._held += len(items)
@@ -359,7 +390,7 @@ class Writer:
     def _report_rejected(self, rejected: list) -> None:
         for record, error in rejected:
             kind = record[1]
-            if kind in ("h", "H"):
+            if kind in (records.HISTORY, records.NEW_HISTORY):
                 what = f"the row logged at step {record[2]} with keys {_keys(record[4])}"
             else:
                 payload = record[3] if len(record) > 3 else None
@@ -369,21 +400,6 @@ class Writer:
                 "dropped, the records around it are written",
                 None,
             )
-
-    def _dispatch(self, items: list[list], check_new: bool) -> None:
-        """The slow path: rows with new keys, metric and summary records, in order."""
-        summary = self.summary
-        rows: list[dict] = []
-        for item in items:
-            kind = item[1]
-            if kind == "h":
-                rows.append(item[4])
-                summary.last_step = item[2]
-            elif kind == "m" or kind == "s":
-                summary.add_rows(rows, summary.last_step, check_new)
-                rows = []
-                summary.apply(kind, item[3])
-        summary.add_rows(rows, summary.last_step, check_new)
 
     def _run(self) -> None:
         try:
@@ -427,17 +443,19 @@ class Writer:
         )
 
     # -- shutdown -------------------------------------------------------------
-    def finishing(self) -> None:
-        """The run is finishing: its last records never wait (a producer waiting stops too)."""
-        self._finishing = True
-        self._wake_waiters()
+    def finishing(self, finishing: bool = True) -> None:
+        """The run is finishing: its last records never wait (a producer waiting stops too).
+        ``finishing(False)``: an interrupted finish, the run records on."""
+        self._finishing = finishing
+        if finishing:
+            self._wake_waiters()
 
     def close(self, timeout: float = 5.0, fsync: bool = True) -> bool:
         """Drain, write, fsync and stop the thread; ``False`` if data is still pending.
 
         While the file cannot be written, the write is retried every interval
         for up to ``timeout`` seconds. The producer must have stopped queueing
-        (``Run.finish`` installs an append that raises) before this is called.
+        (``Run.finish`` seals the writer with an append that raises) before this is called.
         """
         deadline = time.monotonic() + timeout
         self._stop = True

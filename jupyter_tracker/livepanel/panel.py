@@ -30,6 +30,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..limits import TERMINAL_STATES
 from ..numerics.colors import color_of
 from .charts import MIN_WIDTH, SHORT, Chart, View
 from .redrawer import Redrawer
@@ -98,7 +99,7 @@ class Panel:
         self.display_id = f"tracker-panel-{run.id}-{time.monotonic_ns():x}"
         self.image_id = self.display_id + "-image"
         self.panel_class = f"tracker-panel-{run.id}-{time.monotonic_ns() % 10**9:x}"
-        self.start_time = float(run._info.get("created_at") or time.time())
+        self.start_time = float(run.info.get("created_at") or time.time())
         self.utc_offset = float(time.localtime().tm_gmtoff)
 
         self.style = widgets.HTML(stylesheet(self.panel_class))
@@ -159,7 +160,7 @@ class Panel:
 
     def _cycle(self) -> bool:
         """One turn of the panel's thread; ``True`` while catching up with a log that stopped growing."""
-        if self.run._finished and not self._finishing:
+        if self.run.finished and not self._finishing:
             return False  # finish() is writing the last records: keep out of its way until it hands over
         previous, offset = self.tail.size, self.tail.offset
         began = time.thread_time()
@@ -188,7 +189,7 @@ class Panel:
             self.redrawer.wake()
 
     def _error(self, exc: Exception) -> None:
-        self.run._notices.debug(f"panel redraw failed: {exc!r}")
+        self.run.notices.debug(f"panel redraw failed: {exc!r}")
 
     def view(self) -> View:
         return View(self.kind.value, float(self.amount.value), self.x_axis.value, bool(self.log_y.value))
@@ -286,9 +287,9 @@ class Panel:
 
     def _header(self) -> None:
         run = self.run
-        info = run._info
+        info = run.info
         state = run.state
-        end = info.get("finished_at") if state in ("finished", "failed", "crashed") else None
+        end = info.get("finished_at") if state in TERMINAL_STATES else None
         elapsed = _elapsed((end or time.time()) - self.start_time)
         step = self.store.last_step
         sync = self._sync_status()

@@ -131,8 +131,9 @@ class Series:
             self._top = float(finite[-1])
 
 
-class SeriesStore:
-    """Every metric's :class:`Series`, the metric definitions and the summary."""
+class SeriesStore(records.Visitor):
+    """Every metric's :class:`Series`, the metric definitions and the summary
+    (a :class:`~jupyter_tracker.records.Visitor` of the records read)."""
 
     def __init__(self) -> None:
         self.series: dict[str, Series] = {}
@@ -149,20 +150,21 @@ class SeriesStore:
     def add(self, items: list[list]) -> None:
         """Records in log order (any kind; history, metric and summary records are used)."""
         with self.lock:
-            history: list[list] = []
-            for item in items:
-                kind = item[1]
-                if kind == "h":
-                    history.append(item)
-                elif kind == "m" or kind == "s":
-                    self._flush(history)
-                    history = []
-                    if isinstance(item[3], dict):
-                        if kind == "m":
-                            self.specs.append(dict(item[3]))
-                        self.summary.apply(kind, item[3])
-                        self.version += 1
-            self._flush(history)
+            self.visit(items)
+
+    def on_history(self, batch: list[list]) -> None:
+        self._flush(batch)
+
+    def on_metric(self, seq: int, ts: Any, payload: Any) -> None:
+        if isinstance(payload, dict):
+            self.specs.append(dict(payload))
+            self.summary.apply(records.METRIC, payload)
+            self.version += 1
+
+    def on_summary(self, seq: int, ts: Any, payload: Any) -> None:
+        if isinstance(payload, dict):
+            self.summary.apply(records.SUMMARY, payload)
+            self.version += 1
 
     def _append(self, names: list[str], seqs: Any, steps: Any, times: Any, values: list[Any]) -> None:
         """Rows (``seqs``, ``steps``, ``times``) logged with a value for each of ``names``.

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import records
 from ..numerics import ticks
 from ..numerics.colors import color_of
 from ..numerics.decimate import minmax
@@ -134,7 +135,7 @@ class SystemChart:
         return StaticChart(self.figure.title, x_axis, y_axis, f"time ({x_axis.unit})", False, lines, legend)
 
 
-class SystemCharts:
+class SystemCharts(records.Visitor):
     """The system section of the panel (CSS class ``tracker-system``)."""
 
     def __init__(self, run_dir: Path, start_time: float) -> None:
@@ -175,11 +176,7 @@ class SystemCharts:
     def read(self) -> bool:
         """Take in what the service wrote since the last call; whether anything is new."""
         before = self.version
-        for item in self.tail.read():  # window means: the history before the live samples
-            if item[1] == "sys" and isinstance(item[3], dict):
-                if self._first_live is None or item[2] < self._first_live:
-                    if not self.times.size or item[2] > self.times.view()[-1]:
-                        self._append(item[2], item[3])
+        self.visit(self.tail.read())
         data = read_system_live(self.run_dir)
         if isinstance(data, dict) and data.get("seq", 0) != self._live_seq and isinstance(data.get("sample"), dict):
             self._live_seq = data.get("seq", 0)
@@ -190,6 +187,12 @@ class SystemCharts:
                 self.latest = data["sample"]
                 self._append(ts, data["sample"])
         return self.version != before
+
+    def on_system(self, seq: int, ts: Any, payload: Any) -> None:
+        """A sample of ``system.log`` (window means): the history before the live samples."""
+        if isinstance(payload, dict) and (self._first_live is None or ts < self._first_live):
+            if not self.times.size or ts > self.times.view()[-1]:
+                self._append(ts, payload)
 
     def refresh(self, paused: str | None = None) -> bool:
         """Read and redraw; whether anything changed."""

@@ -14,7 +14,7 @@ history points by metric the way the local reader builds history rows:
 records of the same step that follow each other form one row, later values
 win, and the row's timestamp is that of its last record. A hole does not end
 a row: the local reader skips the unreadable lines and merges what is on
-either side the same way. Every limit is :mod:`jupyter_tracker.limits`'.
+either side the same way. Each record is checked by :mod:`.record_checks`.
 """
 
 from __future__ import annotations
@@ -26,26 +26,15 @@ from typing import Any
 
 import numpy as np
 
-from ..limits import (
-    ALERT_LEVELS, MAX_EXIT_CODE, MAX_NOTES_LENGTH, MAX_SEQ, MAX_STEP, MAX_TEXT_LENGTH, STATES, depth_problem,
-    key_problem, text_problem,
-)
-from ..summaries import SUMMARY_KINDS
-from .errors import BadRequest
+from ..limits import MAX_SEQ, MAX_STEP, key_problem
+from ..records import EVENT_KINDS, HISTORY, SYSTEM, SYSTEM_KINDS
+from .record_checks import BadBatch, check_key, check_metrics, check_payload, is_number
 
 __all__ = ["BadBatch", "Batch", "Points", "Plan", "Planner", "parse_envelope", "parse_batch", "plan", "LOGS", "Holes"]
 
 LOGS = ("events", "system")
-#: The kinds of record each log holds; other known kinds are refused there.
-EVENT_KINDS = frozenset({"h", "c", "s", "m", "meta", "f", "start", "state", "alert"})
-SYSTEM_KINDS = frozenset({"sys"})
-
 #: Declared holes: inclusive ``(from_seq, to_seq)`` ranges, sorted and apart.
 Holes = Sequence[tuple[int, int]]
-
-
-class BadBatch(BadRequest):
-    """A batch (or one of its records) the server refuses (400): the message says why."""
 
 
 @dataclass
@@ -95,77 +84,6 @@ class Batch:
     def holes_after(self, hwm: int) -> list[tuple[int, int]]:
         """The holes above ``hwm``, clipped to start after it."""
         return [(max(lo, hwm + 1), hi) for lo, hi in self.missing if hi > hwm]
-
-
-def _is_number(value: Any) -> bool:
-    kind = type(value)
-    return kind is float or kind is int
-
-
-def _check_key(key: str, seq: int) -> None:
-    problem = key_problem(key)
-    if problem is not None:
-        raise BadBatch(f"record {seq}: {problem}")
-
-
-def _check_metrics(data: Any, seq: int, max_keys: int, what: str) -> None:
-    if type(data) is not dict:
-        raise BadBatch(f"record {seq}: the {what} must be a JSON object of metric: number")
-    if len(data) > max_keys:
-        raise BadBatch(f"record {seq}: {len(data)} keys in one record; the limit is {max_keys}")
-    for key, value in data.items():
-        _check_key(key, seq)
-        if not _is_number(value):
-            raise BadBatch(f"record {seq}: the value of {key!r} is not a number")
-
-
-def _check_payload(kind: str, payload: Any, seq: int) -> None:
-    """Refuse the payload of a non-history record the server could not apply."""
-    if kind == "start" and payload is None:
-        return
-    if type(payload) is not dict:
-        raise BadBatch(f"record {seq}: the payload of a {kind!r} record must be a JSON object")
-    problem = depth_problem(payload)
-    if problem is not None:
-        raise BadBatch(f"record {seq}: the payload of the {kind!r} record {problem}")
-    if kind == "s":
-        if not isinstance(payload.get("set") or {}, dict):
-            raise BadBatch(f"record {seq}: 'set' must be an object")
-        dels = payload.get("del") or []
-        if not isinstance(dels, list) or not all(isinstance(k, str) for k in dels):
-            raise BadBatch(f"record {seq}: 'del' must be a list of keys")
-    elif kind == "m":
-        name = payload.get("name")
-        if not isinstance(name, str) or not name:
-            raise BadBatch(f"record {seq}: a metric definition needs a 'name'")
-        if payload.get("summary") not in (None, *SUMMARY_KINDS):
-            raise BadBatch(f"record {seq}: summary must be one of {', '.join(SUMMARY_KINDS)}")
-        step_metric = payload.get("step_metric")
-        if step_metric is not None and not isinstance(step_metric, str):
-            raise BadBatch(f"record {seq}: step_metric must be a string")
-    elif kind == "f":
-        path = payload.get("path")
-        if not isinstance(path, str) or not path:
-            raise BadBatch(f"record {seq}: a file record needs a 'path'")
-    elif kind == "meta":
-        from .runs import identity_problem
-
-        problem = identity_problem(payload)
-        if problem is not None:
-            raise BadBatch(f"record {seq}: {problem}")
-    elif kind == "alert":
-        for field, limit in (("title", MAX_TEXT_LENGTH), ("text", MAX_NOTES_LENGTH)):
-            problem = text_problem(payload.get(field), limit) if isinstance(payload.get(field), str) else "must be a string"
-            if problem is not None:
-                raise BadBatch(f"record {seq}: the alert's {field} {problem}")
-        if payload.get("level") not in ALERT_LEVELS:
-            raise BadBatch(f"record {seq}: an alert's level must be one of {', '.join(ALERT_LEVELS)}")
-    elif kind == "state":
-        if payload.get("state") not in STATES:
-            raise BadBatch(f"record {seq}: state must be one of {', '.join(STATES)}")
-        exit_code = payload.get("exit_code")
-        if exit_code is not None and (type(exit_code) is not int or abs(exit_code) > MAX_EXIT_CODE):
-            raise BadBatch(f"record {seq}: exit_code must be an integer from {-MAX_EXIT_CODE} to {MAX_EXIT_CODE}")
 
 
 _SEQ, _KIND, _STEP, _TS, _DATA = (itemgetter(i) for i in range(5))
@@ -345,7 +263,7 @@ class Planner:
             return False
         if self.last_seq is not None and seqs[-1] > self.last_seq:
             return False
-        if list(map(_KIND, records)).count("h") != count:
+        if list(map(_KIND, records)).count(HISTORY) != count:
             return False
         steps = list(map(_STEP, records))
         stamps = list(map(_TS, records))
@@ -396,7 +314,7 @@ class Planner:
         self.row_step = steps[-1]
         self._row_steps.append(step_array)
         self._row_ts.append(np.array(stamps, dtype=np.float64))
-        self.ops.append(("h", datas, steps[-1], True))
+        self.ops.append((HISTORY, datas, steps[-1], True))
         return True
 
     def _walk(self, records: list, keep: bool) -> None:
@@ -418,7 +336,7 @@ class Planner:
                 raise self._misplaced(record, seq)
             self.seq = seq + 1
             kind = record[1]
-            if kind == "h":
+            if kind == HISTORY:
                 if log != "events":
                     raise BadBatch(f"record {seq}: 'h' records belong in the events log, not the {log} log")
                 if len(record) != 5:
@@ -426,10 +344,10 @@ class Planner:
                 step, ts, data = record[2], record[3], record[4]
                 if type(step) is not int or step < 0 or step > MAX_STEP:
                     raise BadBatch(f"record {seq}: the step must be an integer from 0 to {MAX_STEP}")
-                if not _is_number(ts):
+                if not is_number(ts):
                     raise BadBatch(f"record {seq}: the timestamp must be a number")
                 if type(data) is not dict or len(data) > max_keys:
-                    _check_metrics(data, seq, max_keys, "history row")
+                    check_metrics(data, seq, max_keys, "history row")
                 if step < self.step:
                     raise BadBatch(f"record {seq}: step {step} is lower than the step before it ({self.step})")
                 self.step = step
@@ -439,7 +357,7 @@ class Planner:
                         if value_type is not float and value_type is not int:
                             raise BadBatch(f"record {seq}: the value of {key!r} is not a number")
                         if key not in columns:
-                            _check_key(key, seq)
+                            check_key(key, seq)
                     continue
                 if step != row_step:
                     row += 1
@@ -453,7 +371,7 @@ class Planner:
                 for key, value in data.items():
                     column = columns.get(key)
                     if column is None:
-                        _check_key(key, seq)
+                        check_key(key, seq)
                         column = columns[key] = _Column()
                     value_type = type(value)
                     if value_type is not float and value_type is not int:
@@ -470,9 +388,9 @@ class Planner:
                         column.last_row = row
                 if stretch is None:
                     stretch = []
-                    ops.append(("h", stretch, step, False))
+                    ops.append((HISTORY, stretch, step, False))
                 else:
-                    ops[-1] = ("h", stretch, step, False)
+                    ops[-1] = (HISTORY, stretch, step, False)
                 stretch.append(data)
                 continue
             if type(kind) is not str or not kind:
@@ -482,14 +400,14 @@ class Planner:
             if kind not in (SYSTEM_KINDS if log == "system" else EVENT_KINDS):
                 other = "system" if log == "events" else "events"
                 raise BadBatch(f"record {seq}: {kind!r} records belong in the {other} log, not the {log} log")
-            if len(record) < 3 or not _is_number(record[2]):
+            if len(record) < 3 or not is_number(record[2]):
                 raise BadBatch(f"record {seq}: the timestamp must be a number")
             ts = record[2]
             payload = record[3] if len(record) > 3 else None
-            if kind == "sys":
-                _check_metrics(payload, seq, max_keys, "system record")
+            if kind == SYSTEM:
+                check_metrics(payload, seq, max_keys, "system record")
             else:
-                _check_payload(kind, payload, seq)
+                check_payload(kind, payload, seq)
             if keep:
                 stretch = None
                 ops.append((kind, seq, ts, payload))

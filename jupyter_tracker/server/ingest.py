@@ -25,7 +25,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
-from ..limits import MAX_ALERTS_KEPT
+from ..records import HISTORY, METRIC, SUMMARY, SYSTEM, Visitor
+from ..limits import MAX_ALERTS_KEPT, TERMINAL_STATES
 from . import schema
 from .batches import Batch, Planner
 from .database import dialect_insert, writing
@@ -119,13 +120,13 @@ def _apply_system(conn: Connection, run_pk: int, ops: list[tuple]) -> None:
     rows = [
         {"run_pk": run_pk, "seq": op[1], "ts": float(op[2]), "data": dumps_column(op[3])}
         for op in ops
-        if op[0] == "sys"
+        if op[0] == SYSTEM
     ]
     if rows:
         conn.execute(schema.system_records.insert(), rows)
 
 
-class _Events:
+class _Events(Visitor):
     """What the records of the events log change in the run's row, applied in log order.
 
     The run's summary state, config, metrics and info are decoded when a
@@ -167,10 +168,11 @@ class _Events:
         return self._info
 
     def apply(self, ops: list[tuple]) -> None:
-        values = self.values
+        """The planner's operations in order: rows of history (already columns, see
+        :class:`~.batches.Planner`), and every other record as ``(kind, seq, ts, payload)``."""
         for op in ops:
             kind = op[0]
-            if kind == "h":
+            if kind == HISTORY:
                 datas, step, same_keys = op[1], op[2], op[3]
                 summary = self.summary
                 if same_keys and len(datas) > 1:
@@ -180,41 +182,49 @@ class _Events:
                 else:
                     summary.add_rows(datas, step)
                 continue
-            _seq, ts, payload = op[1], op[2], op[3]
-            if kind == "c":
-                self.config.update(payload)
-            elif kind == "m":
-                self.summary.apply(kind, payload)
-                self.metrics.append(payload)
-            elif kind == "s":
-                self.summary.apply(kind, payload)
-            elif kind == "meta":
-                self.info.update(payload)
-                self.identity.update(payload)
-            elif kind == "f":
-                self.files[payload["path"]] = {"policy": _short(payload.get("policy")), "logged_at": float(ts)}
-            elif kind == "alert":
-                alerts = list(self.info.get("alerts") or [])
-                alerts.append({**payload, "ts": float(ts)})
-                self.info["alerts"] = alerts[-MAX_ALERTS_KEPT:]
-            elif kind == "start":
-                info = self.info
-                info.update({k: v for k, v in (payload or {}).items() if k in ("pid", "host")})
-                info.pop("crash_source", None)
-                info.pop("crash_reason", None)
-                info.setdefault("started_at", ts)
-                values["state"] = "running"
-                values["exit_code"] = None
-            elif kind == "state":
-                info = self.info
-                state = payload["state"]
-                values["state"] = state
-                values["exit_code"] = payload.get("exit_code")
-                info["exit_code"] = payload.get("exit_code")
-                if payload.get("reason"):
-                    info["crash_reason"] = payload.get("reason")
-                if state in ("finished", "failed", "crashed"):
-                    info["finished_at"] = ts
+            self.visit_kind(kind, op[1], op[2], op[3])
+
+    def on_config(self, seq: int, ts: Any, payload: Any) -> None:
+        self.config.update(payload)
+
+    def on_metric(self, seq: int, ts: Any, payload: Any) -> None:
+        self.summary.apply(METRIC, payload)
+        self.metrics.append(payload)
+
+    def on_summary(self, seq: int, ts: Any, payload: Any) -> None:
+        self.summary.apply(SUMMARY, payload)
+
+    def on_meta(self, seq: int, ts: Any, payload: Any) -> None:
+        self.info.update(payload)
+        self.identity.update(payload)
+
+    def on_file(self, seq: int, ts: Any, payload: Any) -> None:
+        self.files[payload["path"]] = {"policy": _short(payload.get("policy")), "logged_at": float(ts)}
+
+    def on_alert(self, seq: int, ts: Any, payload: Any) -> None:
+        alerts = list(self.info.get("alerts") or [])
+        alerts.append({**payload, "ts": float(ts)})
+        self.info["alerts"] = alerts[-MAX_ALERTS_KEPT:]
+
+    def on_start(self, seq: int, ts: Any, payload: Any) -> None:
+        info = self.info
+        info.update({k: v for k, v in (payload or {}).items() if k in ("pid", "host")})
+        info.pop("crash_source", None)
+        info.pop("crash_reason", None)
+        info.setdefault("started_at", ts)
+        self.values["state"] = "running"
+        self.values["exit_code"] = None
+
+    def on_state(self, seq: int, ts: Any, payload: Any) -> None:
+        info = self.info
+        state = payload["state"]
+        self.values["state"] = state
+        self.values["exit_code"] = payload.get("exit_code")
+        info["exit_code"] = payload.get("exit_code")
+        if payload.get("reason"):
+            info["crash_reason"] = payload.get("reason")
+        if state in TERMINAL_STATES:
+            info["finished_at"] = ts
 
     def finish(self, conn: Connection, todo: Any) -> None:
         row, values = self.row, self.values

@@ -98,7 +98,7 @@ class Service:
         means = self.window.take()
         if means is None:
             return
-        line_items: list = [[0, "sys", time.time(), means]]
+        line_items: list = [[0, records.SYSTEM, time.time(), means]]
         out: list[bytes] = []
         seq = records.encode_items(line_items, self.seq, out)
         try:

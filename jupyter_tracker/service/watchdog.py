@@ -68,7 +68,7 @@ def _mark_crashed(run_dir: Path, reason: str) -> bool:
         state = "crashed"
         records.append_records(
             events,
-            [[0, "state", time.time(), {"state": state, "exit_code": None, "reason": reason}]],
+            [[0, records.STATE, time.time(), {"state": state, "exit_code": None, "reason": reason}]],
             seq=log.last_seq,
         )
     info.update(state=state, finished_at=time.time(), steps=log.last_step)

@@ -160,7 +160,7 @@ def test_kill_9_of_the_service_mid_run_keeps_the_loop_going(tmp_path, tracker_en
         run_cell(client, "import sys\nfrom jupyter_tracker.kernel import exits\n"
                          "assert not exits.installed() and not hasattr(sys.exit, '__wrapped__')")
         run_cell(client, "for i in range(5000):\n    run.log({'x': float(i)})")
-        run_cell(client, "os.kill(run._service.pid, signal.SIGKILL)\ntime.sleep(0.3)")
+        run_cell(client, "os.kill(run.companions.service.pid, signal.SIGKILL)\ntime.sleep(0.3)")
         run_cell(client, "for i in range(5000, 10000):\n    run.log({'x': float(i)})\ntime.sleep(1.5)\nassert run.state == 'service-stopped', run.state")
         run_cell(client, "run.finish()")
     finally:

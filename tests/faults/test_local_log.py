@@ -597,7 +597,7 @@ def test_the_writer_drops_only_a_record_it_cannot_encode(tracker_env):
     run = tracker.init()
     for i in range(200):
         run.log({"a": float(i)})
-    run._append([0, "h", 200, time.time(), {"\ud800": 1.0, "a": 200.0}])
+    run.writer.append([0, "h", 200, time.time(), {"\ud800": 1.0, "a": 200.0}])
     run._step = 201
     for i in range(201, 400):
         run.log({"a": float(i)})

@@ -39,7 +39,7 @@ RUN_SCRIPT = textwrap.dedent(
     from jupyter_tracker.rundir import read_sync
     rows, wait_for_status, code = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     run = tracker.init(project="faults")
-    print(run.dir, run._service.pid, flush=True)
+    print(run.dir, run.companions.service.pid, flush=True)
     for i in range(rows):
         run.log({"x": float(i)})
     if wait_for_status != "-":  # go on training until the upload says so (at most 60 s)

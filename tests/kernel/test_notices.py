@@ -15,7 +15,7 @@ def test_a_message_after_finish_is_one_line_and_never_logging_s_last_resort(trac
         import tracker
         run = tracker.init(project="p")
         run.finish()
-        run._notices.warn("said after finish", "k")
+        run.notices.warn("said after finish", "k")
         """
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

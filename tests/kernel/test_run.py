@@ -431,7 +431,7 @@ def test_the_fast_path_never_takes_a_row_over_the_key_limit(tracker_env):
 def test_a_finish_that_cannot_write_its_files_still_finishes(tracker_env, monkeypatch):
     run = tracker.init()
     run.log({"a": 1.0})
-    run._finish_hooks.append(lambda state: 1 / 0)
+    run.on_finish(lambda state: 1 / 0)
     run.finish()  # a failure of ours is said, never raised
     assert read_back(run).state == "finished"
     assert "finish(): <lambda> failed (ZeroDivisionError" in warnings_logged(run)

@@ -57,11 +57,11 @@ def test_the_live_panel_shows_it_instead(tracker_env, capsys):
     run = tracker.init(mode="offline")
     told(capsys)
     shown = []
-    run._notices.sink = shown.append  # what open_panel does
+    run.notices.sink = shown.append  # what open_panel does
     status(run, "stopped", "refused (401)", acked=0)
     watch = SyncWatch(run)
     watch.tick()
-    run._sync_watch = watch
+    run.companions.sync_watch = watch
     run.finish()
     assert told(capsys) == [] and shown == []
 
@@ -70,8 +70,8 @@ def test_silent_mode_prints_nothing_and_keeps_it_in_debug_log(tracker_env, capsy
     monkeypatch.setenv("TRACKER_SILENT", "true")
     run = tracker.init(mode="offline")
     status(run, "stopped", "refused (401)")
-    run._sync_watch = SyncWatch(run)
-    run._sync_watch.tick()
+    run.companions.sync_watch = SyncWatch(run)
+    run.companions.sync_watch.tick()
     run.finish()
     assert capsys.readouterr().err == ""
     debug = (run.path / "logs" / "debug.log").read_text()
@@ -84,7 +84,7 @@ def test_at_finish_the_records_not_on_the_server_are_counted(tracker_env, capsys
         run.log({"x": float(i)})
     run._sync(), told(capsys)
     status(run, "stopped", "refused (401)", acked=40)
-    run._sync_watch = SyncWatch(run)
+    run.companions.sync_watch = SyncWatch(run)
     run.finish()
     lines = told(capsys)
     last = run._writer.seq  # start, 100 rows, state
@@ -98,7 +98,7 @@ def test_nothing_is_said_at_finish_while_the_upload_goes_well(tracker_env, capsy
     run = tracker.init(mode="offline")
     run.log({"x": 1.0})
     status(run, "ok", acked=1)
-    run._sync_watch = SyncWatch(run)
+    run.companions.sync_watch = SyncWatch(run)
     told(capsys)
     run.finish()
     assert [line for line in told(capsys) if "server" in line] == []
@@ -116,7 +116,7 @@ def test_an_online_run_against_an_unreachable_server_says_so(tracker_env, capsys
     monkeypatch.setenv("TRACKER_SYNC_TIMEOUT", "1")
     monkeypatch.setattr(sync_watch, "FAILING_FOR", 1.0)
     run = tracker.init()
-    assert run._sync_watch is not None
+    assert run.companions.sync_watch is not None
     seen: list[str] = []
 
     def failing_said() -> bool:
@@ -129,5 +129,5 @@ def test_an_online_run_against_an_unreachable_server_says_so(tracker_env, capsys
     seen.extend(told(capsys))
     finish = [line for line in seen if "not on the server" in line]
     assert len(finish) == 1 and "up to 1 s (TRACKER_SYNC_TIMEOUT)" in finish[0]
-    wait_for(lambda: run._service.exited() is not None, timeout=20)
+    wait_for(lambda: run.companions.service.exited() is not None, timeout=20)
     assert rundir.read_sync(run.path)["status"] == "not-synced"

@@ -143,10 +143,10 @@ def test_the_writer_s_own_housekeeping_never_waits_for_itself(tracker_env, monke
 
     def busy_tick():  # records from the writer thread (as the service watch does)
         for _ in range(50):
-            run._emit("meta", {"x": 1})
+            run.record("meta", {"x": 1})
         ticked.set()
 
-    run._tick_hooks.append(busy_tick)
+    run.on_tick(busy_tick)
     assert ticked.wait(5)
     disk.full = False
 

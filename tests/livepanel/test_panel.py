@@ -23,7 +23,7 @@ from jupyter_tracker.numerics.colors import color_of
 def panel(tracker_env, recording_comm):
     run = tracker.init(project="panel", name="p1")
     p = Panel(run)
-    run._panel = p
+    run.companions.panel = p
     p.redrawer.stop()  # the tests drive redraws themselves
     yield p
     if run.state == "running":
@@ -60,7 +60,7 @@ def test_one_chart_per_metric_in_sections_by_prefix(panel):
 
 
 def test_the_panel_reads_the_log_itself_and_the_writer_feeds_it_nothing(panel):
-    assert panel.run._writer.listeners == []
+    assert panel.run.writer.subscribers == ()
     for i in range(100):
         panel.run.log({"a": float(i)})
     panel.run._writer.drain()
@@ -292,7 +292,7 @@ def test_summary_follows_the_runs_rules_and_manual_values(panel):
 
 
 def test_status_line_keeps_the_history_and_clears_conditions(panel):
-    panel.run._notices.sink = panel.set_status
+    panel.run.notices.sink = panel.set_status
     panel.run.log({"bad": "text", "ok": 1.0})
     panel.run.log({"worse": object(), "ok": 2.0})
     sync(panel)
@@ -351,7 +351,7 @@ def test_finish_returns_at_once_then_the_thread_draws_the_final_state_and_image(
     monkeypatch.setattr(jupyter_tracker.kernel.session, "in_kernel", lambda: True)  # as in a kernel
     run = tracker.init(project="panel", name="fin")
     panel = Panel(run)
-    run._panel = panel
+    run.companions.panel = panel
     panel.ready.wait(30)
     gate = threading.Event()
     original = panel._final
@@ -395,7 +395,7 @@ def test_a_panel_opened_late_reads_the_log_without_missing_or_doubling(tracker_e
     for i in range(3000, 3500):  # still queued when the panel opens
         run.log({"x": float(i)})
     p = Panel(run)
-    run._panel = p
+    run.companions.panel = p
     p.redrawer.stop()
     for i in range(3500, 4000):
         run.log({"x": float(i)})
@@ -411,7 +411,7 @@ def test_a_panel_opened_late_reads_the_log_without_missing_or_doubling(tracker_e
 def test_the_panels_own_thread_keeps_up_while_the_run_logs(tracker_env, recording_comm):
     run = tracker.init(project="live")
     p = Panel(run)
-    run._panel = p
+    run.companions.panel = p
     for i in range(200):
         run.log({"x": float(i)})
         time.sleep(0.005)
@@ -426,7 +426,7 @@ def test_the_panels_own_thread_keeps_up_while_the_run_logs(tracker_env, recordin
 def test_sync_trouble_shows_until_the_upload_recovers(panel):
     from jupyter_tracker import rundir
 
-    panel.run._info["mode"] = "online"  # as with a tracking server configured
+    panel.run.info["mode"] = "online"  # as with a tracking server configured
     rundir.write_sync(panel.run.path, {"status": "retrying", "message": "connection refused",
                                        "events": {"acked": 10}})
     panel.redraw()

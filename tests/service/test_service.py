@@ -17,7 +17,7 @@ FAKE_NVML = Path(__file__).parent / "fake_nvml"
 
 def test_service_writes_window_means_and_is_isolated(tracker_env):
     run = tracker.init()
-    service = run._service
+    service = run.companions.service
     pid = service.pid
     # its own session, stdin closed, output to logs/service.log, not to ours
     assert os.getsid(pid) != os.getsid(0)
@@ -109,7 +109,7 @@ def _service_pid(run_dir: Path):
 def test_kill_9_of_the_service_leaves_training_untouched(tracker_env):
     run = tracker.init()
     run.log({"x": 0.0})
-    os.kill(run._service.pid, signal.SIGKILL)
+    os.kill(run.companions.service.pid, signal.SIGKILL)
     for i in range(1, 3000):
         run.log({"x": float(i)})
         if i % 1000 == 0:
@@ -127,7 +127,7 @@ def test_a_deleted_run_folder_ends_the_service_and_training_goes_on(tracker_env)
     import shutil
 
     run = tracker.init()
-    service = run._service
+    service = run.companions.service
     wait_for(lambda: (run.path / rundir.SYSTEM_LIVE).exists(), timeout=10)  # it runs
     shutil.rmtree(run.path)
     wait_for(lambda: service.exited() is not None, timeout=10)

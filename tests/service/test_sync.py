@@ -253,7 +253,7 @@ def test_a_refused_token_stops_syncing_says_why_and_keeps_the_log(server, monkey
     run.finish()
     assert "sync stopped" in (run.path / "logs" / "debug.log").read_text()
     assert len(tracker.Api().run(run.id).history()) == 100  # the local log is intact
-    service = run._service
+    service = run.companions.service
     wait_for(lambda: service.exited() is not None, timeout=10)  # nothing left to retry: it exits
 
 

@@ -9,6 +9,9 @@ cache (``cache/``: two JSON files and raw arrays, see
 :mod:`jupyter_tracker.columns`) are read and written by the ``cache_*``
 functions here; the cache is never uploaded and can always be deleted.
 
+The run's lock lives in :mod:`.lock` and the read cache's files in
+:mod:`.cache`; every name is importable from ``rundir``.
+
 One process at a time appends to a run's ``events.log``: the one holding the
 exclusive lock on the run's ``run.lock`` (``flock``; the system releases it
 when that process ends, even by ``kill -9``). ``init`` takes it for a new or
@@ -30,24 +33,15 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-try:
-    import fcntl
-except ImportError:  # not a POSIX system: runs are not locked
-    fcntl = None  # type: ignore[assignment]
-
 import orjson
 
-from .limits import TERMINAL_STATES
-from .records import jsonable, restore_floats, write_all
-from .summaries import SummaryState
+from ..records import jsonable, restore_floats, write_all
+from ..summaries import SummaryState
 
 __all__ = [
     "RUN_JSON",
@@ -57,12 +51,6 @@ __all__ = [
     "SYSTEM_LIVE",
     "SYNC_JSON",
     "LOCK",
-    "RunLock",
-    "RunLocked",
-    "try_lock_run",
-    "lock_run",
-    "lock_holder",
-    "creating",
     "CACHE",
     "create",
     "dir_name",
@@ -80,15 +68,6 @@ __all__ = [
     "find_by_id",
     "list_run_dirs",
     "pid_alive",
-    "cache_lock",
-    "read_cache_json",
-    "write_cache_json",
-    "cache_append",
-    "cache_patch",
-    "cache_read_array",
-    "cache_size",
-    "cache_truncate",
-    "cache_prune",
 ]
 
 RUN_JSON = "run.json"
@@ -323,245 +302,9 @@ def pid_alive(pid: int | None, create_time: float | None = None) -> bool:
     return True
 
 
-# -- the run's lock -------------------------------------------------------------------
-class RunLocked(RuntimeError):
-    """Another live process records the run (holds its lock)."""
+# The run's lock and the read cache use the names above: imported after them.
+from . import cache, lock  # noqa: E402
+from .cache import *  # noqa: E402, F403 - every name of cache.__all__
+from .lock import *  # noqa: E402, F403 - every name of lock.__all__
 
-    def __init__(self, message: str, holder: dict[str, Any] | None) -> None:
-        super().__init__(message)
-        self.holder = holder
-
-
-class RunLock:
-    """The exclusive lock on one run directory, held through an open file.
-
-    ``fd`` is ``None`` when the filesystem cannot lock (``problem`` says why):
-    the run is recorded unlocked, as it was before locks existed.
-    """
-
-    def __init__(self, path: Path, fd: int | None, problem: str | None = None) -> None:
-        self.path = Path(path)
-        self.fd = fd
-        self.problem = problem
-
-    def release(self) -> None:
-        """Let the lock go. Unlocked explicitly, not only closed: a child forked
-        meanwhile (a subprocess between fork and exec) shares the lock and would
-        otherwise keep it until it closes its copy."""
-        fd, self.fd = self.fd, None
-        if fd is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-            except OSError:
-                pass
-            self._close(fd)
-
-    def forget(self) -> None:
-        """In a forked child: close the child's copy of the file, without unlocking
-        (the lock is the parent's). Otherwise the copy would hold the lock on after
-        the parent died, and its run could not be marked crashed or resumed."""
-        fd, self.fd = self.fd, None
-        if fd is not None:
-            self._close(fd)
-
-    @staticmethod
-    def _close(fd: int) -> None:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-
-
-def try_lock_run(path: Path, role: str = "recording") -> RunLock | None:
-    """The run's lock, or ``None`` when another process holds it. Never waits."""
-    lock_path = Path(path) / LOCK
-    if fcntl is None:
-        return RunLock(path, None, "this system has no flock")
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        return RunLock(path, None, f"cannot open {LOCK} ({exc.strerror or exc})")
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    except OSError as exc:  # a filesystem without locks (some network mounts)
-        os.close(fd)
-        return RunLock(path, None, f"the filesystem cannot lock {LOCK} ({exc.strerror or exc})")
-    holder = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(), "role": role}
-    try:
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, orjson.dumps(holder), 0)
-    except OSError:
-        pass  # a full disk: the lock holds without the note
-    return RunLock(path, fd)
-
-
-def lock_holder(path: Path) -> dict[str, Any] | None:
-    """Who holds (or last held) the run's lock, as written in ``run.lock``."""
-    holder = read_json(Path(path) / LOCK)
-    return holder if isinstance(holder, dict) else None
-
-
-def lock_run(path: Path, run_id: str, role: str = "recording", wait: float = 5.0) -> RunLock:
-    """The run's lock for a process that records it.
-
-    A service marking the run crashed holds it for milliseconds: that is waited
-    for (at most ``wait`` seconds). A process recording the run is not.
-
-    Raises
-    ------
-    RunLocked
-        Naming the run, the holder's pid and host, and what to do.
-    """
-    deadline = time.monotonic() + wait
-    while True:
-        lock = try_lock_run(path, role)
-        if lock is not None:
-            return lock
-        holder = lock_holder(path)
-        if holder is not None and holder.get("role") == "service" and time.monotonic() < deadline:
-            time.sleep(0.05)
-            continue
-        raise RunLocked(_locked_message(run_id, holder), holder)
-
-
-def _locked_message(run_id: str, holder: dict[str, Any] | None) -> str:
-    who = "another process"
-    if holder is not None and holder.get("pid"):
-        who = f"process {holder['pid']} on host {holder.get('host') or '?'}"
-        since = holder.get("since")
-        if isinstance(since, (int, float)):
-            who += f" (since {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(since))})"
-    return (
-        f"run {run_id!r} is being recorded by {who}: one process records a run at a time. "
-        "Finish the run there (run.finish() or %tracker finish) or let that process end, then "
-        "resume it; or start a new run with another id."
-    )
-
-
-@contextmanager
-def creating(base: Path) -> Iterator[None]:
-    """Hold ``$TRACKER_DIR``'s init lock while finding or creating a run's directory,
-    so that two processes starting the same run id at once make one directory."""
-    fd = None
-    if fcntl is not None:
-        try:
-            fd = os.open(Path(base) / _INIT_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError:
-            pass  # no locks here: as before
-    try:
-        yield
-    finally:
-        if fd is not None:
-            os.close(fd)
-
-
-# -- the read cache (cache/) ---------------------------------------------------------
-@contextmanager
-def cache_lock(path: Path, exclusive: bool) -> Iterator[None]:
-    """Hold the lock of a run's cache (shared for readers, exclusive for the one
-    that updates it), creating ``cache/`` if needed.
-
-    Raises
-    ------
-    OSError
-        The cache cannot be created or locked here (a read-only run directory,
-        a platform without ``fcntl``): the caller reads without a cache.
-    """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not on Linux or macOS
-        raise OSError("no file locks on this platform") from None
-    folder = Path(path) / CACHE
-    folder.mkdir(exist_ok=True)
-    fd = os.open(folder / "lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
-
-
-def read_cache_json(path: Path, name: str) -> Any:
-    """A JSON file of the cache (non-finite floats restored), ``None`` if missing or unreadable."""
-    try:
-        with open(os.path.join(path, CACHE, name), "rb") as handle:
-            data = handle.read()
-        value = orjson.loads(data)
-    except (OSError, ValueError):
-        return None
-    return restore_floats(value) if b'"$float"' in data else value
-
-
-def write_cache_json(path: Path, name: str, value: Any) -> None:
-    """Replace a JSON file of the cache atomically. Raises ``OSError``."""
-    write_json(Path(path) / CACHE / name, value)
-
-
-def cache_append(path: Path, name: str, data: bytes) -> None:
-    """Append bytes to an array file of the cache (created if missing). Raises ``OSError``."""
-    fd = os.open(Path(path) / CACHE / name, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        write_all(fd, data)
-    finally:
-        os.close(fd)
-
-
-def cache_patch(path: Path, name: str, offset: int, data: bytes) -> None:
-    """Overwrite bytes at ``offset`` of an array file of the cache. Raises ``OSError``."""
-    fd = os.open(Path(path) / CACHE / name, os.O_WRONLY)
-    try:
-        if os.pwrite(fd, data, offset) != len(data):
-            raise OSError(f"short write to {name}")
-    finally:
-        os.close(fd)
-
-
-def cache_size(path: Path, name: str) -> int:
-    """Bytes in an array file of the cache (-1 when it is missing)."""
-    try:
-        return os.stat(Path(path) / CACHE / name).st_size
-    except OSError:
-        return -1
-
-
-def cache_truncate(path: Path, name: str, size: int) -> None:
-    """Cut an array file of the cache to ``size`` bytes. Raises ``OSError``."""
-    os.truncate(Path(path) / CACHE / name, size)
-
-
-def cache_read_array(path: Path, name: str, dtype: str, count: int) -> Any:
-    """The first ``count`` items of an array file of the cache as a numpy array.
-
-    Raises
-    ------
-    OSError
-        The file is missing or holds fewer items (the cache is then rebuilt).
-    """
-    import numpy as np
-
-    if count == 0:
-        return np.empty(0, dtype=dtype)
-    with open(Path(path) / CACHE / name, "rb") as handle:
-        out = np.fromfile(handle, dtype=dtype, count=count)
-    if out.size != count:
-        raise OSError(f"cache file {name} holds {out.size} items, not {count}")
-    return out
-
-
-def cache_prune(path: Path, keep: str) -> None:
-    """Delete the array files of the cache whose names do not start with ``keep``."""
-    folder = Path(path) / CACHE
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return
-    for name in names:
-        if name.startswith("g") and not name.startswith(keep):
-            try:
-                os.unlink(folder / name)
-            except OSError:
-                pass
+__all__ += cache.__all__ + lock.__all__
