@@ -38,6 +38,7 @@ __all__ = [
     "define_metric",
     "save",
     "panel",
+    "compare",
     "config",
     "summary",
     "run",
@@ -146,6 +147,63 @@ def panel() -> None:
     if getattr(run, "_panel", None) is None and getattr(run, "mode", None) == "disabled":
         raise RuntimeError("tracker.panel(): the run is disabled (mode='disabled'), nothing to show")
     open_panel(run)
+
+
+def compare(project: str | None = None, *, runs: Any = None, filters: dict[str, Any] | None = None,
+            order: str | None = None, group_by: str | None = None, metrics: Any = None, band: str = "minmax",
+            group: str | None = None, tags: Any = None, state: Any = None, dir: str | None = None,  # noqa: A002
+            live: bool = True) -> Any:
+    """Compare runs in this cell: a live view of a project's runs (or of ``runs``), also in silent mode.
+
+    ``tracker.compare(project="sweep", group_by="lr", metrics=["val/acc"])`` shows a run table
+    (config keys that differ, summaries), one chart per metric with a line per run (or a mean
+    line and band per group), a scatter of a config key against a summary metric, and follows
+    running runs live (from this kernel, another one or a script).
+
+    Parameters
+    ----------
+    project
+        The project whose runs to show (all projects when None and no ``runs``).
+    runs
+        Runs to show instead: ids, ``tracker.Api()`` runs or ``tracker.init()`` runs.
+    filters, order, group, tags, state
+        Which runs and in which order, as :meth:`tracker.Api.runs` takes them (wandb's syntax).
+    group_by
+        A config key (``"lr"``), ``"group"`` or ``"job_type"``: one mean line and band per group.
+    metrics
+        The metrics to chart (default: every metric a run logged).
+    band
+        The band around a group's mean: ``"minmax"`` (default), ``"std"`` or ``"sem"``.
+    dir
+        The folder of the run directories (default ``$TRACKER_DIR``).
+    live
+        Follow the runs as they record (default); ``False`` draws them once.
+
+    Returns
+    -------
+    CompareView
+        The view (already shown; as a cell's value it adds nothing): ``.table``, ``.charts``,
+        ``.close()`` to stop following the runs.
+
+    Raises
+    ------
+    ValueError
+        An invalid filter operator (named) or band kind.
+    RuntimeError
+        Outside a Jupyter kernel.
+    ImportError
+        When ipywidgets or bqplot is missing.
+    """
+    from .kernel.notices import in_kernel
+    from .kernel.session import open_compare
+
+    if not in_kernel():
+        raise RuntimeError(
+            "tracker.compare() needs a Jupyter kernel with a widget frontend and ipywidgets + bqplot "
+            "(pip install ipywidgets bqplot); here, read the runs with tracker.Api().runs() instead"
+        )
+    return open_compare(project=project, runs=runs, filters=filters, order=order, group_by=group_by, metrics=metrics,
+                 band=band, group=group, tags=tags, state=state, dir=dir, live=live)
 
 
 class _Unbound:

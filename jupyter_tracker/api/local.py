@@ -17,12 +17,15 @@ from .history import _frame, _keys
 class LocalRun(ApiRun):
     """A run directory on this machine, read lazily (and again when its log grows)."""
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, persist_cache: bool = True) -> None:
+        """``persist_cache=False`` keeps the read cache in memory only: for a reader that
+        follows a run as it records (the compare view), which would otherwise rewrite the
+        cache's files at every read."""
         from ..columns import RunCache
 
         self.path = Path(path)
         self._info = rundir.read_info(self.path) or {}
-        self._cache = RunCache(self.path)
+        self._cache = RunCache(self.path, persist=persist_cache)
         self._seen: Any = None
         self._final_read = False
         self._final_data: dict[str, Any] | None = None

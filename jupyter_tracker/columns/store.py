@@ -43,26 +43,38 @@ class Memory:
     persistent = False
 
     def __init__(self) -> None:
-        self.arrays: dict[str, np.ndarray] = {}
+        #: name -> (buffer, filled): buffers grow by doubling, so that following a run that
+        #: records (a live view reads it again every second) costs the new points, not the history
+        self.arrays: dict[str, tuple[np.ndarray, int]] = {}
 
     def prepare(self, name: str, count: int) -> None:
-        if len(self.arrays.get(name, ())) < count:
+        buffer, size = self.arrays.get(name, (None, 0))
+        if size < count:
             raise Damaged(name)
+        if buffer is not None:
+            self.arrays[name] = (buffer, count)  # as Files does: what lies past count goes
 
     def append(self, name: str, values: np.ndarray) -> None:
-        old = self.arrays.get(name)
-        self.arrays[name] = values.copy() if old is None else np.concatenate((old, values))
+        buffer, size = self.arrays.get(name, (None, 0))
+        need = size + len(values)
+        if buffer is None or need > len(buffer):
+            grown = np.empty(max(need, 2 * size, 64), dtype=values.dtype)
+            if buffer is not None:
+                grown[:size] = buffer[:size]
+            buffer = grown
+        buffer[size:need] = values
+        self.arrays[name] = (buffer, need)
 
     def patch(self, name: str, index: int, value: float) -> None:
-        self.arrays[name][index] = value
+        self.arrays[name][0][index] = value
 
     def read(self, name: str, dtype: str, count: int) -> np.ndarray:
-        array = self.arrays.get(name)
+        buffer, size = self.arrays.get(name, (None, 0))
         if count == 0:
             return np.empty(0, dtype=dtype)
-        if array is None or len(array) < count:
+        if buffer is None or size < count:
             raise Damaged(name)
-        return array[:count].copy()
+        return buffer[:count].copy()
 
 
 class Files:

@@ -18,9 +18,12 @@ from IPython.utils.process import arg_split
 
 __all__ = ["TrackerMagics", "load_ipython_extension", "unload_ipython_extension", "parse_params"]
 
-COMMANDS = ("init", "finish", "status", "config", "off", "on", "panel")
+COMMANDS = ("init", "finish", "status", "config", "off", "on", "panel", "compare")
 _KEY = re.compile(r"^[A-Za-z_][\w./-]*$")
 _INIT_ONLY = ("project", "name", "group", "job_type", "tags", "notes", "mode", "id", "resume", "dir")
+#: Options of init that compare takes too (which runs), and compare's own.
+_COMPARE_TOO = ("project", "group", "tags", "dir")
+_COMPARE_ONLY = ("group_by", "metrics", "band", "where", "sort")
 
 
 def parse_params(params: list[str]) -> dict[str, Any]:
@@ -52,7 +55,12 @@ class TrackerMagics(Magics):
     @argument("--mode", help="online, offline or disabled (init)")
     @argument("--id", help="run id, to resume a run (init)")
     @argument("--resume", help="allow, must or never (init)")
-    @argument("--dir", help="folder of the run directories (init)")
+    @argument("--dir", help="folder of the run directories (init, compare)")
+    @argument("--group-by", dest="group_by", help="compare: a mean line and band per value of a config key, group or job_type")
+    @argument("--metrics", help="compare: comma-separated metrics to chart (default: all)")
+    @argument("--band", choices=("minmax", "std", "sem"), help="compare: the band around a group's mean")
+    @argument("--where", action="append", help="compare: KEY OP VALUE filter as tracker ls takes it (repeatable)")
+    @argument("--sort", help="compare: order of the runs, e.g. -summary.val/acc")
     @line_magic
     def tracker(self, line: str) -> Any:
         """Record experiments from this notebook.
@@ -63,6 +71,8 @@ class TrackerMagics(Magics):
         %tracker config key=value ...                             set config keys
         %tracker off | on                                         default mode offline / online
         %tracker panel                                            show the live panel here
+        %tracker compare --project P [--group-by K] [--metrics a,b] [--where 'config.lr<0.05'] [--band std]
+                                                                  compare a project's runs here, live
         """
         try:
             # options and key=value words may come in any order
@@ -74,9 +84,14 @@ class TrackerMagics(Magics):
         import jupyter_tracker as tracker
 
         if args.command != "init":
-            given = [f"--{k.replace('_', '-')}" for k in _INIT_ONLY if getattr(args, k) is not None]
+            allowed = _COMPARE_TOO if args.command == "compare" else ()
+            given = [f"--{k.replace('_', '-')}" for k in _INIT_ONLY if getattr(args, k) is not None and k not in allowed]
             if given:
                 raise UsageError(f"%tracker {args.command}: {', '.join(given)} only go with %tracker init")
+        if args.command != "compare":
+            given = [f"--{k.replace('_', '-')}" for k in _COMPARE_ONLY if getattr(args, k) is not None]
+            if given:
+                raise UsageError(f"%tracker {args.command}: {', '.join(given)} only go with %tracker compare")
         if args.command == "init":
             config = parse_params(args.params)
             tags = [t.strip() for t in args.tags.split(",") if t.strip()] if args.tags else None
@@ -117,11 +132,37 @@ class TrackerMagics(Magics):
                 tracker.panel()
             except (RuntimeError, ImportError) as exc:
                 raise UsageError(f"%tracker panel: {exc}") from None
+        elif args.command == "compare":
+            self._compare(args)
         elif args.command in ("off", "on"):
             from ..settings import set_mode
 
             print(set_mode("offline" if args.command == "off" else "online"))
         return None
+
+
+    @staticmethod
+    def _compare(args: Any) -> None:
+        import jupyter_tracker as tracker
+        from ..cli import parse_where
+
+        try:
+            filters = [parse_where(_unquoted(text)) for text in args.where or []]
+            tags = [t.strip() for t in args.tags.split(",") if t.strip()] if args.tags else None
+            metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else None
+            tracker.compare(project=args.project, filters={"$and": filters} if len(filters) > 1 else
+                            (filters[0] if filters else None), order=args.sort, group_by=args.group_by,
+                            metrics=metrics, band=args.band or "minmax", group=args.group, tags=tags, dir=args.dir)
+        except (ValueError, TypeError, KeyError, RuntimeError, ImportError) as exc:
+            raise UsageError(f"%tracker compare: {exc}") from None
+
+
+def _unquoted(text: str) -> str:
+    """A word as the shell would pass it: the magic's split keeps quotes (``'config.lr<0.05'``)."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
 
 
 _state: dict[str, Any] = {}

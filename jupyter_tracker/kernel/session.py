@@ -295,6 +295,20 @@ def open_panel(run: Run, quiet: bool = False) -> Any:
     return panel
 
 
+def open_compare(**options: Any) -> Any:
+    """Show a compare view (:func:`jupyter_tracker.livepanel.compare.compare`) in the current cell."""
+    import importlib.util
+
+    missing = [m for m in ("ipywidgets", "bqplot") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ImportError(f"the compare view needs {' and '.join(missing)}: pip install ipywidgets bqplot")
+    from ..livepanel.compare import compare
+
+    view = compare(**options)
+    view.show()
+    return view
+
+
 def _new_info(run_id, name, project, group, job_type, tags, notes, mode, now) -> dict[str, Any]:
     return {
         "id": run_id,

@@ -26,7 +26,7 @@ from .snapshot import MARGIN, PLOT, StaticChart
 from .series import Column, Series, SeriesStore
 from .smoother import LiveSmoother
 
-__all__ = ["Chart", "View", "POINTS", "SHORT", "HEIGHT", "MIN_WIDTH", "x_label"]
+__all__ = ["Chart", "View", "POINTS", "SHORT", "HEIGHT", "MIN_WIDTH", "x_label", "view_controls", "SMOOTHERS", "AXES"]
 
 #: The most points one line sends to the browser per redraw (about).
 POINTS = 2000
@@ -58,6 +58,27 @@ class View:
         if self.smoothing == "auto":
             return "ema" if n >= SHORT else "none"
         return self.smoothing
+
+
+#: The smoothing menu and the x axis menu's fixed entries: (label, value).
+SMOOTHERS = ((f"auto (EMA from {SHORT} points)", "auto"), ("EMA (TensorBoard)", "ema"),
+             ("time-weighted EMA", "time-ema"), ("running average", "average"), ("Gaussian", "gaussian"),
+             ("none", "none"))
+AXES = (("step", "step"), ("wall time", "wall"), ("relative time", "relative"))
+
+
+def view_controls() -> tuple[Any, Any, Any, Any]:
+    """The controls a :class:`View` is read from (the panel's and the compare view's):
+    smoothing kind, strength, x axis and log scale."""
+    import ipywidgets as widgets
+
+    kind = widgets.Dropdown(options=SMOOTHERS, value="auto", description="smoothing",
+                            layout=widgets.Layout(width="300px"))
+    amount = widgets.FloatSlider(value=0.6, min=0.0, max=0.99, step=0.01, description="strength",
+                                 readout_format=".2f", layout=widgets.Layout(width="260px"))
+    x_axis = widgets.Dropdown(options=AXES, value="step", description="x axis", layout=widgets.Layout(width="240px"))
+    log_y = widgets.ToggleButton(value=False, description="log y", layout=widgets.Layout(width="70px"))
+    return kind, amount, x_axis, log_y
 
 
 def x_label(view: View, step_metric: str | None, unit: str = "") -> str:

@@ -1,7 +1,7 @@
 """The panel's own thread: it reads the run's log and redraws, within a CPU budget.
 
 Each cycle calls ``cycle()`` (read what the log gained, redraw). Cycles come
-when woken and at least once a second, at most :data:`MAX_RATE` times a
+when woken and at least once a second (``idle``), at most :data:`MAX_RATE` times a
 second, and rarer when they are costly, so that the thread uses no more than
 :data:`CPU_BUDGET` of a core on average while the run trains. A cycle that
 returns ``True`` is catching up with a log that stopped growing (the panel
@@ -34,8 +34,11 @@ class Redrawer:
 
     def __init__(self, cycle: Callable[[], bool], rate: float = MAX_RATE,
                  on_error: Callable[[Exception], None] | None = None,
-                 warmup: Callable[[], None] | None = None) -> None:
+                 warmup: Callable[[], None] | None = None, idle: float = 1.0,
+                 budget: float = CPU_BUDGET) -> None:
         self._cycle = cycle
+        self._idle = idle  # the longest wait for a wake-up before a cycle
+        self._budget = budget
         self._warmup = warmup
         self._period = 1.0 / rate
         self._on_error = on_error
@@ -66,7 +69,7 @@ class Redrawer:
             while not self._stop:
                 started = time.monotonic()
                 if not busy:
-                    self._wake.wait(1.0)
+                    self._wake.wait(self._idle)
                     self._wake.clear()
                 if self._stop:
                     return
@@ -83,7 +86,7 @@ class Redrawer:
                 # each cycle and the rest after it (a costly one-off, like creating charts,
                 # pauses at most MAX_PAUSE)
                 cost = time.thread_time() - began
-                rest = min(max(self._period, cost / CPU_BUDGET), MAX_PAUSE) - (time.monotonic() - started)
+                rest = min(max(self._period, cost / self._budget), MAX_PAUSE) - (time.monotonic() - started)
                 if rest > 0:
                     self._hurry.wait(rest)  # a wake-up meanwhile is kept for the next cycle
         finally:

@@ -42,6 +42,8 @@ class StaticChart:
     log_y: bool = False
     lines: list[tuple[np.ndarray, np.ndarray, str, float, float]] = field(default_factory=list)
     legend: list[tuple[str, str]] = field(default_factory=list)  # (text, colour) when several lines
+    #: Shaded areas under the lines: (x, lower edge, upper edge, colour, fill opacity).
+    bands: list[tuple[np.ndarray, np.ndarray, np.ndarray, str, float]] = field(default_factory=list)
 
 
 def _path(xs: np.ndarray, ys: np.ndarray, px: tuple[float, float, float, float]) -> list[str]:
@@ -62,6 +64,22 @@ def _path(xs: np.ndarray, ys: np.ndarray, px: tuple[float, float, float, float])
     if current:
         out.append(current)
     return ["M" + "L".join(points) for points in out]
+
+
+def _area(xs: np.ndarray, lower: np.ndarray, upper: np.ndarray, px: tuple[float, float, float, float],
+          color: str, opacity: float) -> list[str]:
+    """Filled polygons between ``lower`` and ``upper`` over each run of finite points."""
+    x0, sx, y0, sy = px
+    ok = np.isfinite(xs) & np.isfinite(lower) & np.isfinite(upper)
+    out = []
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
+    for start, stop in zip(edges[::2], edges[1::2]):
+        seg = slice(start, stop)
+        xs_px = x0 + xs[seg] * sx
+        top = [f"{a:.1f},{y0 - b * sy:.1f}" for a, b in zip(xs_px, upper[seg])]
+        bottom = [f"{a:.1f},{y0 - b * sy:.1f}" for a, b in zip(xs_px[::-1], lower[seg][::-1])]
+        out.append(f'<path d="M{"L".join(top + bottom)}Z" fill="{color}" fill-opacity="{opacity:g}" stroke="none"/>')
+    return out
 
 
 def _chart(chart: StaticChart, ox: float, oy: float) -> list[str]:
@@ -93,13 +111,19 @@ def _chart(chart: StaticChart, ox: float, oy: float) -> list[str]:
     if chart.x_label:
         parts.append(f'<text x="{left + width / 2:.1f}" y="{top + height + 28}" text-anchor="middle" '
                      f'fill="{_DIM}">{html.escape(chart.x_label)}</text>')
-    for xs, ys, color, stroke, opacity in chart.lines:
-        xs = np.asarray(xs, dtype=np.float64) - xa.lo
-        ys = np.asarray(ys, dtype=np.float64)
+    def scaled(values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, dtype=np.float64)
         if chart.log_y:
             with np.errstate(divide="ignore", invalid="ignore"):
-                ys = np.where(ys > 0, np.log10(np.where(ys > 0, ys, 1.0)), np.nan)
-        ys = ys - lo
+                values = np.where(values > 0, np.log10(np.where(values > 0, values, 1.0)), np.nan)
+        return values - lo
+
+    for xs, lower, upper, color, opacity in chart.bands:
+        parts += _area(np.asarray(xs, dtype=np.float64) - xa.lo, scaled(lower), scaled(upper),
+                       (left, sx, top + height, sy), color, opacity)
+    for xs, ys, color, stroke, opacity in chart.lines:
+        xs = np.asarray(xs, dtype=np.float64) - xa.lo
+        ys = scaled(ys)
         for d in _path(xs, ys, (left, sx, top + height, sy)):
             parts.append(f'<path d="{d}" fill="none" stroke="{color}" stroke-width="{stroke:g}"'
                          + (f' stroke-opacity="{opacity:g}"' if opacity < 1 else "")

@@ -19,10 +19,11 @@ from __future__ import annotations
 __all__ = ["stylesheet"]
 
 
-def stylesheet(panel_class: str) -> str:
-    """The ``<style>`` element for the panel whose root carries ``panel_class``."""
+def stylesheet(panel_class: str, root: str = "tracker-panel", extra: str = "") -> str:
+    """The ``<style>`` element for the view whose root carries ``panel_class`` (and ``root``:
+    the panel's class, or the compare view's); ``extra`` rules are added to it."""
     return f"""<style>
-.tracker-panel {{
+.{root} {{
   --tracker-fg: var(--jp-ui-font-color1, rgba(0, 0, 0, 0.87));
   --tracker-fg-dim: var(--jp-ui-font-color2, rgba(0, 0, 0, 0.6));
   --tracker-grid: var(--jp-border-color2, #e0e0e0);
@@ -32,7 +33,7 @@ def stylesheet(panel_class: str) -> str:
   color: var(--tracker-fg);
   font-size: var(--jp-ui-font-size1, 13px);
 }}
-.tracker-panel .bqplot.figure {{
+.{root} .bqplot.figure {{
   --bq-background: transparent;
   --bq-plotarea-background-fill: transparent;
   --bq-axis-tick-text-fill: var(--tracker-fg);
@@ -51,17 +52,18 @@ def stylesheet(panel_class: str) -> str:
   --bq-axis-tick-short-stroke: var(--tracker-axis);
   --bq-mark-tooltip-background-color: var(--tracker-bg);
 }}
-.tracker-panel .bqplot > svg .axis text.axislabel {{ text-anchor: middle; }}
-.tracker-panel .tracker-dim {{ color: var(--tracker-fg-dim); }}
-.tracker-panel .tracker-warn {{ color: var(--tracker-warn); }}
-.tracker-panel .tracker-note {{ font-size: 11px; color: var(--tracker-fg-dim); }}
-.tracker-panel .tracker-history summary {{ cursor: pointer; }}
-.tracker-panel .tracker-history ul {{ margin: 2px 0 4px 0; padding-left: 18px; font-size: 11px; }}
-.tracker-panel .tracker-summary table {{ border-collapse: collapse; font-size: 12px; }}
-.tracker-panel .tracker-summary td, .tracker-panel .tracker-summary th {{ padding: 1px 10px 1px 0; text-align: right; }}
-.tracker-panel .tracker-summary td:first-child, .tracker-panel .tracker-summary th:first-child {{ text-align: left; }}
-.tracker-panel .jupyter-widget-Collapse-contents {{ padding: 2px 6px 6px 6px; }}
-.tracker-panel .jupyter-widget-Collapse-header {{ padding: 4px 8px; }}
+.{root} .bqplot > svg .axis text.axislabel {{ text-anchor: middle; }}
+.{root} .tracker-dim {{ color: var(--tracker-fg-dim); }}
+.{root} .tracker-warn {{ color: var(--tracker-warn); }}
+.{root} .tracker-note {{ font-size: 11px; color: var(--tracker-fg-dim); }}
+.{root} .tracker-history summary {{ cursor: pointer; }}
+.{root} .tracker-history ul {{ margin: 2px 0 4px 0; padding-left: 18px; font-size: 11px; }}
+.{root} .tracker-summary table {{ border-collapse: collapse; font-size: 12px; }}
+.{root} .tracker-summary td, .{root} .tracker-summary th {{ padding: 1px 10px 1px 0; text-align: right; }}
+.{root} .tracker-summary td:first-child, .{root} .tracker-summary th:first-child {{ text-align: left; }}
+.{root} .jupyter-widget-Collapse-contents {{ padding: 2px 6px 6px 6px; }}
+.{root} .jupyter-widget-Collapse-header {{ padding: 4px 8px; }}
 .jp-OutputArea-child:has(.{panel_class} .bqplot.figure) + .jp-OutputArea-child,
 .output_area:has(.{panel_class} .bqplot.figure) + .output_area {{ display: none; }}
+{extra}
 </style>"""

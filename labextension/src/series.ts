@@ -97,47 +97,77 @@ export interface Band {
   mean: Float64Array;
   lo: Float64Array;
   hi: Float64Array;
+  /** Sample standard deviation (ddof=1; 0 with one run). */
+  std: Float64Array;
+  /** Standard error of the mean: std / sqrt(count). */
+  sem: Float64Array;
+  /** Runs contributing at each x. */
+  count: Float64Array;
   runs: number;
 }
 
+export type BandKind = 'minmax' | 'std' | 'sem';
+
+/** A line's points with a finite x, in x order (stable: points at one x keep their order). */
+function cleanLine(x: ArrayLike<number>, y: ArrayLike<number>): { x: number[]; y: number[] } {
+  const idx: number[] = [];
+  for (let i = 0; i < x.length; i++) if (Number.isFinite(x[i])) idx.push(i);
+  idx.sort((a, b) => x[a] - x[b] || a - b);
+  return { x: idx.map(i => x[i]), y: idx.map(i => y[i]) };
+}
+
 /**
- * A group's mean and min/max band over its runs' lines. Runs that logged different
- * x values are aligned on the union of their x values: each run contributes its last
- * value at or before each x (a step function, as the line is read), and only from its
- * first x to its last (no run is extended past where it stopped).
+ * A group's mean line and band over its runs' lines, as jupyter_tracker.numerics.bands
+ * computes it (shared vectors: tests/data/group_bands.json). Runs that logged different
+ * x values are aligned on the union of their finite x values: each run contributes its
+ * last value at or before each x (a step function, as the line is read), and only from
+ * its first x to its last (no run is extended past where it stopped); a non-finite value
+ * contributes nothing.
  */
 export function groupBand(lines: Line[], useSmoothed = false): Band {
-  const xs = Array.from(new Set(lines.flatMap(l => Array.from(l.x).filter(Number.isFinite)))).sort((a, b) => a - b);
+  const cleaned = lines.map(l => cleanLine(l.x, useSmoothed && l.smoothed ? l.smoothed : l.y));
+  const xs = Array.from(new Set(cleaned.flatMap(l => l.x))).sort((a, b) => a - b);
   const n = xs.length;
-  const sum = new Float64Array(n);
-  const count = new Float64Array(n);
-  const lo = new Float64Array(n).fill(Infinity);
-  const hi = new Float64Array(n).fill(-Infinity);
-  for (const line of lines) {
-    const ys = useSmoothed && line.smoothed ? line.smoothed : line.y;
+  const values: number[][] = Array.from({ length: n }, () => []);
+  for (const line of cleaned) {
+    if (!line.x.length) continue;
+    const last = line.x[line.x.length - 1];
     let j = -1;
-    const last = line.x.length ? line.x[line.x.length - 1] : -Infinity;
     for (let i = 0; i < n; i++) {
       while (j + 1 < line.x.length && line.x[j + 1] <= xs[i]) j++;
       if (j < 0 || xs[i] > last) continue;
-      const v = ys[j];
-      if (!Number.isFinite(v)) continue;
-      sum[i] += v;
-      count[i] += 1;
-      if (v < lo[i]) lo[i] = v;
-      if (v > hi[i]) hi[i] = v;
+      const v = line.y[j];
+      if (Number.isFinite(v)) values[i].push(v);
     }
   }
-  const mean = new Float64Array(n);
+  const mean = new Float64Array(n).fill(NaN);
+  const lo = new Float64Array(n).fill(NaN);
+  const hi = new Float64Array(n).fill(NaN);
+  const std = new Float64Array(n).fill(NaN);
+  const sem = new Float64Array(n).fill(NaN);
+  const count = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    if (count[i]) mean[i] = sum[i] / count[i];
-    else {
-      mean[i] = NaN;
-      lo[i] = NaN;
-      hi[i] = NaN;
-    }
+    const v = values[i];
+    count[i] = v.length;
+    if (!v.length) continue;
+    let sum = 0;
+    for (const a of v) sum += a;
+    mean[i] = sum / v.length;
+    lo[i] = Math.min(...v);
+    hi[i] = Math.max(...v);
+    let squares = 0;
+    for (const a of v) squares += (a - mean[i]) ** 2;
+    std[i] = v.length > 1 ? Math.sqrt(squares / (v.length - 1)) : 0;
+    sem[i] = std[i] / Math.sqrt(v.length);
   }
-  return { x: Float64Array.from(xs), mean, lo, hi, runs: lines.length };
+  return { x: Float64Array.from(xs), mean, lo, hi, std, sem, count, runs: lines.length };
+}
+
+/** The lower and upper edge of a band's shaded area: min/max, mean ± std or mean ± SEM. */
+export function bandEdges(band: Band, kind: BandKind = 'minmax'): [Float64Array, Float64Array] {
+  if (kind === 'minmax') return [band.lo, band.hi];
+  const spread = kind === 'std' ? band.std : band.sem;
+  return [band.mean.map((m, i) => m - spread[i]), band.mean.map((m, i) => m + spread[i])];
 }
 
 function canonical(value: unknown): string {

@@ -3,6 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export const VECTORS_PATH = process.env.TRACKER_CHART_RULES ?? resolve(__dirname, '../../tests/data/chart_rules.json');
+/** The group band vectors (tests/data/group_bands.json), shared with jupyter_tracker.numerics.bands. */
+export const BAND_VECTORS_PATH = resolve(__dirname, '../../tests/data/group_bands.json');
 
 function number(value: unknown): unknown {
   if (value === 'nan') return NaN;
@@ -45,8 +47,8 @@ export function haveVectors(): boolean {
 }
 
 /** The vectors, numbers JSON cannot hold ('nan', 'inf', '-inf', or bare NaN/Infinity) as numbers. */
-export function loadVectors(): any {
-  const raw = JSON.parse(quoteBare(readFileSync(VECTORS_PATH, 'utf-8')), (_k, v) =>
+export function loadVectors(path: string = VECTORS_PATH): any {
+  const raw = JSON.parse(quoteBare(readFileSync(path, 'utf-8')), (_k, v) =>
     v === 'NaN' ? 'nan' : v === 'Infinity' ? 'inf' : v === '-Infinity' ? '-inf' : v
   );
   return number(raw);

@@ -74,6 +74,11 @@ def test_init_with_options_and_config_then_finish(loaded, capsys):
         ("init =3", "expected key=value"),
         ("init --resume must", "needs the id="),
         ("config a=1", "no active run"),
+        ("status --group-by lr", "--group-by only go with %tracker compare"),
+        ("compare --name x", "--name only go with %tracker init"),
+        ("compare --project p --where 'lr'", "--where 'lr': write KEY OP VALUE"),
+        ("compare --project p --where 'config.lr<0.05'", "needs a Jupyter kernel"),
+        ("compare --band iqr", "invalid choice"),
     ],
 )
 def test_bad_usage_is_one_clear_usage_error(loaded, line, words):

@@ -35,6 +35,11 @@ QUERIES = [
     ({"config.missing": 1}, None),
     ({"state": "finished", "created_at": {"$gt": 0}}, "-id"),
     ({"summary.train/loss": {"$lt": 0.5}}, None),
+    # the rest of the operators, as tracker.compare(filters=...) passes them
+    ({"config.lr": {"$nin": [0.1]}, "config.seed": {"$ne": 0}}, "+config.lr"),
+    ({"config.lr": {"$in": [0.1, 0.01]}, "config.seed": {"$lte": 0}}, "-config.lr"),
+    ({"$and": [{"config.lr": {"$gt": 0.01}}, {"$or": [{"tags": "seed0"}, {"job_type": "train"}]}]}, None),
+    ({"summary_metrics.val/acc": {"$gt": 0.1, "$lt": 0.5}}, "summary_metrics.val/acc"),
 ]
 
 
