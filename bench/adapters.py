@@ -167,7 +167,7 @@ class JupyterTracker(Adapter):
     modules = ("jupyter_tracker",)
     dists = ("jupyter-tracker",)
     settings = "TRACKER_MODE=offline TRACKER_SILENT=true, init(dir=<fresh dir>)"
-    readback_method = "tracker.Api(dir).runs(project)[0].history()"
+    readback_method = "tracker.Api(dir).runs(project)[0].history(samples=None)"
 
     @classmethod
     def env(cls, workdir):
@@ -200,7 +200,7 @@ class JupyterTracker(Adapter):
         runs = list(api.runs(project=PROJECT))
         if not runs:
             raise RuntimeError("Api.runs(project) returned no run")
-        rows = runs[0].history()
+        rows = runs[0].history(samples=None)
         out = _empty()
         for row in rows:
             step = row.get("_step")

@@ -19,7 +19,7 @@ class ServerProcess:
     """``python -m jupyter_tracker.server`` on a free port; ``base`` is its URL, ``url`` its API root."""
 
     def __init__(self, data_dir: Path, db: str | None = None, workers: int = 1,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         if env is None:
             env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
@@ -32,7 +32,7 @@ class ServerProcess:
         self.token = made.stdout.strip().splitlines()[-1]
         self.log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_tracker.server", "--port", "0", "--workers", str(workers), *store],
+            [sys.executable, "-m", "jupyter_tracker.server", "--port", "0", "--workers", str(workers), *store, *args],
             stdout=subprocess.PIPE, stderr=self.log, env=env,
         )
         line = self.proc.stdout.readline().decode()

@@ -54,6 +54,9 @@ __all__ = [
     "Run",
     "RunLocked",
     "Api",
+    "Artifact",
+    "log_artifact",
+    "use_artifact",
     "load_ipython_extension",
     "unload_ipython_extension",
 ]
@@ -122,6 +125,17 @@ def mark_preempting() -> None:
 def log_code(root: str = ".", name: str | None = None, include_fn: Any = None, exclude_fn: Any = None) -> Any:
     """``log_code()`` on the current run; see :meth:`Run.log_code`."""
     return _active("log_code()").log_code(root, name=name, include_fn=include_fn, exclude_fn=exclude_fn)
+
+
+def log_artifact(artifact: Any, name: str | None = None, type: str | None = None,  # noqa: A002
+                 aliases: Any = None) -> Any:
+    """``log_artifact()`` on the current run; see :meth:`Run.log_artifact`."""
+    return _active("log_artifact()").log_artifact(artifact, name=name, type=type, aliases=aliases)
+
+
+def use_artifact(artifact: Any, type: str | None = None, aliases: Any = None) -> Any:  # noqa: A002
+    """``use_artifact()`` on the current run; see :meth:`Run.use_artifact`."""
+    return _active("use_artifact()").use_artifact(artifact, type=type, aliases=aliases)
 
 
 def panel() -> None:
@@ -243,6 +257,10 @@ def __getattr__(name: str) -> Any:
         from .api import Api
 
         return Api
+    if name == "Artifact":
+        from .api.artifacts import Artifact
+
+        return Artifact
     if name in ("load_ipython_extension", "unload_ipython_extension"):
         from .kernel import magic
 

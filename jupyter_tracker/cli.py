@@ -114,27 +114,34 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 
 def cmd_mode(args: argparse.Namespace) -> int:
-    print(settings.set_mode("offline" if args.command == "off" else "online", args.dir))
+    print(settings.set_mode("offline" if args.command in ("off", "offline") else "online", args.dir))
     return 0
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from .client import ServerClient
     from .rundir import list_run_dirs
+    from .service.artifacts import refused_artifacts
     from .service.uploader import Uploader, debug_logger
 
     host = args.host or settings.host()
     if not host:
         print("tracker sync: no server configured: pass --host or run `tracker login`", file=sys.stderr)
         return 2
+    client = ServerClient(host, settings.api_key())
+    if args.clean:
+        return _clean(args, client)
     paths = [Path(p) for p in args.paths]
-    if args.all:
-        paths += list_run_dirs(args.dir or settings.tracker_dir())
+    if args.all or args.project:
+        from .rundir import read_info
+
+        paths += [p for p in list_run_dirs(args.dir or settings.tracker_dir())
+                  if args.project is None or (read_info(p) or {}).get("project") == args.project]
     paths = [p for p in dict.fromkeys(paths)]
     if not paths:
-        print("tracker sync: no run directories given (pass paths, or --all)", file=sys.stderr)
+        scope = f" of project {args.project!r} under {args.dir or settings.tracker_dir()}" if args.project else ""
+        print(f"tracker sync: no run directories{scope} (pass paths, --project P or --all)", file=sys.stderr)
         return 2
-    client = ServerClient(host, settings.api_key())
     failed = 0
     for path in paths:
         if not (path / "run.json").is_file():
@@ -143,6 +150,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
             continue
         debug, handler = debug_logger(path)
         uploader = Uploader(path, client, debug)
+        for key in refused_artifacts(uploader):  # offered again at each `tracker sync` (the server may take it now)
+            del uploader.artifacts[key]
         try:
             ok = uploader.run_until(done=lambda: True, interval=0.0, give_up=args.retry_for, heartbeat_every=1e9)
         except KeyboardInterrupt:
@@ -162,6 +171,67 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def fully_synced(path: Path, client: object) -> bool:
+    """Whether the server holds every record, file and artifact of the run at ``path``
+    (asked of the server, not of ``sync.json``)."""
+    from .service.uploader import Uploader
+
+    uploader = Uploader(path, client)  # type: ignore[arg-type]
+    uploader._align_with_server()
+    from .service.artifacts import refused_artifacts
+
+    # a refused file or artifact exists only here
+    return not any(uploader.left().values()) and not uploader.refused_files and not refused_artifacts(uploader)
+
+
+def _clean(args: argparse.Namespace, client: object) -> int:
+    """``tracker sync --clean``: delete the offline runs the server holds completely (asks first)."""
+    import shutil
+
+    from .client import ServerError
+    from .rundir import list_run_dirs, read_info, try_lock_run
+
+    base = args.dir or settings.tracker_dir()
+    candidates = [Path(p) for p in args.paths] or [p for p in list_run_dirs(base) if p.name.startswith("offline-")]
+    if args.project:
+        candidates = [p for p in candidates if (read_info(p) or {}).get("project") == args.project]
+    done, kept, locks = [], [], []
+    try:
+        for path in candidates:
+            lock = try_lock_run(path, role="cleaning")  # held until deleted: no process resumes it meanwhile
+            complete = False
+            if lock is not None:
+                locks.append(lock)
+                try:
+                    complete = fully_synced(path, client)
+                except ServerError as exc:
+                    print(f"tracker sync --clean: cannot ask {client.host} about {path.name} ({exc}); kept",  # type: ignore[attr-defined]
+                          file=sys.stderr)
+            (done if complete else kept).append(path)
+        if kept:
+            print(f"kept {len(kept)} runs the server does not hold completely, or still recording "
+                  "(run `tracker sync` on them): " + ", ".join(p.name for p in kept))
+        if not done:
+            print("tracker sync --clean: no synced offline runs to delete")
+            return 0
+        print("synced offline runs:\n" + "\n".join(f"  {p}" for p in done))
+        if not args.yes:
+            if not sys.stdin.isatty():
+                print(f"tracker sync --clean: pass --yes to delete these {len(done)} runs (not asked: no terminal)",
+                      file=sys.stderr)
+                return 2
+            if input(f"delete these {len(done)} run directories? [y/N] ").strip().lower() not in ("y", "yes"):
+                print("nothing deleted")
+                return 0
+        for path in done:
+            shutil.rmtree(path)
+        print(f"deleted {len(done)} synced offline runs")
+        return 0
+    finally:
+        for lock in locks:
+            lock.release()
+
+
 def _ranges(holes: list[list[int]]) -> str:
     return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in holes)
 
@@ -170,9 +240,11 @@ def _sync_report(uploader: Uploader, unfinished: Path | None = None) -> str:
     """What ``tracker sync`` did to one run: sent, declared missing, skipped, and what is left."""
     sent = uploader.sent
     records = sent["events"] + sent["system"]
-    if records or sent["files"]:
+    if records or sent["files"] or sent["artifacts"]:
         parts = [f"uploaded {records} records ({sent['events']} events, {sent['system']} system records) "
                  f"and {sent['files']} files" + (" so far" if unfinished else "")]
+        if sent["artifacts"]:
+            parts.append(f"{sent['artifacts']} artifact versions ({sent['blobs']} new blobs)")
     else:
         parts = ["nothing new" + (" sent" if unfinished else "")]
     for name, holes in uploader.declared.items():
@@ -193,9 +265,16 @@ def _sync_report(uploader: Uploader, unfinished: Path | None = None) -> str:
         shown = "; ".join(f"{name} ({entry.get('reason')})" for name, entry in list(refused.items())[:3])
         more = f" and {len(refused) - 3} more" if len(refused) > 3 else ""
         parts.append(f"{len(refused)} files refused by the server, not uploaded: {shown}{more}")
+    from .service.artifacts import refused_artifacts
+
+    refused_art = refused_artifacts(uploader)
+    if refused_art:
+        parts.append(f"{len(refused_art)} artifacts refused by the server, not uploaded: "
+                     + "; ".join(list(refused_art.values())[:3]))
     if unfinished is not None:
         left = uploader.left()
-        parts.append(f"left: {left['events']} events, {left['system']} system records, {left['files']} files; "
+        parts.append(f"left: {left['events']} events, {left['system']} system records, {left['files']} files, "
+                     f"{left['artifacts']} artifacts; "
                      f"run `tracker sync {unfinished}` again")
     return "; ".join(parts)
 
@@ -267,13 +346,19 @@ null, "text"), else the text. --filter takes wandb's filter syntax as JSON.
     ls.add_argument("--dir", type=Path, help="folder of the run directories (default $TRACKER_DIR or ./tracker)")
     ls.add_argument("--values", type=int, default=4, help="how many last values to show (default 4)")
     ls.set_defaults(func=cmd_ls)
-    for name, text in (("off", "runs stay local (offline) by default"), ("on", "runs sync online by default")):
-        mode = sub.add_parser(name, help=text)
+    for name, alias, text in (("off", "offline", "runs stay local (offline) by default"),
+                              ("on", "online", "runs sync online by default")):
+        mode = sub.add_parser(name, aliases=[alias], help=text)
         mode.add_argument("--dir", type=Path, help="folder of the run directories (default $TRACKER_DIR or ./tracker)")
         mode.set_defaults(func=cmd_mode)
     sync = sub.add_parser("sync", help="upload offline or interrupted runs to the server")
     sync.add_argument("paths", nargs="*", help="run directories (e.g. tracker/offline-run-*)")
     sync.add_argument("--all", action="store_true", help="every run under --dir / $TRACKER_DIR")
+    sync.add_argument("--project", help="every run of this project under --dir / $TRACKER_DIR")
+    sync.add_argument("--clean", action="store_true",
+                      help="instead of syncing, delete the offline runs (given, or under --dir) that the server "
+                           "holds completely; asks first unless --yes")
+    sync.add_argument("-y", "--yes", action="store_true", help="with --clean: delete without asking")
     sync.add_argument("--dir", type=Path, help="folder of the run directories (default $TRACKER_DIR or ./tracker)")
     sync.add_argument("--host", help="server URL (default $TRACKER_HOST or the one from `tracker login`)")
     sync.add_argument("--retry-for", type=float, default=60.0, metavar="SECONDS",
@@ -287,6 +372,9 @@ null, "text"), else the text. --filter takes wandb's filter syntax as JSON.
     from .importers.commands import add_commands
 
     add_commands(sub)  # tracker import ..., tracker export ...
+    from .api.commands import add_commands as add_api_commands
+
+    add_api_commands(sub)  # tracker artifact ls, tracker restore, tracker status
     return parser
 
 
@@ -306,11 +394,16 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    from .client import ServerError
+
     try:
         return args.func(args)
     except (ValueError, OSError) as exc:
         print(f"tracker {args.command}: {exc}", file=sys.stderr)
         return 2
+    except ServerError as exc:  # a server unreachable or refusing: said in one line, no traceback
+        print(f"tracker {args.command}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

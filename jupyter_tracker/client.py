@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import email.utils
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -186,6 +187,59 @@ class ServerClient:
     def put_file(self, run_id: str, path: str, data: bytes) -> None:
         self.request("PUT", f"runs/{quote(run_id, safe='')}/files/{quote(path)}", data,
                      content_type="application/octet-stream")
+
+    def has_blob(self, sha256: str) -> bool:
+        """Whether the server holds the artifact blob ``sha256``."""
+        try:
+            self.request("HEAD", f"artifacts/blobs/{sha256}")
+        except Refused as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    def missing_blobs(self, shas: list[str]) -> list[str]:
+        """Those of ``shas`` the server does not hold (asked 10,000 at a time)."""
+        out: list[str] = []
+        for start in range(0, len(shas), 10_000):
+            answer = self.request("POST", "artifacts/missing", encode_json({"sha256": shas[start:start + 10_000]}))
+            out += list(answer.get("missing") or [])
+        return out
+
+    def put_blob(self, sha256: str, data: bytes | Path) -> None:
+        """Upload an artifact blob: bytes, or a file streamed from disk (a checkpoint may not fit in memory)."""
+        if isinstance(data, Path):
+            with open(data, "rb") as handle:
+                self.request("PUT", f"artifacts/blobs/{sha256}", handle,  # type: ignore[arg-type]
+                             content_type="application/octet-stream")
+            return
+        self.request("PUT", f"artifacts/blobs/{sha256}", data, content_type="application/octet-stream")
+
+    def get_blob(self, sha256: str) -> bytes:
+        return self.request("GET", f"artifacts/blobs/{sha256}", raw=True)
+
+    def download_blob(self, sha256: str, dest: Path) -> None:
+        """Write a blob to ``dest`` a piece at a time (a checkpoint may not fit in memory)."""
+        import requests
+
+        try:
+            with self.session.get(self.url(f"artifacts/blobs/{sha256}"), stream=True, timeout=self.timeout) as answer:
+                if answer.status_code != 200:
+                    self.request("GET", f"artifacts/blobs/{sha256}", raw=True)  # raises what the status means
+                with open(dest, "wb") as handle:
+                    for chunk in answer.iter_content(1 << 20):
+                        handle.write(chunk)
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                requests.exceptions.ChunkedEncodingError) as exc:
+            raise Retryable(f"cannot reach {self.host} ({_reason(exc)})") from None
+
+    def post_artifact(self, run_id: str, entry: dict) -> dict:
+        """Register a logged artifact (its blobs uploaded); the version the server gave it."""
+        return self.request("POST", f"runs/{quote(run_id, safe='')}/artifacts", encode_json(entry))
+
+    def find_artifacts(self, project: str, name: str | None = None, alias: str | None = None) -> list[dict]:
+        params = {k: v for k, v in (("project", project), ("name", name), ("alias", alias)) if v is not None}
+        return list(self.request("GET", "artifacts", params=params) or [])
 
     def history(self, run_id: str, keys: list[str] | None = None, samples: int | None = None,
                 min_step: int | None = None, max_step: int | None = None) -> dict:

@@ -143,7 +143,7 @@ def test_columns_history_samples_and_scan(tracker_env):
     assert few["loss"]["step"][0] == 1000 and few["loss"]["step"][-1] == 3999 and np.isinf(few["loss"]["value"]).any()
     rows = back.history(keys=["val"], samples=50)
     assert 2 <= len(rows) <= 50 and all(set(r) == {"_step", "_timestamp", "val"} for r in rows)
-    seventh = back.history(keys=["step_int"])[7]
+    seventh = back.history(keys=["step_int"], samples=None)[7]
     assert set(seventh) == {"_step", "_timestamp", "step_int"} and seventh["_step"] == 7
     assert seventh["step_int"] == 7 and type(seventh["step_int"]) is int  # logged as integers, read as integers
     scanned = list(back.scan_history(keys=["val"], page_size=64, min_step=100, max_step=199))
@@ -213,3 +213,15 @@ def test_a_summary_file_that_no_longer_matches_the_log_is_not_believed(tracker_e
     records.append_records(run.path / "events.log", [[0, "s", time.time(), {"set": {"a": 7.0}}]], seq=seq)
     assert rundir.read_final(run.path) is None
     assert tracker.Api().run("fin2").summary["a"] == 7.0
+
+
+def test_history_reads_500_samples_by_default_as_wandb_does(tracker_env):
+    run = tracker.init(project="samples")
+    for i in range(5000):
+        run.log({"loss": float(i % 97)})
+    run.finish()
+    back = tracker.Api().run(run.id)
+    rows = back.history()
+    assert 2 <= len(rows) <= 500 and rows[0]["_step"] == 0 and rows[-1]["_step"] == 4999
+    assert max(r["loss"] for r in rows) == 96.0  # min/max decimation keeps the extremes
+    assert len(back.history(samples=None)) == len(list(back.scan_history())) == 5000

@@ -1,8 +1,12 @@
+import os
 import subprocess
 import sys
 
+import pytest
+
 import jupyter_tracker as tracker
 from jupyter_tracker import settings
+from tests.server.conftest import backend, databases, server, spawn_module  # noqa: F401 - fixtures
 
 
 def cli(*args, check=True):
@@ -36,6 +40,10 @@ def test_off_and_on_write_the_default_mode(tracker_env):
     assert "offline" in cli("off").stdout
     assert settings.read_file(settings.dir_settings_path())["mode"] == "offline"
     assert "online" in cli("on").stdout
+    assert settings.read_file(settings.dir_settings_path())["mode"] == "online"
+    assert "offline" in cli("offline").stdout  # wandb's names for the same commands
+    assert settings.read_file(settings.dir_settings_path())["mode"] == "offline"
+    assert "online" in cli("online").stdout
     assert settings.read_file(settings.dir_settings_path())["mode"] == "online"
 
 
@@ -89,3 +97,32 @@ def test_parse_where():
     assert parse_where('notes="a=b"') == {"notes": {"$eq": "a=b"}}
     assert parse_where("display_name~^base-[0-9]+$") == {"display_name": {"$regex": "^base-[0-9]+$"}}
     assert parse_where("summary.val/acc>=0.9") == {"summary.val/acc": {"$gte": 0.9}}
+
+
+def _offline_runs(tmp_path):
+    runs = []
+    for project in ("keep", "keep", "other"):
+        with tracker.init(project=project, mode="offline") as run:
+            run.log({"x": 1.0})
+        runs.append(run)
+    return runs
+
+
+@pytest.mark.server
+def test_sync_project_then_clean_deletes_only_what_the_server_holds(tracker_env, tmp_path, server):  # noqa: F811
+    keep1, keep2, other = _offline_runs(tmp_path)
+    env = dict(os.environ, TRACKER_HOST=f"http://127.0.0.1:{server.port}", TRACKER_API_KEY=server.token)
+    done = subprocess.run([sys.executable, "-m", "jupyter_tracker", "sync", "--project", "keep"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert keep1.path.name in done.stdout and keep2.path.name in done.stdout and other.path.name not in done.stdout
+    (keep2.path / "files").mkdir(exist_ok=True)
+    (keep2.path / "files" / "late.txt").write_text("saved after the sync")  # the server lacks it now
+    asked = subprocess.run([sys.executable, "-m", "jupyter_tracker", "sync", "--clean"], env=env, stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=120)
+    assert asked.returncode == 2 and "pass --yes" in asked.stderr and keep1.path.exists()
+    assert f"kept 2 runs" in asked.stdout and other.path.name in asked.stdout and keep2.path.name in asked.stdout
+    done = subprocess.run([sys.executable, "-m", "jupyter_tracker", "sync", "--clean", "--yes"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "deleted 1 synced offline runs" in done.stdout, done.stdout + done.stderr
+    assert not keep1.path.exists() and keep2.path.exists() and other.path.exists()

@@ -11,8 +11,9 @@ Which runs and in which order is the query layer's (:mod:`jupyter_tracker.query`
 from __future__ import annotations
 
 from .apirun import ApiRun
+from .artifacts import Artifact
 from .local import LocalRun
 from .remote import RemoteRun
 from .runs import SERVER_PAGE, Api, Runs
 
-__all__ = ["Api", "ApiRun", "LocalRun", "RemoteRun", "Runs", "SERVER_PAGE"]
+__all__ = ["Api", "ApiRun", "Artifact", "LocalRun", "RemoteRun", "Runs", "SERVER_PAGE"]

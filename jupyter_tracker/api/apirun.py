@@ -6,7 +6,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from .history import _frame, _keys, _select
+from .edits import Editable, Pending
+from .history import HISTORY_SAMPLES, _frame, _keys, _select
 
 
 class ApiRun(ABC):
@@ -59,21 +60,64 @@ class ApiRun(ABC):
         return self._get("state") or "running"
 
     @property
-    @abstractmethod
-    def config(self) -> dict[str, Any]:
-        """The run's config."""
+    def _pending(self) -> Pending:
+        pending = self.__dict__.get("_pending_edits")
+        if pending is None:
+            pending = self.__dict__["_pending_edits"] = Pending()
+        return pending
 
     @property
-    @abstractmethod
+    def config(self) -> dict[str, Any]:
+        """The run's config: a dict; ``config.update({...})`` changes the run (see :meth:`update`)."""
+        return Editable(self, "config", self._pending.apply("config", self._config_data()))
+
+    @property
     def summary(self) -> dict[str, Any]:
-        """The run's summary (each metric's last value unless a rule or a manual value says otherwise)."""
+        """The run's summary (each metric's last value unless a rule or a manual value says
+        otherwise): a dict; ``summary.update({...})`` changes the run (see :meth:`update`)."""
+        return Editable(self, "summary", self._pending.apply("summary", self._summary_data()))
+
+    @abstractmethod
+    def _config_data(self) -> dict[str, Any]:
+        """The config as stored."""
+
+    @abstractmethod
+    def _summary_data(self) -> dict[str, Any]:
+        """The summary as stored."""
+
+    def update(self) -> None:
+        """Write the changes made to ``run.summary`` and ``run.config`` (``summary[k] = v``,
+        ``del summary[k]``, ``config[k] = v``) as new records after the run's last one.
+
+        Raises
+        ------
+        RuntimeError
+            When the run is still being recorded by its process (change it there).
+        """
+        import time
+
+        pending = self._pending
+        out = pending.records(time.time())
+        if not out:
+            return
+        self._append_records(out)
+        self.__dict__["_pending_edits"] = Pending()
+        self.refresh()
+
+    @abstractmethod
+    def _append_records(self, out: list[list]) -> None:
+        """Add records after the run's last one (numbered by the callee)."""
+
+    @abstractmethod
+    def refresh(self) -> ApiRun:
+        """Read the run again."""
 
     def _field(self, name: str) -> Any:
         """A field as the query layer names it (``config``, ``summary``, ``display_name`` ...)."""
         if name == "config":
-            return self.config
+            return self._config_data()
         if name == "summary":
-            return self.summary
+            return self._summary_data()
         if name == "display_name":
             return self.name
         if name in ("id", "state", "tags"):
@@ -101,14 +145,16 @@ class ApiRun(ABC):
     def system(self, pandas: bool = False) -> Any:
         """System-metric records, oldest first."""
 
-    def history(self, keys: Sequence[str] | str | None = None, pandas: bool = False, samples: int | None = None) -> Any:
+    def history(self, keys: Sequence[str] | str | None = None, pandas: bool = False,
+                samples: int | None = HISTORY_SAMPLES) -> Any:
         """History rows (dicts with ``_step``, ``_timestamp`` and the metrics).
 
         With ``keys``, only rows in which every one of them was logged, holding
-        just those keys. ``samples=N`` downsamples each metric to about N
-        points keeping every bucket's min and max and the endpoints (on a
-        server the downsampling runs there) and returns the rows they fall in.
-        ``pandas=True`` returns a DataFrame.
+        just those keys. ``samples`` (500 by default, as in wandb's Api)
+        downsamples each metric to about that many points keeping every
+        bucket's min and max and the endpoints (on a server the downsampling
+        runs there) and returns the rows they fall in; ``samples=None`` returns
+        every row, as :meth:`scan_history` does. ``pandas=True`` returns a DataFrame.
         """
         keys = _keys(keys)
         return _frame(_select(self._rows(keys, samples), keys), pandas)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+#: ``run.history()``'s default ``samples``: wandb's Api reads 500 rows unless told otherwise.
+HISTORY_SAMPLES = 500
+
 def _frame(rows: list[dict[str, Any]], pandas: bool) -> Any:
     if not pandas:
         return rows

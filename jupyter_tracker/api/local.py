@@ -11,7 +11,7 @@ from typing import Any
 from .. import records, rundir
 from ..limits import TERMINAL_STATES
 from .apirun import ApiRun
-from .history import _frame, _keys
+from .history import HISTORY_SAMPLES, _frame, _keys
 
 
 class LocalRun(ApiRun):
@@ -95,7 +95,8 @@ class LocalRun(ApiRun):
     def _rows(self, keys: list[str] | None, samples: int | None) -> list[dict[str, Any]]:
         return self._cache.history(keys).rows(keys, samples)
 
-    def history(self, keys: Sequence[str] | str | None = None, pandas: bool = False, samples: int | None = None) -> Any:
+    def history(self, keys: Sequence[str] | str | None = None, pandas: bool = False,
+                samples: int | None = HISTORY_SAMPLES) -> Any:
         keys = _keys(keys)
         return _frame(self._rows(keys, samples), pandas)
 
@@ -104,13 +105,23 @@ class LocalRun(ApiRun):
         keys = _keys(keys)
         return self._cache.history(keys).iter_rows(keys, page_size, min_step, max_step)
 
-    @property
-    def config(self) -> dict[str, Any]:
+    def _config_data(self) -> dict[str, Any]:
         return dict(self._field("config"))
 
-    @property
-    def summary(self) -> dict[str, Any]:
+    def _summary_data(self) -> dict[str, Any]:
         return dict(self._field("summary"))
+
+    def _append_records(self, out: list[list]) -> None:
+        lock = rundir.try_lock_run(self.path, role="editing")
+        if lock is None:
+            holder = rundir.lock_holder(self.path) or {}
+            raise RuntimeError(f"run {self.id} is being recorded by process {holder.get('pid', '?')} on "
+                               f"{holder.get('host', '?')}: change its summary and config there "
+                               "(run.summary[...] = ..., run.config.update(...))")
+        try:
+            records.append_records(self.path / rundir.EVENTS, out)
+        finally:
+            lock.release()
 
     @property
     def read_report(self) -> records.ReadReport:
@@ -147,6 +158,37 @@ class LocalRun(ApiRun):
     def files(self) -> list[str]:
         base = self.path / "files"
         return sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.is_file())
+
+    def logged_artifacts(self) -> list[Any]:
+        """The artifact versions this run logged, in order (each once)."""
+        from .artifact_store import LocalSource, artifact_of, logged_entries, read_manifest, versions
+
+        digests = {(e["name"], e["digest"]) for _key, e in logged_entries(self.path)}
+        source = LocalSource(self.path)
+        return [artifact_of(v, read_manifest(source, v.digest), source)
+                for v in versions(self.path.parent, self.project)
+                if (v.name, v.digest) in digests]
+
+    def used_artifacts(self) -> list[Any]:
+        """The artifact versions this run used (``use_artifact``), in order, each once; a version
+        no local run holds any more is left out."""
+        from .artifact_store import LocalSource, artifact_of, read_manifest, versions
+
+        used: list[tuple[str, str, str]] = []
+        for record in records.read_log(self.path / rundir.EVENTS):
+            payload = record[3] if len(record) > 3 else None
+            if record[1] == records.USE_ARTIFACT and isinstance(payload, dict):
+                key = (str(payload.get("project")), str(payload.get("name")), str(payload.get("digest")))
+                if key not in used:
+                    used.append(key)
+        found = {(v.project, v.name, v.digest): v for v in versions(self.path.parent) if v.run_dir is not None}
+        out = []
+        for key in used:
+            version = found.get(key)
+            if version is not None:
+                source = LocalSource(version.run_dir)  # type: ignore[arg-type]
+                out.append(artifact_of(version, read_manifest(source, version.digest), source))
+        return out
 
     def brief(self) -> dict[str, Any]:
         """Steps and last values (from ``summary.json`` for a finished run, else the read cache)."""

@@ -22,13 +22,30 @@ class RemoteRun(ApiRun):
         info.setdefault("id", resource.get("run_id") or resource.get("id"))
         self._info = info
 
-    @property
-    def config(self) -> dict[str, Any]:
+    def _config_data(self) -> dict[str, Any]:
         return dict(self._resource.get("config") or {})
 
-    @property
-    def summary(self) -> dict[str, Any]:
+    def _summary_data(self) -> dict[str, Any]:
         return dict(self._resource.get("summary") or {})
+
+    def _append_records(self, out: list[list]) -> None:
+        """The next batch of the run's events on the server (after its high-water mark)."""
+        import orjson
+
+        from .. import records
+        from ..client import Gap
+
+        for _attempt in range(3):
+            first = int((self._resource.get("hwm") or {}).get("events") or 0) + 1
+            numbered = [[first + i, *record[1:]] for i, record in enumerate(out)]
+            body = orjson.dumps({"log": "events", "first_seq": first, "last_seq": first + len(out) - 1,
+                                 "records": [records.jsonable(r) for r in numbered]})
+            try:
+                self._client.post_records(self.id, body)
+                return
+            except Gap:
+                self.refresh()  # another writer got there first: number after its records
+        raise RuntimeError(f"run {self.id}: the server kept moving its last record; try again")
 
     @property
     def acknowledged(self) -> dict[str, int]:
@@ -73,6 +90,17 @@ class RemoteRun(ApiRun):
     @property
     def files(self) -> list[str]:
         return sorted(f.get("path", "") for f in self._client.files(self.id))
+
+    def logged_artifacts(self) -> list[Any]:
+        """The artifact versions the server has from this run (first logged by it), by name and version."""
+        import orjson
+
+        from .artifact_server import RemoteSource, _version
+        from .artifact_store import artifact_of
+
+        source = RemoteSource(self._client)
+        found = [f for f in self._client.find_artifacts(self.project) if f.get("run_id") == self.id]
+        return [artifact_of(_version(f), orjson.loads(source.read_blob(f["digest"])), source) for f in found]
 
     def brief(self) -> dict[str, Any]:
         """Steps and last values, as the server has them."""

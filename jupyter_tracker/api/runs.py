@@ -194,5 +194,26 @@ class Api:
             raise KeyError(f"no run with id {run_id!r} under {str(self.dir)!r}")
         return LocalRun(path)
 
+    def artifact(self, name: str, type: str | None = None) -> Any:  # noqa: A002
+        """A logged artifact version: ``"project/name:v1"``, ``"entity/project/name:latest"``
+        (the local runs' versions, or the server's with ``host``). ``KeyError`` when there is none."""
+        from .artifact_store import find_artifact
+        from .artifacts import parse_ref
+
+        project, base_name, alias = parse_ref(name)
+        if project is None:
+            raise ValueError(f"api.artifact({name!r}): name the project too, 'project/{name}'")
+        if self._client is not None:
+            from .artifact_server import remote_artifact
+
+            art = remote_artifact(self.host or "", None, project, base_name, alias, client=self._client)
+            if art is None:
+                raise KeyError(f"no artifact {base_name}:{alias} in project {project!r} on {self.host}")
+        else:
+            art = find_artifact(self.dir, project, base_name, alias, host="")
+        if type is not None and art.type != type:
+            raise ValueError(f"api.artifact({name!r}, type={type!r}): it is of type {art.type!r}")
+        return art
+
     def projects(self) -> list[str]:
         return sorted({r.project for r in self.runs() if r.project})

@@ -136,7 +136,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if out == "-" and args.format != "csv":
         print("tracker export: --output - (standard output) is for CSV only", file=sys.stderr)
         return 2
-    rows = run.history()
+    rows = run.history(samples=None)  # every row
     try:
         (write_csv if args.format == "csv" else write_parquet)(rows, out)
     except MissingExtra as exc:

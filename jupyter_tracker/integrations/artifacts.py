@@ -1,13 +1,11 @@
 """Checkpoints as artifacts, and histograms and tables: where the integrations meet issues 13 and 14.
 
-The callbacks already call these at the right moments (``on_save``,
-``after_save_checkpoint``, ``after_training``, ``log_summary``); what they
-need from the tracker does not exist yet:
+The callbacks call these at the right moments (``on_save``,
+``after_save_checkpoint``, ``after_training``, ``log_summary``):
 
-- model checkpoints as artifacts need ``tracker.Artifact`` and
-  ``run.log_artifact`` (the wandb-compat issue, 14). Until then asking for them
-  (``log_checkpoints=True``) is refused when the callback is made, with this
-  message; :func:`log_checkpoint` is the one function to write then.
+- model checkpoints (``log_checkpoints=True``) become versions of a ``model``
+  artifact named ``model-<run id>`` (:func:`log_checkpoint`): each save that
+  changed the bytes is a new version, ``latest`` names the last one.
 - feature importance tables need ``tracker.Table`` (the media issue, 13):
   :func:`table_available` says whether it exists; until then the callbacks
   log scalars only.
@@ -48,10 +46,21 @@ def require_artifacts(owner: str, option: str) -> None:
         )
 
 
-def log_checkpoint(run: Any, path: str, name: str, aliases: list[str], metadata: dict[str, Any]) -> None:
-    """Store the checkpoint at ``path`` (a file or a folder) as a ``model`` artifact of ``run``.
+def log_checkpoint(run: Any, path: str, name: str, aliases: list[str], metadata: dict[str, Any]) -> Any:
+    """Store the checkpoint at ``path`` (a file or a folder) as a version of the ``model``
+    artifact ``name`` of ``run``; returns the artifact (its ``version`` set).
 
-    Reached only when :func:`require_artifacts` let a callback ask for it, i.e.
-    once ``tracker.Artifact`` exists (issue 14): write it then, with its tests.
+    The callbacks call it through their guard (``attach.call``), so a problem
+    is reported in the run's log and training goes on.
     """
-    raise NotImplementedError("checkpoint artifacts arrive with tracker.Artifact (issue 14)")
+    from pathlib import Path
+
+    from ..api.artifacts import Artifact
+
+    art = Artifact(name, "model", metadata=metadata)
+    source = Path(path)
+    if source.is_dir():
+        art.add_dir(source)
+    else:
+        art.add_file(source)
+    return run.log_artifact(art, aliases=aliases)

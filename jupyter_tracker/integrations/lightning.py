@@ -40,8 +40,8 @@ class TrackerLogger(LoggerBody, Logger):
         Where Lightning saves checkpoints: ``<save_dir>/<project>/<run id>/checkpoints``
         (default: the trainer's ``default_root_dir``).
     log_checkpoints
-        Store checkpoints as artifacts; needs ``tracker.Artifact`` (not in this
-        version: ``True`` raises ``NotImplementedError``).
+        Store each checkpoint Lightning saves (the best, else the last) as a version
+        of the ``model`` artifact ``model-<run id>`` (``run.use_artifact`` reads it back).
     **init_kwargs
         Other ``tracker.init()`` arguments (``config``, ``group``, ``tags``, ``mode``, ``dir`` ...).
 

@@ -75,9 +75,8 @@ class TrackerCallback(TrainerCallback):
     Parameters
     ----------
     log_checkpoints
-        Store each checkpoint the Trainer saves as a model artifact. Needs
-        ``tracker.Artifact``, which this version does not have: ``True`` is
-        refused with a ``NotImplementedError`` saying so.
+        Store each checkpoint folder the Trainer saves as a version of the ``model``
+        artifact ``model-<run id>``, with the alias ``step_<global step>``.
     **init_kwargs
         Arguments for ``tracker.init()`` when no run is active (``project``,
         ``name``, ``config``, ``group``, ``tags``, ``mode``, ``dir`` ...). The

@@ -66,6 +66,18 @@ class DisabledRun:
     def log_code(self, *args: Any, **kwargs: Any) -> list[str]:
         return []
 
+    def log_artifact(self, artifact: Any, *args: Any, **kwargs: Any) -> Any:
+        return artifact
+
+    def use_artifact(self, artifact: Any, type: str | None = None, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+        """The artifact when given one; for a name, an empty artifact of that name (a disabled run
+        reads nothing: its ``download()`` says so)."""
+        if isinstance(artifact, str):
+            from ..api.artifacts import Artifact, parse_ref
+
+            return Artifact(parse_ref(artifact)[1], type or "unspecified")
+        return artifact
+
     def finish(self, exit_code: int = 0, quiet: bool | None = None) -> None:
         from .session import _after_finish
 

@@ -20,6 +20,10 @@ kind          array
 ``start``     ``[seq, "start", ts, {...}]`` a process started (or resumed) the run
 ``state``     ``[seq, "state", ts, {"state", "exit_code", "reason"}]``
 ``alert``     ``[seq, "alert", ts, {"title", "text", "level"}]`` ``run.alert()``
+``art``       ``[seq, "art", ts, {"name", "type", "digest", "aliases", ...}]``
+              ``log_artifact()`` (as ``artifacts/logged/<n>.json``)
+``use``       ``[seq, "use", ts, {"project", "name", "version", "digest"}]``
+              ``use_artifact()``
 ``sys``       ``[seq, "sys", ts, {metric: value}]`` system metrics (``system.log``)
 ============  ===================================================================
 
@@ -53,6 +57,8 @@ __all__ = [
     "METRIC",
     "META",
     "FILE",
+    "ARTIFACT",
+    "USE_ARTIFACT",
     "START",
     "STATE",
     "ALERT",
@@ -92,12 +98,15 @@ START = "start"
 STATE = "state"
 ALERT = "alert"
 SYSTEM = "sys"
+ARTIFACT = "art"
+USE_ARTIFACT = "use"
 #: In this process only, never written: a history row holding a key never logged before
 #: (``Run.log`` marks it so, the writer registers the key and writes it as :data:`HISTORY`).
 NEW_HISTORY = "H"
 
 #: The kinds each log holds: ``events.log`` and ``system.log``.
-EVENT_KINDS = frozenset({HISTORY, CONFIG, SUMMARY, METRIC, META, FILE, START, STATE, ALERT})
+EVENT_KINDS = frozenset({HISTORY, CONFIG, SUMMARY, METRIC, META, FILE, START, STATE, ALERT, ARTIFACT,
+                         USE_ARTIFACT})
 SYSTEM_KINDS = frozenset({SYSTEM})
 
 #: The :class:`Visitor` method that takes each kind other than history.
@@ -110,6 +119,8 @@ HANDLERS = {
     START: "on_start",
     STATE: "on_state",
     ALERT: "on_alert",
+    ARTIFACT: "on_artifact",
+    USE_ARTIFACT: "on_use_artifact",
     SYSTEM: "on_system",
 }
 
@@ -180,6 +191,12 @@ class Visitor:
 
     def on_alert(self, seq: int, ts: Any, payload: Any) -> None:
         """``{"title", "text", "level"}``: ``run.alert()``."""
+
+    def on_artifact(self, seq: int, ts: Any, payload: Any) -> None:
+        """``{"name", "type", "digest", "aliases", ...}``: an artifact version the run logged."""
+
+    def on_use_artifact(self, seq: int, ts: Any, payload: Any) -> None:
+        """``{"project", "name", "version", "digest"}``: an artifact version the run used."""
 
     def on_system(self, seq: int, ts: Any, payload: Any) -> None:
         """``{metric: value}``: one sample of system metrics (``system.log``)."""

@@ -8,6 +8,7 @@ import orjson
 
 from .._version import __version__
 from . import schema
+from .artifacts import ROUTES as ARTIFACT_ROUTES
 from ..limits import MAX_HISTORY_KEYS, STATES
 from .bodies import read_batch
 from .database import reading
@@ -18,12 +19,11 @@ from .history import history_keys, read_history
 from .ingest import ingest
 from .filters import NOTES_HEADER, listing_notes, notes_header, parse_listing
 from .payloads import dumps, loads_column
+from .streams import StreamedHandler
 from .runs import effective_state, find_run_pk, get_run, heartbeat, list_projects, list_runs, upsert_run
 from .tokens import TokenError, create_token, list_tokens, revoke_token
 
 __all__ = ["ROUTES"]
-
-_READ_CHUNK = 1024 * 1024
 
 
 class HealthHandler(BaseHandler):
@@ -161,12 +161,8 @@ class FilesHandler(BaseHandler):
         return await self.context.call(list_files, self.context.engine, run_id, self.grant.check_read)
 
 
-class FileHandler(BaseHandler):
+class FileHandler(StreamedHandler):
     """``PUT`` uploads raw bytes (streamed to disk), ``GET`` downloads them."""
-
-    limit = "max_file"
-    buffered = False
-    upload: Upload | None = None
 
     def _target(self, run_id: str, path: str) -> tuple[str, str]:
         run_id = self.run_id(run_id)
@@ -186,46 +182,15 @@ class FileHandler(BaseHandler):
         with reading(self.context.engine) as conn:
             find_run_pk(conn, run_id, self.grant.check_write)
 
-    def receive(self, chunk: bytes) -> None:
-        if self.upload is not None:
-            self.upload.write(chunk)
-
-    def drop_body(self) -> None:
-        super().drop_body()
-        if self.upload is not None:
-            self.upload.abort()
-            self.upload = None
-
     async def do_put(self, run_id: str, path: str) -> Any:
-        upload, self.upload = self.upload, None
-        if upload is None:
-            raise BadRequest("the upload was not started")
-        try:
-            return await self.context.call(upload.finish, self.context.engine)
-        except BaseException:
-            upload.abort()
-            raise
+        return await self.finish_upload()
 
     async def do_get(self, run_id: str, path: str) -> Any:
         run_id, path = self._target(run_id, path)
         location, size = await self.context.call(
             stored_file, self.context.engine, self.settings_.files_dir, run_id, path, self.grant.check_read
         )
-        self.set_header("Content-Type", "application/octet-stream")
-        self.set_header("Content-Length", str(size))
-        if self.request.method == "HEAD":
-            self.finish()
-            return None
-        with open(location, "rb") as handle:
-            sent = 0
-            while sent < size:
-                chunk = handle.read(min(_READ_CHUNK, size - sent))
-                if not chunk:
-                    break
-                sent += len(chunk)
-                self.write(chunk)
-                await self.flush()
-        self.finish()
+        await self.send_file(location, size)
         return None
 
 
@@ -283,4 +248,5 @@ ROUTES: list[tuple[str, type[BaseHandler]]] = [
     (_RUN + r"/files/(.+)", FileHandler),
     (r"/api/v1/tokens", TokensHandler),
     (r"/api/v1/tokens/([^/]+)", TokenHandler),
+    *ARTIFACT_ROUTES,
 ]

@@ -9,7 +9,6 @@ when complete, so a reader never sees half a file.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from . import schema
 from .database import dialect_insert, reading, writing
 from .errors import Conflict, NotFound
 from .runs import find_run_pk
+from .streams import Incoming
 
 __all__ = ["clean_path", "Upload", "list_files", "file_location", "stored_file"]
 
@@ -55,36 +55,28 @@ def file_location(files_dir: Path, run_id: str, path: str) -> Path:
     return files_dir / run_id / path
 
 
-class Upload:
+class Upload(Incoming):
     """One file being received: written to a temporary file, hashed as it comes."""
 
     def __init__(self, files_dir: Path, run_id: str, path: str) -> None:
         self.run_id = run_id
         self.path = path
-        self.target = file_location(files_dir, run_id, path)
+        target = file_location(files_dir, run_id, path)
         try:
-            self.target.parent.mkdir(parents=True, exist_ok=True)
+            target.parent.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
             raise Conflict(f"{path!r} is inside a path that is a file") from None
-        self.temp = self.target.with_name(f".upload-{os.getpid()}-{id(self):x}.tmp")
-        self._handle = open(self.temp, "wb")  # noqa: SIM115 - closed in finish/abort
-        self._hash = hashlib.sha256()
-        self.size = 0
-
-    def write(self, chunk: bytes) -> None:
-        self._handle.write(chunk)
-        self._hash.update(chunk)
-        self.size += len(chunk)
+        super().__init__(target)
 
     def finish(self, engine: Engine) -> dict[str, Any]:
         """Put the file in place and record it; return its entry."""
-        self._handle.close()
+        sha256 = self.complete()
         try:
             os.replace(self.temp, self.target)
         except (IsADirectoryError, NotADirectoryError, FileExistsError):
             self.abort()
             raise Conflict(f"{self.path!r} is a directory of other files") from None
-        entry = {"path": self.path, "size": self.size, "sha256": self._hash.hexdigest(), "uploaded_at": time.time()}
+        entry = {"path": self.path, "size": self.size, "sha256": sha256, "uploaded_at": time.time()}
         table = schema.files
         with writing(engine) as conn:
             run_pk = find_run_pk(conn, self.run_id)
@@ -96,15 +88,6 @@ class Upload:
                 )
             )
         return entry
-
-    def abort(self) -> None:
-        try:
-            self._handle.close()
-        finally:
-            try:
-                os.unlink(self.temp)
-            except OSError:
-                pass
 
 
 def list_files(engine: Engine, run_id: str, check: Callable[[str], None] | None = None) -> list[dict[str, Any]]:

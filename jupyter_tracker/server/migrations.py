@@ -80,8 +80,15 @@ def _v4_token_scopes(conn: Connection) -> None:
     )
 
 
+def _v5_artifacts(conn: Connection) -> None:
+    """Artifacts: blobs by sha256, versions per (project, name), aliases."""
+    schema.metadata.create_all(conn, tables=[schema.artifact_blobs, schema.artifact_versions,
+                                             schema.artifact_aliases])
+
+
 #: The migration steps; step ``i`` (from 0) brings the schema to version ``i + 1``.
-STEPS: list[Callable[[Connection], None]] = [_v1_tables, _v2_run_indexes, _v3_missing_ranges, _v4_token_scopes]
+STEPS: list[Callable[[Connection], None]] = [_v1_tables, _v2_run_indexes, _v3_missing_ranges, _v4_token_scopes,
+                                               _v5_artifacts]
 LATEST = len(STEPS)
 
 

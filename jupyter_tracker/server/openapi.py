@@ -389,6 +389,44 @@ def _paths() -> dict[str, Any]:
                                                                          "revoked": {"type": "boolean"}}}, "Revoked."),
                                  errors=(404,), operation_id="revokeToken"),
         },
+        "/api/v1/artifacts": {
+            "get": _operation(
+                "Artifact versions of a project (of a name; with alias, the one it names: latest, v2, best)",
+                _json({"type": "array", "items": _ARTIFACT}, "By name and version."), errors=(400,),
+                operation_id="listArtifacts",
+                params=[{"name": n, "in": "query", "required": n == "project", "schema": {"type": "string"}}
+                            for n in ("project", "name", "alias")]),
+        },
+        "/api/v1/artifacts/missing": {
+            "post": _operation(
+                "Which of these blobs the server does not hold (at most 10,000 sha256s)",
+                _json({"type": "object", "properties": {"missing": {"type": "array", "items": {"type": "string"}}}},
+                      "Those missing, in the order asked."),
+                body={"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["sha256"],
+                    "properties": {"sha256": {"type": "array", "items": {"type": "string"}}}}}}},
+                errors=(400, 413), operation_id="missingBlobs"),
+        },
+        "/api/v1/artifacts/blobs/{sha256}": {
+            "parameters": [{"name": "sha256", "in": "path", "required": True,
+                            "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}],
+            "get": _operation("Download an artifact blob", {"description": "The bytes.", "content": _BINARY},
+                              errors=(404,), operation_id="getBlob"),
+            "put": _operation("Upload an artifact blob (its sha256 must be the path's; idempotent)",
+                              _json({"type": "object"}, "Stored."), body={"required": True, "content": _BINARY},
+                              errors=(400, 413), operation_id="putBlob"),
+        },
+        "/api/v1/runs/{run_id}/artifacts": {
+            "parameters": [_RUN_ID],
+            "post": _operation(
+                "Register an artifact version logged by the run (its blobs uploaded first); idempotent per digest",
+                _json(_ARTIFACT, "The version."), errors=(400, 404, 413), operation_id="logArtifact",
+                body={"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["name", "type", "digest"], "properties": {
+                        "name": {"type": "string"}, "type": {"type": "string"}, "digest": {"type": "string"},
+                        "aliases": {"type": "array", "items": {"type": "string"}},
+                        "metadata": {"type": "object"}, "description": {"type": "string"}}}}}}),
+        },
         "/api/v1/runs/{run_id}/files/{path}": {
             "parameters": [
                 _RUN_ID,
@@ -410,6 +448,14 @@ def _paths() -> dict[str, Any]:
             ),
         },
     }
+
+
+_BINARY = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+_ARTIFACT = {"type": "object", "properties": {k: {"type": t} for k, t in (
+    ("project", "string"), ("name", "string"), ("version", "string"), ("digest", "string"), ("type", "string"),
+    ("run_id", "string"), ("size", "integer"), ("files", "integer"), ("created_at", "number"),
+    ("aliases", "array"), ("metadata", "object"))}}
+_ARTIFACT["properties"]["aliases"]["items"] = {"type": "string"}
 
 
 def document() -> dict[str, Any]:

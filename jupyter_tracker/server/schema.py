@@ -29,6 +29,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 __all__ = [
@@ -45,6 +46,9 @@ __all__ = [
     "files",
     "missing_ranges",
     "token_scopes",
+    "artifact_blobs",
+    "artifact_versions",
+    "artifact_aliases",
 ]
 
 #: Most points one history chunk holds.
@@ -180,4 +184,43 @@ token_scopes = Table(
     Column("token_id", Integer, ForeignKey("tokens.id", ondelete="CASCADE"), primary_key=True),
     Column("access", String(16), nullable=False),  # "read", "write" or "admin"
     Column("projects", Text),  # JSON list of project names; NULL: every project
+)
+
+#: Artifact bytes, once per sha256 (under ``<data-dir>/artifacts/``), uploaded by any run.
+artifact_blobs = Table(
+    "artifact_blobs",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("uploaded_at", Double, nullable=False),
+)
+
+#: The versions of each artifact name of a project: v0, v1, ... in the order they arrived.
+artifact_versions = Table(
+    "artifact_versions",
+    metadata,
+    Column("project", String(256), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),  # sha256 of the manifest (a blob)
+    Column("type", String(128), nullable=False),
+    Column("description", Text),
+    Column("metadata", Text),  # JSON object
+    Column("run_id", String(128), nullable=False),  # the run that logged it first
+    Column("size", BigInteger, nullable=False),
+    Column("files", Integer, nullable=False),
+    Column("created_at", Double, nullable=False),
+    PrimaryKeyConstraint("project", "name", "version"),
+    UniqueConstraint("project", "name", "digest"),
+)
+
+#: Aliases (``latest``, ``best`` ...): each names one version of a name.
+artifact_aliases = Table(
+    "artifact_aliases",
+    metadata,
+    Column("project", String(256), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("alias", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    PrimaryKeyConstraint("project", "name", "alias"),
 )

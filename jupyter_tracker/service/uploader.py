@@ -32,6 +32,7 @@ from .. import records, rundir, settings
 from ..limits import BATCH_BYTES, BATCH_RECORDS, MAX_FILE
 from ..client import Gap, Refused, Retryable, ServerClient
 from . import batches
+from .artifacts import artifacts_left, send_artifacts
 
 __all__ = ["Uploader", "Backoff", "debug_logger", "NOT_SYNCED"]
 
@@ -101,6 +102,9 @@ class Uploader:
         saved_duplicates = state.get("duplicates") or {}
         self.duplicates: dict[str, int] = {name: int(saved_duplicates.get(name) or 0) for name, _ in LOGS}
         self.files: dict[str, list[float]] = dict(state.get("files") or {})
+        #: ``artifacts/logged/<n>`` done -> the version the server gave it; blobs known to be there.
+        self.artifacts: dict[str, str] = dict(state.get("artifacts") or {})
+        self.blobs_known: set[str] = set()
         #: Files the server refused (too large, a name it cannot store): ``{name: {"mark", "reason"}}``;
         #: offered again only when they change. The rest of the run uploads as usual.
         self.refused_files: dict[str, dict[str, Any]] = dict(state.get("refused_files") or {})
@@ -110,7 +114,7 @@ class Uploader:
         self.info_mtime = 0.0
         self.checked_server = False
         #: What this process sent: records per log and files; holes it declared.
-        self.sent = {"events": 0, "system": 0, "files": 0}
+        self.sent = {"events": 0, "system": 0, "files": 0, "blobs": 0, "artifacts": 0}
         self.declared: dict[str, list[list[int]]] = {name: [] for name, _ in LOGS}
         self.skipped: dict[str, int] = {name: 0 for name, _ in LOGS}
         self.last_contact = 0.0
@@ -125,6 +129,7 @@ class Uploader:
             data = {**{name: dict(state) for name, state in self.logs.items()},
                     "missing": {name: [list(h) for h in holes] for name, holes in self.missing.items()},
                     "duplicates": dict(self.duplicates), "files": dict(self.files),
+                    "artifacts": dict(self.artifacts),
                     "refused_files": dict(self.refused_files),
                     "status": self.status, "message": self.message, "failing_since": self.failing_since,
                     "host": self.client.host, "updated_at": time.time()}
@@ -159,6 +164,8 @@ class Uploader:
         for name, filename in LOGS:
             sent |= self._send_log(name, self.run_dir / filename)
         sent |= self._send_files()
+        if self.info_mtime:  # the run is on the server
+            sent |= send_artifacts(self)
         if sent:
             self.last_contact = time.monotonic()
             self.save()
@@ -320,12 +327,13 @@ class Uploader:
             frames, _, _ = records.read_frames(self.run_dir / filename, state["offset"])
             out[name] = sum(p.count for p in batches.pieces(frames, state["acked"], state["top"]))
         out["files"] = len(self._files_to_send())
+        out["artifacts"] = artifacts_left(self)
         return out
 
     def pending(self) -> bool:
         """Whether the logs hold records the server has not acknowledged."""
         left = self.left()
-        return bool(left["events"] or left["system"])
+        return bool(left["events"] or left["system"] or left["artifacts"])
 
     # -- loops --------------------------------------------------------------------
     def run_until(self, done: Any, interval: float = 0.9, stop: Any = None, heartbeat_every: float = 10.0,

@@ -38,8 +38,8 @@ def test_quickstart_records_what_it_shows(tmp_path, tracker_env):
     run = tracker.Api().runs(project="quickstart")[0]
     assert run.state == "finished" and run.name == "baseline"
     assert run.config == {"lr": 0.05, "batch": 64, "optimizer": "sgd"}
-    assert len(run.history(keys=["train/loss"])) == 3000
-    assert [r["epoch"] for r in run.history(keys=["val/acc", "epoch"])] == [1, 2, 3, 4, 5]
+    assert len(run.history(keys=["train/loss"], samples=None)) == 3000
+    assert [r["epoch"] for r in run.history(keys=["val/acc", "epoch"], samples=None)] == [1, 2, 3, 4, 5]
     assert run.summary["notes"] == "toy run"
     listing = "".join(text_of(o) for o in outputs(nb)[-1])
     assert "baseline" in listing and "finished" in listing
@@ -68,7 +68,7 @@ def test_silent_mode_leaves_every_cell_output_empty(tmp_path, tracker_env):
     run = tracker.Api().runs(project="hygiene")[0]
     debug = (Path(run.dir) / "logs" / "debug.log").read_text()
     assert "'name' is a str" in debug and "lower than the current step" in debug  # said, to the log only
-    assert len(run.history(keys=["loss"])) == 20000
+    assert len(run.history(keys=["loss"], samples=None)) == 20000
 
 
 def test_silent_from_the_kernel_environment(tmp_path, tracker_env):
@@ -145,7 +145,7 @@ def test_kill_9_of_the_kernel_marks_crashed_and_keeps_flushed_rows(tmp_path, tra
         client.stop_channels()
         km.shutdown_kernel(now=True)  # reaps the killed process
     run = tracker.Api().run(rundir.read_info(run_dir)["id"])
-    xs = [r["x"] for r in run.history()]
+    xs = [r["x"] for r in run.history(samples=None)]
     assert len(xs) >= flushed and xs == [float(i) for i in range(len(xs))]
 
 
@@ -168,4 +168,4 @@ def test_kill_9_of_the_service_mid_run_keeps_the_loop_going(tmp_path, tracker_en
         km.shutdown_kernel(now=True)
     run = tracker.Api().runs(project="svc")[0]
     assert run.state == "finished", (run.info, (Path(run.dir) / "logs" / "debug.log").read_text())
-    assert [r["x"] for r in run.history()] == [float(i) for i in range(10000)]
+    assert [r["x"] for r in run.history(samples=None)] == [float(i) for i in range(10000)]

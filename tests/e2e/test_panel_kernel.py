@@ -67,7 +67,7 @@ def test_saved_widget_state_holds_one_figure_per_metric(tmp_path, tracker_env):
     panels = [m for m in state.values() if "tracker-panel" in m["state"].get("_dom_classes", [])]
     assert len(panels) == 1
     run = tracker.Api().runs(project="panelk")[0]
-    assert len(run.history()) == STEPS
+    assert len(run.history(samples=None)) == STEPS
 
 
 def test_rerunning_init_finishes_the_run_and_keeps_one_live_panel(tmp_path, tracker_env):

@@ -41,7 +41,7 @@ def expected_rows(steps) -> list[tuple]:
 
 def rows_on_disk(run_id: str) -> list[tuple]:
     run = tracker.Api().run(run_id)
-    return [(r["_step"], r["a"], r["b"], r["c"], r["d"]) for r in run.history()]
+    return [(r["_step"], r["a"], r["b"], r["c"], r["d"]) for r in run.history(samples=None)]
 
 
 def assert_log_is_whole(run_dir: Path) -> list[list]:
@@ -290,7 +290,7 @@ def test_the_disk_still_full_at_finish_says_exactly_what_is_lost(tracker_env, mo
     assert (f"at finish, 3 records (sequence numbers {lost_from} to {lost_to}, ") in log
     assert "could not be written to events.log (No space left on device): they are lost" in log
     assert (run.path / rundir.SUMMARY_JSON).exists() and rundir.read_info(run.path)["state"] == "finished"
-    assert [(r["_step"], r["a"]) for r in tracker.Api().run(run.id).history()] == [(0, 0.0)]
+    assert [(r["_step"], r["a"]) for r in tracker.Api().run(run.id).history(samples=None)] == [(0, 0.0)]
 
 
 # -- 3. a corrupt byte and a torn tail, then a resumed run ---------------------------
@@ -460,11 +460,11 @@ def test_a_forked_child_that_logs_gets_a_clear_error_and_the_parent_loses_nothin
     out = done.stdout.splitlines()
     run_id, child_id = out[0], out[-1]
     parent = tracker.Api().run(run_id)
-    assert [(r["_step"], r["x"]) for r in parent.history()] == [(i, float(i)) for i in range(200)]
+    assert [(r["_step"], r["x"]) for r in parent.history(samples=None)] == [(i, float(i)) for i in range(200)]
     assert parent.state == "finished"
     assert_log_is_whole(Path(parent.dir))
     child = tracker.Api().run(child_id)
-    assert child.project == "fork-child" and [r["y"] for r in child.history()] == [1.0]
+    assert child.project == "fork-child" and [r["y"] for r in child.history(samples=None)] == [1.0]
     said = [line for line in out if line.startswith(("pool:", "fork:"))]
     assert len(said) == 2
     for line in said:
@@ -505,7 +505,7 @@ def test_a_script_that_ends_without_finish_records_its_real_exit_code(tracker_en
     assert (run.state, run.info["exit_code"]) == (state, status)
     log = replay(Path(run.dir) / rundir.EVENTS)
     assert (log.state, log.exit_code) == (state, status)
-    assert [r["x"] for r in run.history()] == [float(i) for i in range(500)]
+    assert [r["x"] for r in run.history(samples=None)] == [float(i) for i in range(500)]
     if ending.startswith("raise ValueError"):
         assert "ValueError: diverged" in done.stderr  # the original hook still prints the traceback
 
@@ -561,7 +561,7 @@ def test_a_poison_value_is_refused_at_the_call_and_the_log_stays_uploadable(trac
     run.log({"after": 2.0})
     run.finish()
     back = tracker.Api().run(run.id)
-    assert [sorted(k for k in r if not k.startswith("_")) for r in back.history()] == [["before"], ["after"]]
+    assert [sorted(k for k in r if not k.startswith("_")) for r in back.history(samples=None)] == [["before"], ["after"]]
     assert_log_is_whole(run.path)
 
 
@@ -587,7 +587,7 @@ def test_steps_never_pass_the_largest_one(tracker_env):
     with pytest.raises(ValueError, match="the largest step is"):
         run.log({"a": 3.0}, step=limits.MAX_STEP + 1)
     run.finish()
-    assert [r["_step"] for r in tracker.Api().run(run.id).history()] == [limits.MAX_STEP - 1, limits.MAX_STEP]
+    assert [r["_step"] for r in tracker.Api().run(run.id).history(samples=None)] == [limits.MAX_STEP - 1, limits.MAX_STEP]
     assert_log_is_whole(run.path)
 
 
@@ -602,7 +602,7 @@ def test_the_writer_drops_only_a_record_it_cannot_encode(tracker_env):
     for i in range(201, 400):
         run.log({"a": float(i)})
     run.finish()
-    assert [(r["_step"], r["a"]) for r in tracker.Api().run(run.id).history()] == [
+    assert [(r["_step"], r["a"]) for r in tracker.Api().run(run.id).history(samples=None)] == [
         (i, float(i)) for i in range(400) if i != 200
     ]
     assert_log_is_whole(run.path)
@@ -635,4 +635,4 @@ def test_a_working_folder_whose_name_is_not_utf8_still_makes_a_run(tracker_env, 
     assert done.returncode == 0, done.stderr
     run = tracker.Api().run(done.stdout.strip())
     assert run.state == "finished" and run.info["cwd"].endswith("data-\ufffd")
-    assert [r["a"] for r in run.history()] == [1.0]
+    assert [r["a"] for r in run.history(samples=None)] == [1.0]

@@ -49,3 +49,21 @@ def test_fit_and_test_are_one_run(flavour, mode, tmp_path, tracker_env):
     if mode == "kernel":
         assert shows_panel(out)
         assert {"train_loss_step", "val_loss"} <= panel_charts(out)
+
+
+def test_checkpoints_become_model_artifact_versions(tmp_path, tracker_env):
+    """log_checkpoints=True with a real Trainer: each checkpoint Lightning saved is a version of
+    ``model-<run id>``, and the latest downloads to the bytes of the checkpoint on disk."""
+    run(mode="script", name="lightning_train.py", cwd=tmp_path, env={"LOG_CHECKPOINTS": "1"})
+    (run_,) = tracker.Api().runs(project="pl")
+    from jupyter_tracker.api.artifact_store import versions
+
+    found = versions(tracker_env, "pl", f"model-{run_.id}")
+    assert len(found) == 3 and all(v.type == "model" and v.files == 1 for v in found)  # one per epoch
+    assert found[-1].aliases == ["latest"]
+    (checkpoint,) = (tmp_path / "pl_out" / "pl" / run_.id / "checkpoints").glob("*.ckpt")
+    with tracker.init(project="pl") as reader:
+        art = reader.use_artifact(f"model-{run_.id}:latest")
+        (name,) = art.files()
+        assert name == checkpoint.name
+        assert (Path(art.download(tmp_path / "got")) / name).read_bytes() == checkpoint.read_bytes()

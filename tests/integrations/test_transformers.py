@@ -52,3 +52,26 @@ def test_trainer_run_is_recorded(mode, tmp_path, tracker_env):
     if mode == "kernel":
         assert shows_panel(out)
         assert {"train/loss", "eval/loss"} <= panel_charts(out)
+
+
+def test_checkpoints_become_model_artifact_versions(tmp_path, tracker_env):
+    """TrackerCallback(log_checkpoints=True) with a real Trainer saving every 3 steps: each
+    checkpoint folder is a version of ``model-<run id>``, aliased by its step."""
+    import hashlib
+
+    from jupyter_tracker.api.artifact_store import versions
+
+    run(mode="script", name="transformers_train.py", cwd=tmp_path, env={"LOG_CHECKPOINTS": "1"})
+    (run_,) = tracker.Api().runs(project="hf")
+    found = versions(tracker_env, "hf", f"model-{run_.id}")
+    assert [(v.version, v.aliases) for v in found] == [("v0", ["step_3"]), ("v1", ["latest", "step_6"])]
+    assert [v.metadata for v in found] == [{"global_step": 3}, {"global_step": 6}]
+    on_disk = tmp_path / "hf_out" / "checkpoint-6"
+    with tracker.init(project="hf") as reader:
+        art = reader.use_artifact(f"model-{run_.id}:step_6")
+        assert art.files() == sorted(p.relative_to(on_disk).as_posix() for p in on_disk.rglob("*") if p.is_file())
+        got = tmp_path / "got"
+        art.download(got)
+        for name in art.files():
+            assert hashlib.sha256((got / name).read_bytes()).digest() == hashlib.sha256(
+                (on_disk / name).read_bytes()).digest(), name

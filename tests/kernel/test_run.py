@@ -41,7 +41,7 @@ def test_the_issue_walkthrough_reads_back_in_another_process(tracker_env):
     assert time.monotonic() - started < 0.5
     script = (
         "import tracker; r = tracker.Api().runs(project='demo')[0];"
-        "rows = r.history(keys=['train/loss']);"
+        "rows = r.history(keys=['train/loss'], samples=None);"
         "print(r.state, r.name, r.config['lr'], r.summary['best'], len(rows), rows[-1]['_step'],"
         " sorted(rows[0]), len(r.history(keys=['val/loss'])))"
     )
@@ -63,7 +63,7 @@ def test_steps_implicit_explicit_commit_and_merging(tracker_env):
     run.log({"a": 8.0})  # step 10
     assert run.step == 11
     run.finish()
-    rows = read_back(run).history()
+    rows = read_back(run).history(samples=None)
     assert [(r["_step"], r.get("a"), r.get("b")) for r in rows] == [
         (0, 1.0, None), (1, 2.0, 3.0), (5, 6.0, 5.0), (9, 7.0, None), (10, 8.0, None)
     ]
@@ -76,7 +76,7 @@ def test_lower_step_is_not_written_and_said_once_per_metric(tracker_env):
     run.log({"a": 3.0}, step=4)
     run.log({"a": 4.0}, step=11)
     run.finish()
-    rows = read_back(run).history()
+    rows = read_back(run).history(samples=None)
     assert [(r["_step"], r["a"]) for r in rows] == [(10, 1.0), (11, 4.0)]
     text = warnings_logged(run)
     assert text.count("'a' was not written") == 1 and text.count("'b' was not written") == 1
@@ -96,7 +96,7 @@ def test_flattening_and_value_types(tracker_env):
         "inf": -math.inf,
     })
     run.finish()
-    (row,) = read_back(run).history()
+    (row,) = read_back(run).history(samples=None)
     assert row["train/loss"] == 1.5 and row["train/deep/x"] == 2 and row["flag"] == 1.0
     assert row["np32"] == 0.25 and row["np0d"] == 3.5 and row["npint"] == 7.0
     assert row["big"] == pytest.approx(1e40)
@@ -108,7 +108,7 @@ def test_a_bad_value_drops_only_its_key_with_a_message(tracker_env):
     run.log({"loss": 1.0, "name": "resnet", "arr": [1, 2], "obj": object(), "none": None})
     run.log({"loss": 2.0, "name": "again"})
     run.finish()
-    rows = read_back(run).history()
+    rows = read_back(run).history(samples=None)
     assert rows == [{"_step": 0, "_timestamp": rows[0]["_timestamp"], "loss": 1.0},
                     {"_step": 1, "_timestamp": rows[1]["_timestamp"], "loss": 2.0}]
     text = warnings_logged(run)
@@ -137,7 +137,7 @@ def test_usage_errors_raise_naming_the_problem_and_log_nothing(tracker_env, data
         run.log(data)
     run.log({"after": 2.0})
     run.finish()
-    rows = read_back(run).history()
+    rows = read_back(run).history(samples=None)
     assert [sorted(k for k in r if not k.startswith("_")) for r in rows] == [["before"], ["after"]]
 
 
@@ -160,7 +160,7 @@ def test_log_after_finish_raises(tracker_env):
             call()
     with pytest.raises(RuntimeError, match="no active run"):
         tracker.log({"a": 1.0})
-    assert len(read_back(run).history()) == 1
+    assert len(read_back(run).history(samples=None)) == 1
 
 
 def test_config_semantics(tracker_env):
@@ -290,7 +290,7 @@ def test_resume_allow_must_never(tracker_env):
     again.log({"a": 3.0})
     again.finish()
     back = read_back(again)
-    assert [(r["_step"], r["a"]) for r in back.history()] == [(0, 1.0), (1, 2.0), (2, 3.0)]
+    assert [(r["_step"], r["a"]) for r in back.history(samples=None)] == [(0, 1.0), (1, 2.0), (2, 3.0)]
     assert back.state == "finished" and back.info["resumes"] == 1
     assert [p.name for p in tracker_env.iterdir() if "run-" in p.name and p.is_dir()].__len__() == 1
 
@@ -329,7 +329,7 @@ def test_a_failing_disk_never_raises_and_loses_nothing(tracker_env):
     events.unlink()
     events.write_bytes(saved)  # the disk is back
     run.finish()
-    rows = read_back(run).history()
+    rows = read_back(run).history(samples=None)
     assert [r["a"] for r in rows] == [float(i) for i in range(1000)]
     assert re.search(r"events.log is writable again: the [\d,]+ records kept in memory meanwhile are written; "
                      "nothing was lost", debug_log(run))
@@ -358,7 +358,7 @@ def test_backpressure_waits_for_a_stalled_disk_and_says_so(tracker_env, monkeypa
     run.finish()
     assert "faster than the disk" in debug_log(run)
     assert waited > 0.2  # log() waited for the writer instead of queueing without bound
-    assert len(read_back(run).history()) == 20001
+    assert len(read_back(run).history(samples=None)) == 20001
 
 
 def test_module_level_functions_before_init_explain(tracker_env):
@@ -425,7 +425,7 @@ def test_the_fast_path_never_takes_a_row_over_the_key_limit(tracker_env):
     with pytest.raises(ValueError, match="10,001 metric keys in one call"):
         run.log({**wide, "z": 2.0})
     run.finish()
-    assert [len(r) - 2 for r in read_back(run).history()] == [MAX_KEYS_PER_RECORD, 1]
+    assert [len(r) - 2 for r in read_back(run).history(samples=None)] == [MAX_KEYS_PER_RECORD, 1]
 
 
 def test_a_finish_that_cannot_write_its_files_still_finishes(tracker_env, monkeypatch):

@@ -87,7 +87,7 @@ class FaultProxy:
                 conn.close()
                 proxy._record(self.command, self.path, answer.status)
 
-            do_GET = do_PUT = do_POST = do_DELETE = _handle
+            do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = _handle
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

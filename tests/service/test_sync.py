@@ -64,7 +64,7 @@ def acked(server, run_id) -> int:
 
 
 def assert_exact_rows(run, values):
-    rows = run.history(keys=["x"])
+    rows = run.history(keys=["x"], samples=None)
     assert [r["_step"] for r in rows] == list(range(len(values)))  # no step missing, none doubled
     assert [r["x"] for r in rows] == values
 
@@ -236,7 +236,7 @@ def test_kernel_killed_online_becomes_crashed_on_the_server_with_flushed_rows(on
     proc.stdout.close()
     run_id = rundir.read_info(run_dir)["id"]
     back = uploaded(online, run_id, state="crashed")
-    rows = back.history(keys=["x"])
+    rows = back.history(keys=["x"], samples=None)
     assert len(rows) >= flushed
     assert [r["x"] for r in rows] == [float(i) for i in range(len(rows))]
 
@@ -252,7 +252,7 @@ def test_a_refused_token_stops_syncing_says_why_and_keeps_the_log(server, monkey
     assert "401" in status["message"] and "TRACKER_API_KEY" in status["message"]
     run.finish()
     assert "sync stopped" in (run.path / "logs" / "debug.log").read_text()
-    assert len(tracker.Api().run(run.id).history()) == 100  # the local log is intact
+    assert len(tracker.Api().run(run.id).history(samples=None)) == 100  # the local log is intact
     service = run.companions.service
     wait_for(lambda: service.exited() is not None, timeout=10)  # nothing left to retry: it exits
 
@@ -360,12 +360,12 @@ def test_remote_api_reads_like_the_local_one(online, tracker_env):
     back = uploaded(online, run.id)
     local = tracker.Api().run(run.id)
     assert back.config == local.config and back.summary == local.summary
-    assert back.history(keys=["x"]) == local.history(keys=["x"])
+    assert back.history(keys=["x"], samples=None) == local.history(keys=["x"], samples=None)
     sampled = back.history(keys=["x"], samples=500)
     assert len(sampled) <= 520 and max(r["x"] for r in sampled) == 1e6 and min(r["x"] for r in sampled) == 0.0
     assert sampled[0]["_step"] == 0 and sampled[-1]["_step"] == 19_999
     assert [r.id for r in remote(online).runs(project="remote-api")] == [run.id]
-    frame = back.history(keys=["x"], pandas=True)
+    frame = back.history(keys=["x"], pandas=True, samples=None)
     assert len(frame) == 20_000
 
 
@@ -384,7 +384,7 @@ def test_a_token_revoked_mid_run_stops_syncing(spawn, monkeypatch, tracker_env):
     status = wait_for(lambda: read_status(run.path).get("status") == "stopped" and read_status(run.path))
     assert "401" in status["message"]
     run.finish()
-    assert len(tracker.Api().run(run.id).history()) == 200
+    assert len(tracker.Api().run(run.id).history(samples=None)) == 200
 
 
 def test_login_stores_the_token_privately_and_runs_go_online(server, monkeypatch, tracker_env):

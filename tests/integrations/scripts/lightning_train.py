@@ -46,7 +46,8 @@ L.seed_everything(0, verbose=False)
 generator = torch.Generator().manual_seed(0)
 x = torch.randn(64, 4, generator=generator)
 data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, x.sum(1, keepdim=True)), batch_size=16)
-logger = TrackerLogger(project="pl", config={"data": "synthetic"})
+logger = TrackerLogger(project="pl", config={"data": "synthetic"},
+                       log_checkpoints=os.environ.get("LOG_CHECKPOINTS") == "1")
 trainer = L.Trainer(max_epochs=3, logger=logger, log_every_n_steps=1, enable_progress_bar=False,
                     enable_model_summary=False, accelerator="cpu", default_root_dir="pl_out")
 trainer.fit(Regressor(), data, data)

@@ -3,6 +3,7 @@
 Run as a script or as a notebook cell; writes the Trainer's own log history to transformers_train.json.
 """
 import json
+import os
 
 import torch
 from transformers import BertConfig, BertForSequenceClassification, Trainer, TrainingArguments
@@ -31,11 +32,13 @@ def tiny_model():
     return BertForSequenceClassification(config)
 
 
+CHECKPOINTS = os.environ.get("LOG_CHECKPOINTS") == "1"  # save every 3 steps, stored as artifacts
 args = TrainingArguments(output_dir="hf_out", max_steps=6, per_device_train_batch_size=8, logging_steps=1,
-                         eval_strategy="steps", eval_steps=3, save_strategy="no", report_to="none", use_cpu=True,
+                         eval_strategy="steps", eval_steps=3, save_strategy="steps" if CHECKPOINTS else "no",
+                         save_steps=3, report_to="none", use_cpu=True,
                          run_name="tiny", learning_rate=1e-3, disable_tqdm=True, seed=0)
 trainer = Trainer(model=tiny_model(), args=args, train_dataset=Tokens(64, 1), eval_dataset=Tokens(16, 2),
-                  callbacks=[TrackerCallback(project="hf", tags=["tiny"])])
+                  callbacks=[TrackerCallback(project="hf", tags=["tiny"], log_checkpoints=CHECKPOINTS)])
 trainer.train()
 trainer.evaluate()  # after training: the callback resumes its run for these values, then finishes it
 
