@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 import os
 import subprocess
@@ -60,6 +61,10 @@ def test_the_training_script_offline(tracker_env, tmp_path):
     assert [row["epoch"] for row in val] == [0, 1, 2]
     info = rundir.read_info(path)
     assert info["tags"] == ["baseline", "toy"] and info["job_type"] == "train" and info["entity"] == "my-team"
+    model = run.logged_artifacts()[0]
+    assert (model.name, model.type) == ("toy-model", "model") and "best" in model.aliases
+    with open(Path(model.download(str(tmp_path / "model"))) / "model.json") as f:
+        assert json.load(f) == {"lr": 0.05, "best_val_loss": pytest.approx(1 / 3)}
     assert alerts_in_log(path) == [
         {"title": "Training finished", "text": f"{name}: best val loss 0.333", "level": "INFO"}]
     assert "tracker: alert (INFO): Training finished" in proc.stderr

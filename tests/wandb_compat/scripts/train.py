@@ -4,8 +4,11 @@ The only change from a wandb script is the import line.
 """
 
 import argparse
+import json
 import math
+import os
 import random
+import tempfile
 
 import tracker as wandb
 
@@ -52,6 +55,13 @@ for epoch in range(config.epochs):
         wandb.run.summary["best_val_loss"] = best_val
     if math.isnan(loss):
         wandb.alert(title="Loss is NaN", text=f"epoch {epoch}", level=wandb.AlertLevel.ERROR)
+
+model_dir = tempfile.mkdtemp()
+with open(os.path.join(model_dir, "model.json"), "w") as f:
+    json.dump({"lr": config.lr, "best_val_loss": best_val}, f)
+artifact = wandb.Artifact("toy-model", type="model", metadata={"best_val_loss": best_val})
+artifact.add_file(os.path.join(model_dir, "model.json"))
+run.log_artifact(artifact, aliases=["best"])
 
 wandb.run.summary.update({"epochs_trained": config.epochs})
 wandb.alert(
