@@ -57,6 +57,9 @@ __all__ = [
     "Artifact",
     "log_artifact",
     "use_artifact",
+    "Image",
+    "Histogram",
+    "Table",
     "load_ipython_extension",
     "unload_ipython_extension",
 ]
@@ -257,6 +260,10 @@ def __getattr__(name: str) -> Any:
         from .api import Api
 
         return Api
+    if name in ("Image", "Histogram", "Table"):
+        from .media import values
+
+        return getattr(values, name)
     if name == "Artifact":
         from .api.artifacts import Artifact
 

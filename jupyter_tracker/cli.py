@@ -18,6 +18,8 @@ __all__ = ["main"]
 
 
 def _fmt(value: object) -> str:
+    if isinstance(value, dict) and isinstance(value.get("_type"), str):  # a media reference
+        return f"<{value['_type']}>"
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
             return str(value)

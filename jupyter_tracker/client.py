@@ -257,6 +257,13 @@ class ServerClient:
     def system(self, run_id: str) -> list[dict]:
         return self.request("GET", f"runs/{quote(run_id, safe='')}/system")
 
+    def media(self, run_id: str, key: str) -> list[dict]:
+        """``[{"step", "value"}]``: the media references logged under ``key``."""
+        return self.request("GET", f"runs/{quote(run_id, safe='')}/media", params={"key": key})
+
+    def get_file(self, run_id: str, path: str) -> bytes:
+        return self.request("GET", f"runs/{quote(run_id, safe='')}/files/{quote(path)}", raw=True)
+
     def files(self, run_id: str) -> list[dict]:
         return self.request("GET", f"runs/{quote(run_id, safe='')}/files")
 

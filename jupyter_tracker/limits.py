@@ -27,6 +27,15 @@ __all__ = [
     "BATCH_BYTES",
     "MAX_BODY",
     "MAX_FILE",
+    "MAX_IMAGE_SIDE",
+    "MAX_IMAGE_BYTES",
+    "MAX_IMAGES_PER_VALUE",
+    "MAX_HISTOGRAM_BINS",
+    "MAX_TABLE_ROWS",
+    "MAX_TABLE_COLUMNS",
+    "MAX_TABLE_CELLS",
+    "MAX_MEDIA_BYTES_PER_STEP",
+    "MEDIA_PENDING_BYTES",
     "STATES",
     "LIVE_STATES",
     "TERMINAL_STATES",
@@ -77,6 +86,22 @@ MAX_FILE = 100 << 20
 #: longest name of one of its parts (bytes of UTF-8, as file systems count).
 MAX_FILE_PATH = 1024
 MAX_FILE_NAME_BYTES = 255
+#: Media values (``tracker.Image``, ``Histogram``, ``Table``): the longest side of an image
+#: (pixels), its largest size before encoding (bytes of pixels), most images in one list.
+MAX_IMAGE_SIDE = 16_384
+MAX_IMAGE_BYTES = 64 << 20
+MAX_IMAGES_PER_VALUE = 1_000
+#: Most bins of a histogram (they are stored inline in the events log).
+MAX_HISTOGRAM_BINS = 512
+#: Largest table: rows, columns and cells (a table file must stay below MAX_FILE).
+MAX_TABLE_ROWS = 200_000
+MAX_TABLE_COLUMNS = 1_000
+MAX_TABLE_CELLS = 2_000_000
+#: Most bytes of media one ``log()`` call may hold (pixels, histogram samples, table cells).
+MAX_MEDIA_BYTES_PER_STEP = 128 << 20
+#: Media copied by ``log()`` and not written yet above which ``log()`` waits for the writer.
+MEDIA_PENDING_BYTES = 256 << 20
+
 #: Exit codes in ``state`` records are integers from -MAX_EXIT_CODE to MAX_EXIT_CODE
 #: (``sys.exit("message")`` exits with 1).
 MAX_EXIT_CODE = 2**31 - 1

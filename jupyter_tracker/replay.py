@@ -90,6 +90,9 @@ class RunLog(records.Visitor):
     def on_summary(self, seq: int, ts: Any, payload: Any) -> None:
         self.summary.apply(records.SUMMARY, payload)
 
+    def on_media(self, seq: int, ts: Any, payload: Any) -> None:
+        self.summary.apply(records.MEDIA, payload)
+
     def on_meta(self, seq: int, ts: Any, payload: Any) -> None:
         self.meta.update(payload)
 

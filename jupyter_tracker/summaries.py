@@ -102,6 +102,13 @@ class SummaryState(records.Visitor):
                     for key in tracked & row.keys():
                         self._accumulate(key, row[key])
 
+    def add_media(self, references: dict[str, Any]) -> None:
+        """A ``media`` record: the summary of a media key is its last reference (no rule applies)."""
+        for key, reference in references.items():
+            if key not in self.last:
+                self.first[key] = reference
+            self.last[key] = reference
+
     def knows(self, keys: Iterable[str]) -> bool:
         """Whether every one of ``keys`` was seen (then ``add_rows(..., check_new=False)`` is right)."""
         return self._seen.issuperset(keys)
@@ -220,6 +227,9 @@ class SummaryState(records.Visitor):
     def on_summary(self, seq: int, ts: Any, payload: Any) -> None:
         self.set_manual(payload.get("set") or {})
         self.delete_manual(payload.get("del") or [])
+
+    def on_media(self, seq: int, ts: Any, payload: Any) -> None:
+        self.add_media(payload.get("values") or {})
 
     # -- keeping it ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -21,7 +21,7 @@ def test_help_lists_commands():
 def test_ls_shows_runs_steps_and_last_values(tracker_env):
     run = tracker.init(project="demo", name="first")
     for i in range(3):
-        run.log({"loss": 1.0 / (i + 1), "acc": i / 10})
+        run.log({"loss": 1.0 / (i + 1), "acc": i / 10, "weights": tracker.Histogram([1.0, 2.0, 3.0])})
     run.finish()
     other = tracker.init(project="other", name="second")
     other.finish()
@@ -29,7 +29,7 @@ def test_ls_shows_runs_steps_and_last_values(tracker_env):
     assert out.splitlines()[0].split()[:5] == ["ID", "NAME", "PROJECT", "STATE", "STEPS"]
     line = next(l for l in out.splitlines() if run.id in l)
     assert "first" in line and "finished" in line and " 3 " in line
-    assert "loss=0.3333" in line and "acc=0.2" in line
+    assert "loss=0.3333" in line and "acc=0.2" in line and "weights=<histogram>" in line
     assert "second" in out
     only = cli("ls", "--project", "demo").stdout
     assert "second" not in only and "first" in only

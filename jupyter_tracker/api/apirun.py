@@ -10,6 +10,14 @@ from .edits import Editable, Pending
 from .history import HISTORY_SAMPLES, _frame, _keys, _select
 
 
+class FileList(list):
+    """``run.files``: the run's file paths (relative to ``files/``, media included), sorted;
+    ``run.files()`` gives the same list, as wandb's ``run.files()`` is called."""
+
+    def __call__(self) -> FileList:
+        return self
+
+
 class ApiRun(ABC):
     """What every run reader offers; ``LocalRun`` and ``RemoteRun`` fill it in."""
 
@@ -166,6 +174,31 @@ class ApiRun(ABC):
         for row in _select(self._rows(keys, None), keys):
             if (min_step is None or row["_step"] >= min_step) and (max_step is None or row["_step"] <= max_step):
                 yield row
+
+    def media(self, key: str, step: int | None = None, pandas: bool | None = None) -> Any:
+        """A media value logged under ``key``, at ``step`` (the last one without it): a PIL
+        image, a list of them, ``(counts, edges)`` arrays for a histogram, a table as a
+        DataFrame (``{"columns", "data"}`` without pandas or with ``pandas=False``)."""
+        from ..media.reading import load, pick
+
+        return load(pick(self._media_references(key), key, step), self._read_file, pandas)
+
+    def media_steps(self, key: str) -> list[int]:
+        """The steps at which ``key`` holds media."""
+        return [step for step, _ in self._media_references(key)]
+
+    def media_references(self, key: str) -> list[dict[str, Any]]:
+        """Every reference logged under ``key``, oldest first, as ``{"_step": step, key: reference}``
+        rows (the shapes are in docs/format.md, "Media")."""
+        return [{"_step": step, key: reference} for step, reference in self._media_references(key)]
+
+    @abstractmethod
+    def _media_references(self, key: str) -> list[tuple[int, dict[str, Any]]]:
+        """``(step, reference)`` of each media value logged under ``key``, in log order."""
+
+    @abstractmethod
+    def _read_file(self, path: str) -> bytes:
+        """The bytes of one of the run's files (a path relative to ``files/``)."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} id={self.id} project={self.project!r} state={self.state}>"

@@ -10,7 +10,7 @@ from typing import Any
 
 from .. import records, rundir
 from ..limits import TERMINAL_STATES
-from .apirun import ApiRun
+from .apirun import ApiRun, FileList
 from .history import HISTORY_SAMPLES, _frame, _keys
 
 
@@ -155,9 +155,17 @@ class LocalRun(ApiRun):
         return _frame(out, pandas)
 
     @property
-    def files(self) -> list[str]:
+    def files(self) -> FileList:
         base = self.path / "files"
-        return sorted(str(p.relative_to(base)) for p in base.rglob("*") if p.is_file())
+        return FileList(sorted(p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file()))
+
+    def _media_references(self, key: str) -> list[tuple[int, dict[str, Any]]]:
+        from ..media.reading import media_references
+
+        return media_references(records.read_log(self.path / "events.log"), key)
+
+    def _read_file(self, path: str) -> bytes:
+        return (self.path / "files" / path).read_bytes()
 
     def logged_artifacts(self) -> list[Any]:
         """The artifact versions this run logged, in order (each once)."""

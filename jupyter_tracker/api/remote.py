@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .apirun import ApiRun
+from .apirun import ApiRun, FileList
 from .history import _frame, _keys
 
 
@@ -88,8 +88,14 @@ class RemoteRun(ApiRun):
         return _frame(self._client.system(self.id), pandas)
 
     @property
-    def files(self) -> list[str]:
-        return sorted(f.get("path", "") for f in self._client.files(self.id))
+    def files(self) -> FileList:
+        return FileList(sorted(f.get("path", "") for f in self._client.files(self.id)))
+
+    def _media_references(self, key: str) -> list[tuple[int, dict[str, Any]]]:
+        return [(item["step"], item["value"]) for item in self._client.media(self.id, key)]
+
+    def _read_file(self, path: str) -> bytes:
+        return self._client.get_file(self.id, path)
 
     def logged_artifacts(self) -> list[Any]:
         """The artifact versions the server has from this run (first logged by it), by name and version."""

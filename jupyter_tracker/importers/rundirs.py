@@ -71,7 +71,9 @@ class Imported:
 
     ``body`` holds records without their sequence number, in order:
     ``["c", ts, {...}]``, ``["m", ts, spec]``, ``["meta", ts, {...}]`` and
-    ``["h", step, ts, {metric: value}]`` (steps never go down). After the body
+    ``["h", step, ts, {metric: value}]`` (steps never go down), each possibly
+    followed by ``["media", ts, {"step", "values"}]`` (its images, histograms,
+    tables; their files in ``files`` or ``media_files``). After the body
     come an ``f`` record per file of ``files``, ``summary`` as one ``s`` record,
     and the final ``state``; ``system`` is written as ``["sys", ts, {...}]``
     records in ``system.log``.
@@ -89,6 +91,8 @@ class Imported:
     system: list[list] = field(default_factory=list)
     #: Files to copy: path under ``files/`` -> the source file.
     files: dict[str, Path] = field(default_factory=dict)
+    #: Files to write (media the source kept inside its own files): path under ``files/`` -> bytes.
+    media_files: dict[str, bytes] = field(default_factory=dict)
     #: More ``run.json`` fields: group, job_type, tags, notes, host, program, python, git ...
     info: dict[str, Any] = field(default_factory=dict)
     state: str = "finished"
@@ -119,6 +123,7 @@ class RowBuilder:
     def __init__(self, imported: Imported) -> None:
         self.imported = imported
         self._rows: dict[int, list[Any]] = {}  # step -> [ts, {key: value}]
+        self._media: dict[int, list[Any]] = {}  # step -> [ts, {key: reference}]
         self._refused: set[str] = set()
 
     def key(self, key: Any) -> str | None:
@@ -150,9 +155,24 @@ class RowBuilder:
             row[0] = max(row[0], ts)
             row[1][key] = value
 
+    def add_media(self, step: int, ts: float, key: Any, reference: dict[str, Any]) -> None:
+        """A media reference (see ``media.storage``) logged under ``key`` at ``step``."""
+        key = self.key(key)
+        if key is None:
+            return
+        at = self._media.setdefault(step, [ts, {}])
+        at[0] = max(at[0], ts)
+        at[1][key] = reference
+
     def records(self) -> list[list]:
-        """``h`` records in step order (one per step)."""
-        return [[records.HISTORY, step, self._rows[step][0], self._rows[step][1]] for step in sorted(self._rows)]
+        """``h`` records in step order (one per step), each followed by its ``media`` record."""
+        out: list[list] = []
+        for step in sorted(self._rows.keys() | self._media.keys()):
+            if step in self._rows:
+                out.append([records.HISTORY, step, self._rows[step][0], self._rows[step][1]])
+            if step in self._media:
+                out.append([records.MEDIA, self._media[step][0], {"step": step, "values": self._media[step][1]}])
+        return out
 
 
 @dataclass
@@ -236,6 +256,15 @@ def _copy_files(imp: Imported, folder: Path) -> None:
             shutil.copy2(source, target)
         except OSError as exc:
             imp.skip(f"file {rel!r} could not be copied ({exc.strerror or exc})")
+    for rel, data in imp.media_files.items():
+        target = folder / "files" / rel
+        if target.exists() and target.stat().st_size == len(data):
+            continue  # named by its content: the same bytes
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        except OSError as exc:
+            imp.skip(f"file {rel!r} could not be written ({exc.strerror or exc})")
 
 
 def _finish_dir(imp: Imported, folder: Path) -> int:
@@ -302,10 +331,10 @@ def write_run(base: Path, imp: Imported) -> Outcome:
         before = _rows(existing)
         overrides = replay(existing / rundir.EVENTS, keep_rows=False).summary.overrides
         body, tail = _all_records(imp, overrides, old_files)
+        _copy_files(imp, existing)  # first: a record never names a file not there yet
         records.append_records(existing / rundir.EVENTS, [[0, *r] for r in [*body[len(old_body):], *tail]])
         if len(imp.system) > len(old_system):
             records.append_records(existing / rundir.SYSTEM, [[0, *r] for r in imp.system[len(old_system):]])
-        _copy_files(imp, existing)
         rows = _finish_dir(imp, existing)
         return Outcome("updated", existing, rows=rows, added=rows - before)
     if synced:

@@ -8,8 +8,9 @@ kept, orphaned data after a restart purged as TensorBoard does):
 - scalar summaries (``add_scalar``, ``tf.summary.scalar``) become history, each at
   its own step with its own wall time; tags logged at the same step share a row;
 - the hyperparameters of the ``hparams`` plugin (``add_hparams``) become the config;
-- histograms, images, text and other plugins are counted as skipped (histograms
-  arrive with ``tracker.Histogram``, issue 13).
+- histograms and images become media records, as ``tracker.Histogram`` and
+  ``tracker.Image`` make them (images as PNG files under ``files/media/images``);
+- text and other plugins are counted as skipped.
 
 The run's id is derived from the absolute path of its folder, its name is that
 folder relative to ``LOGDIR``.
@@ -24,15 +25,11 @@ from typing import Any
 
 from .. import records
 from . import MissingExtra
+from .media import tensorboard_histogram, tensorboard_images
 from .rundirs import Imported, RowBuilder, stable_id
 
 __all__ = ["read_logdir", "read_run", "run_folders"]
 
-#: Why a plugin's data is not imported.
-_LATER = {
-    "histograms": "histogram series (they arrive with tracker.Histogram, issue 13)",
-    "images": "image series (they arrive with tracker.Image, issue 13)",
-}
 
 
 def _tensorboard() -> Any:
@@ -100,6 +97,24 @@ def _hparams(accumulator: Any, imported: Imported) -> dict[str, Any]:
     return config
 
 
+def _media(rows: RowBuilder, imported: Imported, plugin: str, tag: str, event: Any, tensor_util: Any) -> None:
+    """One histogram or image event as a media reference of ``tag`` at its step."""
+    step = int(event.step)
+    try:
+        array = tensor_util.make_ndarray(event.tensor_proto)
+    except (ValueError, TypeError):
+        array = None
+    if plugin == "histograms":
+        reference = tensorboard_histogram(array) if array is not None else None
+    else:
+        reference, files = tensorboard_images(tag, step, list(array.reshape(-1))) if array is not None else (None, {})
+        imported.media_files.update(files)
+    if reference is None:
+        imported.skip(f"{plugin[:-1]} events that could not be read")
+        return
+    rows.add_media(step, float(event.wall_time), tag, reference)
+
+
 def read_run(folder: Path, logdir: Path, project: str | None = None) -> Imported:
     """One run folder, read whole with TensorBoard's accumulator."""
     _, accumulators, tensor_util = _tensorboard()
@@ -121,9 +136,14 @@ def read_run(folder: Path, logdir: Path, project: str | None = None) -> Imported
     last = first
     for tag in accumulator.Tags().get(accumulators.TENSORS, []):
         plugin = accumulator.SummaryMetadata(tag).plugin_data.plugin_name
+        if plugin in ("histograms", "images"):
+            for event in accumulator.Tensors(tag):
+                _media(rows, imported, plugin, tag, event, tensor_util)
+                last = max(last, float(event.wall_time))
+            continue
         if plugin != "scalars":
             if plugin != "hparams":
-                imported.skip(_LATER.get(plugin, f"series of TensorBoard's {plugin or 'unknown'} plugin"))
+                imported.skip(f"series of TensorBoard's {plugin or 'unknown'} plugin")
             continue
         for event in accumulator.Tensors(tag):
             try:

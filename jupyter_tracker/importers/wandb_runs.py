@@ -20,7 +20,8 @@ resume) become one run, in time order. From the run log
   ``gpu/0/util_percent``...), the others kept under their wandb name;
 - the files of ``files/``; the exit code (no exit record: the run is ``crashed``).
 
-Media values (images, tables, histograms) and artifacts are counted as skipped
+Media values (images, lists of images, histograms, tables) become media records
+(their files come with ``files/``); artifacts are counted as skipped
 until ``tracker.Image``/``Table``/``Histogram`` (issue 13) and ``tracker.Artifact``
 (issue 14) exist.
 """
@@ -39,6 +40,7 @@ from .. import records
 from ..limits import key_problem
 from ..names import check_id
 from ..summaries import SUMMARY_KINDS, SummaryState
+from .media import from_wandb, wandb_values
 from .rundirs import Imported, finite_equal, number, stable_id
 from .wandb_log import LogReport, read_records
 
@@ -165,6 +167,7 @@ class _Reader:
         self.session = 0  # which folder (wandb session) is being read
         self.offset = 0  # added to this session's steps (an offline resume restarts them at 0)
         self.first_row = True  # no history row of this session read yet
+        self._session_files: tuple[int, dict[str, Path]] | None = None  # (session, its files), for media
 
     # -- reading -------------------------------------------------------------------------
     def read(self) -> Imported:
@@ -323,10 +326,12 @@ class _Reader:
         if not isinstance(step, int) or step < self.last_step:
             self.imported.skip("history rows whose step goes back (a rewound resume)")
             return
+        values, media = wandb_values(values)
+        references = self._references(media)
         row: dict[str, Any] = {}
         for key, value in values.items():
             if isinstance(value, dict):
-                self.imported.skip(f"media values ({value.get('_type')}: they arrive with issue 13)")
+                self.imported.skip(f"values of wandb's {value.get('_type')} type")
                 continue
             problem = key_problem(key)
             converted = number(value) if value is not None else None
@@ -339,6 +344,29 @@ class _Reader:
         self.last_step = step
         if row:
             self.imported.body.append([records.HISTORY, step, ts, row])
+        if references:
+            self.imported.body.append([records.MEDIA, ts, {"step": step, "values": references}])
+
+    def _references(self, media: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Our references of a row's wandb media values (their files among this session's)."""
+        if not media:
+            return {}
+        base = self.folders[self.session] / "files"
+        if self._session_files is None or self._session_files[0] != self.session:
+            found = {p.relative_to(base).as_posix(): p for p in base.rglob("*") if p.is_file()} if base.is_dir() else {}
+            self._session_files = (self.session, found)
+        files = self._session_files[1]
+        out = {}
+        for key, value in media.items():
+            problem = key_problem(key)
+            reference, extra = from_wandb(value, files) if problem is None else (None, {})
+            if reference is None:
+                self.imported.skip(f"media values whose file is missing or whose shape is unknown ({value.get('_type')})"
+                                   if problem is None else f"metric {key[:80]!r}: {problem}")
+                continue
+            self.imported.files.update(extra)
+            out[key] = reference
+        return out
 
     def _on_summary(self, summary: Any) -> None:
         for item in summary.update:
@@ -387,7 +415,7 @@ class _Reader:
         manual: dict[str, Any] = {}
         for key, value in flat.items():
             if isinstance(value, dict):
-                self.imported.skip(f"media summary values ({value.get('_type')}: they arrive with issue 13)")
+                continue  # a media value's summary: the media records give it here (the last reference)
             elif key not in ours or not finite_equal(ours[key], value):
                 manual[key] = value
         return manual

@@ -90,8 +90,9 @@ def log_summary(booster: Any, feature_importance: bool = True, finish: bool = Tr
     recorded into. With ``finish`` (default), a run that a callback started is
     finished afterwards.
 
-    ``feature_importance`` is accepted for wandb's signature; the importances
-    are logged as a table once ``tracker.Table`` exists (issue 13), not before.
+    With ``feature_importance`` (default), the booster's feature importances are
+    logged as a table ``feature_importance`` (columns ``feature``, ``split``,
+    ``gain``; most important first by gain), as wandb's ``log_summary`` does.
     """
     import jupyter_tracker
 
@@ -115,5 +116,20 @@ def log_summary(booster: Any, feature_importance: bool = True, finish: bool = Tr
             summary[f"best_score/{data}/{metric}"] = value
     if summary:
         attach.call("summary", attach.run.summary.update, summary)
+    if feature_importance:
+        table = attach.call("feature importance", _importance_table, booster)
+        if table is not None:
+            attach.call("feature importance", attach.run.log, {"feature_importance": table})
     if finish:
         attach.finish()
+
+
+def _importance_table(booster: Any) -> Any:
+    """The booster's importances as a ``tracker.Table`` (feature, split count, total gain)."""
+    from ..media.values import Table
+
+    names = list(booster.feature_name())
+    split = [int(v) for v in booster.feature_importance(importance_type="split")]
+    gain = [float(v) for v in booster.feature_importance(importance_type="gain")]
+    rows = sorted(zip(names, split, gain), key=lambda row: -row[2])
+    return Table(columns=["feature", "split", "gain"], data=[list(row) for row in rows])

@@ -29,7 +29,7 @@ from .configs import Config
 from .surface import RunSurface
 from .notices import Notices
 from .summary import Summary
-from .writer import Writer
+from .mediawriter import MediaWriter
 
 __all__ = ["Run", "Summary", "Companions", "check_text", "check_tags", "exit_status"]
 
@@ -96,9 +96,10 @@ class Run(CompanionInterface, RunSurface):
         self._step = step
         self._known: set[str] = set()  # top-level keys last logged as numbers (fast path)
         self._logged: set[str] = set(self._summary_state.last)  # every flat key logged
+        self._media_found: list[str] = []  # media keys of the row being cleaned
         self._finished = False
         self._lock = threading.Lock()
-        self._writer = Writer(
+        self._writer = MediaWriter(
             self.path / "events.log",
             self._summary_state,
             seq=seq,
@@ -176,7 +177,9 @@ class Run(CompanionInterface, RunSurface):
             logs nothing and commits the current step, as in wandb. Numbers are
             int, float, bool, numpy scalars and 0-d arrays/tensors; NaN and inf
             are kept. A key whose value is not a number is dropped with a message
-            and the other keys are logged.
+            and the other keys are logged. ``tracker.Image``, ``Histogram``, ``Table``
+            (and a list of images) are media: checked and copied here, written by
+            the writer thread (see :mod:`jupyter_tracker.media`).
         step
             The step of this row. Without it, each committed call is one step.
             A step lower than the current one is not written.
@@ -189,7 +192,9 @@ class Run(CompanionInterface, RunSurface):
         ------
         TypeError, ValueError
             For a non-dict, a non-string or reserved key, a bad step, or a call
-            after ``finish()``; nothing is logged by that call.
+            after ``finish()``; nothing is logged by that call. For a media value
+            that cannot be logged (shape, type, limits): raised after the other
+            keys of the row are logged, naming the key.
         """
         kind = _HISTORY
         if type(data) is dict and self._known.issuperset(data):
@@ -197,10 +202,10 @@ class Run(CompanionInterface, RunSurface):
             for value in row.values():
                 value_type = type(value)
                 if value_type is not float and value_type is not int:
-                    row, kind = self._clean(row)
+                    row, kind = self._clean(row, step, commit)
                     break
         else:
-            row, kind = self._clean(self._check_keys(data))
+            row, kind = self._clean(self._check_keys(data), step, commit)
         current = self._step
         if step is None:
             if commit is not False:
@@ -211,6 +216,10 @@ class Run(CompanionInterface, RunSurface):
         else:
             current = self._check_step(step, row, commit)
             if current is None:
+                if kind == records.MEDIA_ROW:
+                    from ..media.rows import release_row
+
+                    release_row(row, self._writer)
                 return
         if row:
             self._writer.append([0, kind, current, _time(), row])
@@ -242,29 +251,50 @@ class Run(CompanionInterface, RunSurface):
             raise ValueError(f"log(): {problem}")
         return full
 
-    def _clean(self, row: dict) -> tuple[dict, str]:
+    def _clean(self, row: dict, step: int | None = None, commit: bool | None = None) -> tuple[dict, str]:
         """The slow path: flatten dicts, convert scalars, drop non-numbers with a message.
 
         Returns the row and its record kind: ``NEW_HISTORY`` when it holds a key
         never logged before (the writer then registers it), else ``HISTORY``.
         """
         out: dict[str, float] = {}
+        self._media_found = []
         self._flatten(row, "", out)
         if len(out) > MAX_KEYS_PER_RECORD:
             raise ValueError(
                 f"log(): {len(out):,} metric keys in one call; the limit is {MAX_KEYS_PER_RECORD:,} "
                 "(split them over several log() calls with the same step)"
             )
+        if self._media_found:
+            media = self._prepare_media(out, step, commit)
+        else:
+            media = False
         known = self._known
         for key in row:
             # A number: later calls with numbers only take the fast path. The fast path
             # checks no key count, so it knows at most MAX_KEYS_PER_RECORD keys.
             if key in out and len(known) < MAX_KEYS_PER_RECORD:
                 known.add(key)
+        if media:
+            self._logged.update(out)
+            return out, records.MEDIA_ROW  # the writer writes the media and splits the row (media.rows)
         if self._logged.issuperset(out):
             return out, _HISTORY
         self._logged.update(out)
         return out, _NEW_HISTORY
+
+    def _prepare_media(self, out: dict, step: int | None, commit: bool | None) -> bool:
+        """Validate and copy the media values of ``out`` in place; whether any is left. Waits
+        while too much media waits for the writer. A bad value is taken out: the rest of the
+        row is logged (this very call, again) and then its error raised."""
+        from ..media.rows import prepare_row
+
+        found, self._media_found = self._media_found, []
+        error = prepare_row(out, found, self._writer)
+        if error is not None:
+            self.log(out, step, commit)  # the values prepared already pass through as they are
+            raise error
+        return any(key in out for key in found)
 
     def _flatten(self, row: dict, prefix: str, out: dict) -> None:
         for key, value in row.items():
@@ -277,6 +307,13 @@ class Run(CompanionInterface, RunSurface):
             else:
                 number = records.to_float(value)
                 if number is None:
+                    from ..media.values import figure_image, is_media
+
+                    value = figure_image(value) or value  # log({"chart": plt}), as in wandb
+                    if is_media(value):
+                        out[full] = value
+                        self._media_found.append(full)
+                        continue
                     self._warn(
                         f"log(): {full!r} is a {type(value).__name__}, not a number; that key was not logged",
                         f"bad-value:{full}:{type(value).__name__}",

@@ -11,6 +11,7 @@ Layout (every part carries a ``tracker-*`` CSS class)::
       HBox.tracker-controls     smoothing, strength, x axis, log y, group by, band
       HTML.tracker-compare-legend   run (or group) colours and names
       GridBox.tracker-charts    one chart per metric (.tracker-compare-chart)
+      VBox.tracker-compare-media    the runs' images side by side at a chosen step (.comparemedia)
       VBox.tracker-compare-scatter-box   config key vs summary metric (.tracker-compare-scatter)
 
 The view reads its runs through :class:`.comparedata.CompareSource` (the query
@@ -39,6 +40,7 @@ from ..numerics.colors import colors_for
 from .charts import AXES, MIN_WIDTH, View, view_controls
 from .comparecharts import OverlayChart, ScatterChart, Traces
 from .comparedata import CompareSource, RunData
+from .comparemedia import CompareImages
 from .comparetable import ROW_PX, RunTable, differing
 from .panel import WIDGET_MIME
 from .redrawer import Redrawer
@@ -133,9 +135,10 @@ class CompareView:
         self.scatter_box = widgets.VBox([widgets.HBox([self.scatter_key, self.scatter_metric]), self.scatter.figure],
                                         layout=widgets.Layout(width="100%", max_width="640px"))
         self.scatter_box.add_class("tracker-compare-scatter-box")
+        self.images = CompareImages()
         self.root = widgets.VBox(
             [self.style, self.header, self.status, self.table.box, self.controls, self.legend, self.chart_box,
-             self.scatter_box],
+             self.images.box, self.scatter_box],
             layout=widgets.Layout(border="var(--jp-border-width, 1px) solid var(--jp-border-color2, #ddd)",
                                   padding="6px", width="100%"))
         self.root.add_class("tracker-compare")
@@ -249,6 +252,7 @@ class CompareView:
         if list(self.chart_box.children) != figures:
             self.chart_box.children = figures
         self._legend(shown, colors, groups, group_colors)
+        self.images.draw([(d.run, d.name, colors[d.id]) for d in shown])
         self._scatter(shown, colors, metrics)
         self._notes(runs, metrics)
         self._header(runs, shown)

@@ -10,6 +10,8 @@ Layout (every part carries a ``tracker-*`` CSS class)::
       Text.tracker-filter     shown once there are more than FILTER_FROM charts
       VBox.tracker-charts     one collapsible section per prefix (train/, val/...),
                               charts (.tracker-chart) in as many columns as fit
+      VBox.tracker-media-section  images (.tracker-media), histograms (.tracker-histogram)
+                              and tables (.tracker-table) logged with log() (see .media)
       VBox.tracker-system     the machine's vitals as charts (.tracker-system-chart)
       HTML.tracker-summary    the run's summary, min and max per metric
 
@@ -33,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from ..limits import TERMINAL_STATES
 from ..numerics.colors import color_of
 from .charts import AXES, MIN_WIDTH, Chart, View, view_controls
+from .media import MediaViews
 from .redrawer import Redrawer
 from .series import LogTail, SeriesStore
 from .snapshot import render_svg
@@ -115,6 +118,7 @@ class Panel:
         self.filter.observe(self._on_control, names="value")
         self.chart_box = widgets.VBox([], layout=widgets.Layout(width="100%"))
         self.chart_box.add_class("tracker-charts")
+        self.media = MediaViews(run.path)
         self.system = SystemCharts(run.path, self.start_time)
         self.system_section = widgets.Accordion([self.system.box], titles=("system",), selected_index=0,
                                                 layout=widgets.Layout(width="100%"))
@@ -123,7 +127,7 @@ class Panel:
         self.summary.add_class("tracker-summary")
         self.root = widgets.VBox(
             [self.style, self.header, self.status, self.controls, self.filter, self.chart_box,
-             self.system_section, self.summary],
+             self.media.box, self.system_section, self.summary],
             layout=widgets.Layout(border="var(--jp-border-width, 1px) solid var(--jp-border-color2, #ddd)",
                                   padding="6px", width="100%"),
         )
@@ -146,6 +150,7 @@ class Panel:
         items = self.tail.read(limit)
         if items:
             self.store.add(items)
+            self.media.add(items)
         return self.tail.offset > before and self.tail.behind > 0
 
     def _cycle(self) -> bool:
@@ -227,6 +232,7 @@ class Panel:
                 self.status_line.set("service", "the tracker's service process stopped: system metrics are paused "
                                                 "(logging goes on, safe on disk)")
             self.system.refresh(paused=paused)
+            self.media.draw()
             self._summary()
             status = self.status_line.html()
             if self.status.value != status:
@@ -378,9 +384,10 @@ class Panel:
         with self._lock:
             metrics = [c for c in (chart.static() for chart in self.charts.values()) if c is not None]
             system = [c for c in (chart.static() for chart in self.system.charts.values()) if c is not None]
+            images = self.media.static_images()
         title = f"{self.run.name} · {self.run.project} · {self._state} · step {self.store.last_step}"
         heading = "metrics" if len(metrics) <= STATIC_CHARTS else f"metrics (the first {STATIC_CHARTS} of {len(metrics)})"
-        return render_svg(title, [(heading, metrics[:STATIC_CHARTS]), ("system", system)])
+        return render_svg(title, [(heading, metrics[:STATIC_CHARTS]), ("images", images), ("system", system)])
 
 
 def _prefix(name: str) -> str:

@@ -20,7 +20,7 @@ import numpy as np
 from ..numerics.decimate import minmax
 from ..numerics.ticks import Axis
 
-__all__ = ["StaticChart", "render_svg", "PLOT", "WIDTH", "HEIGHT", "COLUMNS"]
+__all__ = ["StaticChart", "StaticImage", "render_svg", "PLOT", "WIDTH", "HEIGHT", "COLUMNS"]
 
 WIDTH, HEIGHT, COLUMNS = 310, 190, 3
 #: Series with fewer points than this are drawn with their points marked.
@@ -44,6 +44,28 @@ class StaticChart:
     legend: list[tuple[str, str]] = field(default_factory=list)  # (text, colour) when several lines
     #: Shaded areas under the lines: (x, lower edge, upper edge, colour, fill opacity).
     bands: list[tuple[np.ndarray, np.ndarray, np.ndarray, str, float]] = field(default_factory=list)
+
+
+@dataclass
+class StaticImage:
+    """A logged image in the image (its PNG as it is on disk), scaled down to fit a chart's place."""
+
+    title: str
+    png: bytes
+    width: int
+    height: int
+
+
+def _picture(image: StaticImage, ox: float, oy: float) -> list[str]:
+    import base64
+
+    scale = min(1.0, (WIDTH - 16) / max(image.width, 1), (HEIGHT - 34) / max(image.height, 1))
+    width, height = image.width * scale, image.height * scale
+    data = base64.b64encode(image.png).decode()
+    return [f'<text x="{ox + WIDTH / 2:.1f}" y="{oy + 16}" text-anchor="middle" font-size="12" '
+            f'font-weight="600" fill="{_TEXT}">{html.escape(image.title)}</text>',
+            f'<image x="{ox + (WIDTH - width) / 2:.1f}" y="{oy + 26}" width="{width:.1f}" height="{height:.1f}" '
+            f'image-rendering="optimizeSpeed" href="data:image/png;base64,{data}"/>']
 
 
 def _path(xs: np.ndarray, ys: np.ndarray, px: tuple[float, float, float, float]) -> list[str]:
@@ -137,7 +159,7 @@ def _chart(chart: StaticChart, ox: float, oy: float) -> list[str]:
     return parts
 
 
-def render_svg(title: str, sections: Sequence[tuple[str, Sequence[StaticChart]]]) -> str:
+def render_svg(title: str, sections: Sequence[tuple[str, Sequence[StaticChart | StaticImage]]]) -> str:
     """Small multiples, :data:`COLUMNS` per row, under one title; ``sections``: (heading, charts)."""
     rows = [(heading, charts) for heading, charts in sections if charts]
     width = WIDTH * COLUMNS
@@ -148,7 +170,8 @@ def render_svg(title: str, sections: Sequence[tuple[str, Sequence[StaticChart]]]
                     f'{html.escape(heading)}</text>')
         y += 20
         for i, chart in enumerate(charts):
-            body += _chart(chart, (i % COLUMNS) * WIDTH, y + (i // COLUMNS) * HEIGHT)
+            draw = _picture if isinstance(chart, StaticImage) else _chart
+            body += draw(chart, (i % COLUMNS) * WIDTH, y + (i // COLUMNS) * HEIGHT)
         y += math.ceil(len(charts) / COLUMNS) * HEIGHT
     height = y + 6
     return "".join([

@@ -61,6 +61,11 @@ def stylesheet(panel_class: str, root: str = "tracker-panel", extra: str = "") -
 .{root} .tracker-summary table {{ border-collapse: collapse; font-size: 12px; }}
 .{root} .tracker-summary td, .{root} .tracker-summary th {{ padding: 1px 10px 1px 0; text-align: right; }}
 .{root} .tracker-summary td:first-child, .{root} .tracker-summary th:first-child {{ text-align: left; }}
+.{root} .tracker-table-cells {{ border-collapse: collapse; font-size: 12px; }}
+.{root} .tracker-table-cells td, .{root} .tracker-table-cells th {{
+  padding: 1px 10px 1px 0; text-align: left; border-bottom: 1px solid var(--tracker-grid); }}
+.{root} .tracker-media, .{root} .tracker-table {{ margin: 4px 0 8px 0; }}
+.{root} .tracker-media-image {{ max-width: none; image-rendering: pixelated; }}
 .{root} .jupyter-widget-Collapse-contents {{ padding: 2px 6px 6px 6px; }}
 .{root} .jupyter-widget-Collapse-header {{ padding: 4px 8px; }}
 .jp-OutputArea-child:has(.{panel_class} .bqplot.figure) + .jp-OutputArea-child,

@@ -66,6 +66,8 @@ __all__ = [
     "FRAME_RECORDS",
     "FRAME_BYTES",
     "NEW_HISTORY",
+    "MEDIA",
+    "MEDIA_ROW",
     "EVENT_KINDS",
     "SYSTEM_KINDS",
     "HANDLERS",
@@ -98,15 +100,20 @@ START = "start"
 STATE = "state"
 ALERT = "alert"
 SYSTEM = "sys"
+MEDIA = "media"
 ARTIFACT = "art"
 USE_ARTIFACT = "use"
 #: In this process only, never written: a history row holding a key never logged before
 #: (``Run.log`` marks it so, the writer registers the key and writes it as :data:`HISTORY`).
 NEW_HISTORY = "H"
+#: In this process only, never written: a history row holding media values (``Run.log``
+#: marks it so; the writer writes their files, then the row's :data:`HISTORY` record of
+#: numbers and its :data:`MEDIA` record of references, see ``media.rows``).
+MEDIA_ROW = "M"
 
 #: The kinds each log holds: ``events.log`` and ``system.log``.
 EVENT_KINDS = frozenset({HISTORY, CONFIG, SUMMARY, METRIC, META, FILE, START, STATE, ALERT, ARTIFACT,
-                         USE_ARTIFACT})
+                         USE_ARTIFACT, MEDIA})
 SYSTEM_KINDS = frozenset({SYSTEM})
 
 #: The :class:`Visitor` method that takes each kind other than history.
@@ -122,6 +129,7 @@ HANDLERS = {
     ARTIFACT: "on_artifact",
     USE_ARTIFACT: "on_use_artifact",
     SYSTEM: "on_system",
+    MEDIA: "on_media",
 }
 
 
@@ -191,6 +199,9 @@ class Visitor:
 
     def on_alert(self, seq: int, ts: Any, payload: Any) -> None:
         """``{"title", "text", "level"}``: ``run.alert()``."""
+
+    def on_media(self, seq: int, ts: Any, payload: Any) -> None:
+        """``{"step", "values": {key: reference}}``: the media of one row (see docs/format.md, Media)."""
 
     def on_artifact(self, seq: int, ts: Any, payload: Any) -> None:
         """``{"name", "type", "digest", "aliases", ...}``: an artifact version the run logged."""

@@ -148,6 +148,34 @@ class SystemHandler(BaseHandler):
         return dumps([{"_timestamp": row.ts, **loads_column(row.data, {})} for row in rows])
 
 
+class MediaHandler(BaseHandler):
+    """``?key=K``: the references logged under K, by step; without it, the media keys."""
+
+    async def do_get(self, run_id: str) -> Any:
+        run_id = self.run_id(run_id)
+        return await self.context.read(self._read, run_id, self.get_argument("key", None))
+
+    def _read(self, run_id: str, key: str | None) -> bytes:
+        table = schema.media_records
+        with reading(self.context.engine) as conn:
+            run_pk = find_run_pk(conn, run_id, self.grant.check_read)
+            rows = conn.execute(
+                table.select().where(table.c.run_pk == run_pk).order_by(table.c.seq)
+            ).all()
+        if key is None:
+            keys: dict[str, int] = {}
+            for row in rows:
+                for name in loads_column(row.data, {}):
+                    keys[name] = keys.get(name, 0) + 1
+            return dumps(keys)
+        out = []
+        for row in rows:
+            values = loads_column(row.data, {})
+            if key in values:
+                out.append({"step": row.step, "value": values[key]})
+        return dumps(out)
+
+
 class HeartbeatHandler(BaseHandler):
     async def do_post(self, run_id: str) -> Any:
         run_id = self.run_id(run_id)
@@ -243,6 +271,7 @@ ROUTES: list[tuple[str, type[BaseHandler]]] = [
     (_RUN + r"/history", HistoryHandler),
     (_RUN + r"/keys", KeysHandler),
     (_RUN + r"/system", SystemHandler),
+    (_RUN + r"/media", MediaHandler),
     (_RUN + r"/heartbeat", HeartbeatHandler),
     (_RUN + r"/files", FilesHandler),
     (_RUN + r"/files/(.+)", FileHandler),

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
-from ..records import HISTORY, METRIC, SUMMARY, SYSTEM, Visitor
+from ..records import HISTORY, MEDIA, METRIC, SUMMARY, SYSTEM, Visitor
 from ..limits import MAX_ALERTS_KEPT, TERMINAL_STATES
 from . import schema
 from .batches import Batch, Planner
@@ -142,6 +142,7 @@ class _Events(Visitor):
         self._info: dict[str, Any] | None = None
         self.identity: dict[str, Any] = {}
         self.files: dict[str, dict[str, Any]] = {}
+        self.media: list[dict[str, Any]] = []
 
     @property
     def summary(self) -> Any:
@@ -198,6 +199,11 @@ class _Events(Visitor):
         self.info.update(payload)
         self.identity.update(payload)
 
+    def on_media(self, seq: int, ts: Any, payload: Any) -> None:
+        self.summary.apply(MEDIA, payload)
+        self.media.append({"run_pk": self.row.id, "seq": seq, "step": payload["step"], "ts": float(ts),
+                           "data": dumps_column(payload["values"])})
+
     def on_file(self, seq: int, ts: Any, payload: Any) -> None:
         self.files[payload["path"]] = {"policy": _short(payload.get("policy")), "logged_at": float(ts)}
 
@@ -247,6 +253,8 @@ class _Events(Visitor):
             values.update(identity_values(self.identity))
         if self.files:
             _record_files(conn, row.id, self.files)
+        if self.media:
+            conn.execute(schema.media_records.insert(), self.media)
 
 
 def _short(value: Any) -> str | None:

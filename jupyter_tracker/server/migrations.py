@@ -86,9 +86,15 @@ def _v5_artifacts(conn: Connection) -> None:
                                              schema.artifact_aliases])
 
 
+def _v6_media_records(conn: Connection) -> None:
+    """Media references (images, histograms, tables logged by runs)."""
+    schema.metadata.create_all(conn, tables=[schema.media_records])
+
+
 #: The migration steps; step ``i`` (from 0) brings the schema to version ``i + 1``.
 STEPS: list[Callable[[Connection], None]] = [_v1_tables, _v2_run_indexes, _v3_missing_ranges, _v4_token_scopes,
-                                               _v5_artifacts]
+                                               _v5_artifacts,
+                                               _v6_media_records]
 LATEST = len(STEPS)
 
 

@@ -361,6 +361,22 @@ def _paths() -> dict[str, Any]:
                 operation_id="getSystem",
             ),
         },
+        "/api/v1/runs/{run_id}/media": {
+            "parameters": [_RUN_ID],
+            "get": _operation(
+                "Media references logged under `key` (images, histograms, tables), oldest first; "
+                "without `key`, each media key and how many times it was logged",
+                _json({"oneOf": [
+                    {"type": "array", "items": {"type": "object", "required": ["step", "value"],
+                                                "properties": {"step": {"type": "integer"},
+                                                               "value": {"type": "object"}}}},
+                    {"type": "object", "additionalProperties": {"type": "integer"}},
+                ]}, "References by step (see docs/format.md, Media), or counts by key."),
+                errors=(400, 404),
+                operation_id="getMedia",
+                params=[{"name": "key", "in": "query", "required": False, "schema": {"type": "string"}}],
+            ),
+        },
         "/api/v1/runs/{run_id}/heartbeat": {
             "parameters": [_RUN_ID],
             "post": _operation("The run's process is alive", _json(_ref("Heartbeat"), "Recorded."),

@@ -76,6 +76,13 @@ class _PayloadChecks(Visitor):
         if step_metric is not None and not isinstance(step_metric, str):
             raise BadBatch(f"record {seq}: step_metric must be a string")
 
+    def on_media(self, seq: int, ts: Any, payload: dict) -> None:
+        from ..media.storage import record_problem
+
+        problem = record_problem(payload)
+        if problem is not None:
+            raise BadBatch(f"record {seq}: {problem}")
+
     def on_file(self, seq: int, ts: Any, payload: dict) -> None:
         path = payload.get("path")
         if not isinstance(path, str) or not path:

@@ -151,6 +151,18 @@ system_records = Table(
     PrimaryKeyConstraint("run_pk", "seq"),
 )
 
+#: Media references (``media`` records): ``data`` is {key: reference}, see docs/format.md.
+media_records = Table(
+    "media_records",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("ts", Double, nullable=False),
+    Column("data", Text, nullable=False),  # JSON object
+    PrimaryKeyConstraint("run_pk", "seq"),
+)
+
 files = Table(
     "files",
     metadata,

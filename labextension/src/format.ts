@@ -7,6 +7,9 @@ export function formatValue(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (typeof value === 'string') return value;
+  if (typeof value === 'object' && typeof (value as { _type?: unknown })._type === 'string') {
+    return `<${(value as { _type: string })._type}>`; // a media reference (image, histogram, table): its kind
+  }
   if (typeof value !== 'number') return JSON.stringify(value);
   if (Number.isNaN(value)) return 'NaN';
   if (!Number.isFinite(value)) return value > 0 ? '∞' : `${MINUS}∞`;

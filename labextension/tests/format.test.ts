@@ -18,7 +18,9 @@ describe('formatValue', () => {
     [-Infinity, '\u2212∞'],
     [true, 'true'],
     ['adam', 'adam'],
-    [null, '']
+    [null, ''],
+    [{ _type: 'histogram', values: [1, 2], bins: [0, 1, 2] }, '<histogram>'],
+    [{ a: 1 }, '{"a":1}']
   ])('%s reads %s', (value, text) => {
     expect(formatValue(value)).toBe(text);
   });

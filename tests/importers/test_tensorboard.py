@@ -21,14 +21,22 @@ pytestmark = pytest.mark.integration
 T0 = 1_800_000_000.0
 
 
+def image_at(step: int) -> np.ndarray:
+    pixels = np.zeros((6, 10, 3), dtype=np.uint8)
+    pixels[:, step % 10, 1] = 255
+    pixels[:, :, 2] = (20 * step) % 256
+    return pixels
+
+
 def write_events(folder: Path, steps: range, t0: float = T0, hparams: bool = False) -> None:
-    """Scalars at their own steps and wall times, a histogram and text (not imported yet), hparams."""
+    """Scalars at their own steps and wall times, a histogram, an image, text (not imported), hparams."""
     writer = SummaryWriter(str(folder))
     for step in steps:
         writer.add_scalar("train/loss", 1.0 / (step + 1), step, walltime=t0 + step)
         if step % 2 == 0:
             writer.add_scalar("val/acc", step / 10, step, walltime=t0 + step + 0.5)
         writer.add_histogram("weights", np.arange(10.0) + step, step, walltime=t0 + step)
+        writer.add_image("samples", image_at(step), step, walltime=t0 + step, dataformats="HWC")
     writer.add_text("notes", "hello", 0, walltime=t0)
     writer.close()
     if hparams:
@@ -43,7 +51,7 @@ def test_every_run_folder_becomes_a_run_with_its_steps_and_wall_times(tmp_path, 
     assert main(["import", "tensorboard", str(logdir), "--project", "tb"]) == 0
     out = capsys.readouterr().out
     assert out.count("imported as run") == 3  # baseline, baseline/hp, bigger
-    assert out.count("not imported: 1 histogram series (they arrive with tracker.Histogram, issue 13)") == 2
+    assert "histogram" not in out and "image" not in out  # both imported
     assert "series of TensorBoard's text plugin" in out
     runs = {run.name: run for run in tracker.Api().runs(project="tb")}
     assert set(runs) == {"baseline", "baseline/hp", "bigger"}
@@ -57,6 +65,13 @@ def test_every_run_folder_becomes_a_run_with_its_steps_and_wall_times(tmp_path, 
     assert base.info["created_at"] <= T0 and base.info["finished_at"] == T0 + 5
     assert base.info["import"]["source"] == "tensorboard"
     assert os.path.basename(base.dir).startswith("offline-run-")
+    # histograms and images: media records at their steps, as tracker.Histogram and tracker.Image make them
+    assert base.media_steps("weights") == list(range(6)) == base.media_steps("samples")
+    for step in range(6):
+        counts, edges = base.media("weights", step=step)
+        assert counts.sum() == 10 and edges[0] == pytest.approx(step) and edges[-1] == pytest.approx(step + 9)
+        assert np.array_equal(np.asarray(base.media("samples", step=step)), image_at(step))
+    assert base.summary["samples"]["_type"] == "image-file" and base.summary["samples"]["path"] in base.files
     hp = runs["baseline/hp"]
     assert hp.config == {"lr": 0.1, "optimizer": "adam"}  # add_hparams -> config
     assert hp.summary["hparam/final"] == pytest.approx(0.9)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import jupyter_tracker as tracker
+from jupyter_tracker import records
 from jupyter_tracker.cli import main
 from tests.integrations.frameworks import NO_NETWORK
 
@@ -31,6 +32,46 @@ def wandb_runs(tmp_path_factory) -> dict:
         assert done.returncode == (0 if what != "killed" else -9), done.stderr[-3000:]
         out[what] = json.loads(done.stdout.strip().splitlines()[-1])
     return out
+
+
+@pytest.fixture(scope="module")
+def wandb_media_run(tmp_path_factory) -> dict:
+    """A run that logged images, a list of images, histograms and tables, written by wandb."""
+    folder = tmp_path_factory.mktemp("wandb-media")
+    done = subprocess.run([sys.executable, str(WRITER), "media"], cwd=folder, capture_output=True, text=True,
+                          env={**os.environ, **NO_NETWORK}, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return {"root": folder, **json.loads(done.stdout.strip().splitlines()[-1])}
+
+
+def test_media_become_media_records_with_their_files(wandb_media_run, tracker_env, capsys):
+    import numpy as np
+
+    assert main(["import", "wandb", str(wandb_media_run["root"] / wandb_media_run["dir"])]) == 0
+    out = capsys.readouterr().out
+    assert "media values" not in out and "values of wandb" not in out, out  # every media value imported
+    run = tracker.Api().run(wandb_media_run["id"])
+    assert [r["x"] for r in run.history(keys=["x"])] == [0.0, 1.0, 2.0]
+    for step in range(3):
+        pixels = np.zeros((6, 8, 3), dtype=np.uint8)
+        pixels[:, step, 0] = 255
+        assert np.array_equal(np.asarray(run.media("img", step=step)), pixels)
+        grid = run.media("grid", step=step)
+        assert [np.asarray(i).shape for i in grid] == [(6, 8, 3), (6, 8)]
+        counts, edges = run.media("hist", step=step)
+        assert counts.sum() == 100 and edges[0] == 0 and edges[-1] == 99 * (step + 1)
+        # wandb writes a table logged again unchanged once: each step still finds its file
+        assert run.media("tab", step=step, pandas=False) == {"columns": ["a", "b"], "data": [[1, "x"], [2, "y"]]}
+    counts, edges = run.media("given")
+    assert counts.tolist() == [1, 2] and edges.tolist() == [0.0, 1.0, 2.0]
+    summary = run.summary
+    assert summary["img"]["caption"] == "c2" and summary["tab"]["_type"] == "table-file"
+    for record in records.read_log(Path(run.dir) / "events.log"):
+        if record[1] == "media":
+            for reference in record[3]["values"].values():
+                for item in reference.get("items", [reference]):
+                    if "path" in item:
+                        assert (Path(run.dir) / "files" / item["path"]).is_file(), item
 
 
 def test_a_full_wandb_run(wandb_runs, tracker_env, capsys):

@@ -39,6 +39,12 @@ def test_training_and_summary_are_recorded(mode, tmp_path, tracker_env):
     best_row = rows[own["best_iteration"] - 1]  # iterations count from 1, like best_iteration
     assert best_row["valid/auc"] == pytest.approx(own["best_score"]["valid"]["auc"])
 
+    importance = run_.media("feature_importance", pandas=True)  # log_summary's table, read back
+    assert list(importance.columns) == ["feature", "split", "gain"]
+    assert sorted(importance["feature"]) == [f"Column_{i}" for i in range(5)]
+    assert importance["feature"].iloc[0] == "Column_0"  # the feature y depends on most
+    assert list(importance["gain"]) == sorted(importance["gain"], reverse=True)
+
     if mode == "kernel":
         assert shows_panel(out)
         assert {"valid/auc", "train/binary_logloss"} <= panel_charts(out)

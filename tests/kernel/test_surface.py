@@ -152,3 +152,24 @@ def test_the_api_reads_a_run_from_its_path(tracker_env):
     run.finish()
     assert tracker.Api().run(run.path).id == "job-12"
     assert tracker.Api().run(f"{run.entity}/{run.project}/{run.id}").id == "job-12"
+
+
+def test_log_a_matplotlib_figure_or_pyplot_itself(tracker_env):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    run = tracker.init()
+    figure, axes = plt.subplots(figsize=(2, 2), dpi=50)
+    axes.plot([1, 2])
+    run.log({"figure": figure})
+    plt.figure(figsize=(3, 2), dpi=50)
+    plt.plot([3, 1])
+    tracker.log({"current": plt, "loss": 0.5})  # wandb's log({"chart": plt}): the current figure
+    run.finish()
+    plt.close("all")
+    back = tracker.Api().run(run.id)
+    assert back.media("figure").size == (100, 100)
+    assert back.media("current").size == (150, 100)
+    assert back.history(keys=["loss"])[0]["loss"] == 0.5

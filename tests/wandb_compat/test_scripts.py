@@ -65,6 +65,15 @@ def test_the_training_script_offline(tracker_env, tmp_path):
     assert (model.name, model.type) == ("toy-model", "model") and "best" in model.aliases
     with open(Path(model.download(str(tmp_path / "model"))) / "model.json") as f:
         assert json.load(f) == {"lr": 0.05, "best_val_loss": pytest.approx(1 / 3)}
+    images = run.media("val/examples", step=run.media_steps("val/examples")[-1])
+    assert [image.size for image in images] == [(8, 8), (8, 8)]
+    assert len(run.media_steps("val/scores")) == 3
+    counts, edges = run.media("val/scores")
+    assert sum(counts) == 1000 and len(edges) == len(counts) + 1
+    curve = run.media("val/curve")  # log({"val/curve": plt}): the current figure as an image
+    assert curve.size[0] > 100 and curve.size[1] > 100
+    table = run.media("val/table", pandas=True)
+    assert list(table.columns) == ["epoch", "loss", "acc"] and table["epoch"].tolist() == [0, 1, 2]
     assert alerts_in_log(path) == [
         {"title": "Training finished", "text": f"{name}: best val loss 0.333", "level": "INFO"}]
     assert "tracker: alert (INFO): Training finished" in proc.stderr

@@ -1,6 +1,6 @@
 """Write wandb runs with wandb itself, offline (WANDB_MODE=offline: no network), for the importer's tests.
 
-python wandb_write.py full|resumed|killed  (in the folder that gets wandb/); prints a JSON line.
+python wandb_write.py full|resumed|killed|media  (in the folder that gets wandb/); prints a JSON line.
 """
 import json
 import os
@@ -50,6 +50,20 @@ elif what == "resumed":
         run.finish()
         time.sleep(1.1)  # a folder per session: wandb names them by the second they start
     print(json.dumps({"id": "resumeme"}))
+elif what == "media":
+    import numpy as np
+
+    run = wandb.init(project="wb", name="media-run", dir=".", settings=settings)
+    for step in range(3):
+        pixels = np.zeros((6, 8, 3), dtype=np.uint8)
+        pixels[:, step, 0] = 255
+        run.log({"x": float(step), "img": wandb.Image(pixels, caption=f"c{step}"),
+                 "grid": [wandb.Image(pixels), wandb.Image(pixels[:, :, 0])],
+                 "hist": wandb.Histogram(np.arange(100.0) * (step + 1)),
+                 "given": wandb.Histogram(np_histogram=([1, 2], [0.0, 1.0, 2.0])),
+                 "tab": wandb.Table(columns=["a", "b"], data=[[1, "x"], [2, "y"]])})
+    run.finish()
+    print(json.dumps({"id": run.id, "dir": os.path.dirname(run.dir)}))
 elif what == "killed":
     # wandb's service writes its log a 32 KiB block at a time: enough rows that most are on disk
     run = wandb.init(project="wb", name="killed-run", dir=".", settings=settings)

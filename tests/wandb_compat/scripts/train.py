@@ -10,6 +10,9 @@ import os
 import random
 import tempfile
 
+import matplotlib.pyplot as plt
+import numpy as np
+
 import tracker as wandb
 
 parser = argparse.ArgumentParser(description="train a toy model")
@@ -41,7 +44,9 @@ wandb.define_metric("val/loss", summary="min", goal="minimize")
 wandb.define_metric("val/acc", summary="max")
 
 random.seed(args.seed)
+rng = np.random.default_rng(args.seed)
 best_val = math.inf
+val_rows = []
 for epoch in range(config.epochs):
     for batch in range(config.batches):
         loss = math.exp(-config.lr * (epoch * config.batches + batch)) + random.random() * 0.01
@@ -49,13 +54,25 @@ for epoch in range(config.epochs):
         wandb.log({"train/lr": config.lr})
     val_loss = 1.0 / (epoch + 1)
     val_acc = 1 - val_loss / 2
-    wandb.log({"val/loss": val_loss, "val/acc": val_acc, "epoch": epoch})
+    predictions = [wandb.Image(rng.random((8, 8, 3)), caption=f"sample {i}") for i in range(2)]
+    wandb.log({
+        "val/loss": val_loss,
+        "val/acc": val_acc,
+        "val/examples": predictions,
+        "val/scores": wandb.Histogram(rng.normal(size=1000)),
+        "epoch": epoch,
+    })
+    val_rows.append([epoch, val_loss, val_acc])
     if val_loss < best_val:
         best_val = val_loss
         wandb.run.summary["best_val_loss"] = best_val
     if math.isnan(loss):
         wandb.alert(title="Loss is NaN", text=f"epoch {epoch}", level=wandb.AlertLevel.ERROR)
 
+plt.plot([row[1] for row in val_rows])
+plt.title("validation loss")
+wandb.log({"val/curve": plt})
+wandb.log({"val/table": wandb.Table(columns=["epoch", "loss", "acc"], data=val_rows)})
 model_dir = tempfile.mkdtemp()
 with open(os.path.join(model_dir, "model.json"), "w") as f:
     json.dump({"lr": config.lr, "best_val_loss": best_val}, f)
