@@ -1,12 +1,5 @@
-"""The wandb-style scripts sync to the server tests' real server."""
+"""The online training script syncs to the server tests' real server: only the fixtures it uses."""
 
-from tests.server.conftest import (  # noqa: F401
-    backend,
-    databases,
-    pytest_collection_modifyitems,
-    server,
-    spawn,
-    spawn_module,
-)
+from tests.server.conftest import backend, databases, pytest_collection_modifyitems, server, spawn_module  # noqa: F401
 
-__all__ = ["backend", "databases", "server", "spawn", "spawn_module"]
+__all__ = ["backend", "databases", "server", "spawn_module"]
