@@ -12,6 +12,10 @@ In a script::
     with tracker.init(project="mnist", config={"lr": 0.01}) as run:
         run.log({"train/loss": loss})
 
+With wandb code, ``import tracker as wandb`` runs the common surface unchanged
+(``wandb.run``, ``init``'s keywords, ``Settings``, ``alert``, ``login``, ...);
+what tracker does not have raises ``NotImplementedError`` saying so (docs/wandb.md).
+
 Importing is cheap: widgets, plotting and HTTP libraries load only when used.
 """
 
@@ -20,8 +24,11 @@ from __future__ import annotations
 from typing import Any
 
 from ._version import __version__
+from .kernel.login import login
 from .kernel.run import Run
 from .kernel.session import RunLocked, current, init
+from .kernel.surface import AlertLevel
+from .settings import Settings
 
 __all__ = [
     "__version__",
@@ -34,7 +41,16 @@ __all__ = [
     "compare",
     "config",
     "summary",
+    "run",
     "current",
+    "alert",
+    "AlertLevel",
+    "login",
+    "mark_preempting",
+    "log_code",
+    "watch",
+    "unwatch",
+    "Settings",
     "Run",
     "RunLocked",
     "Api",
@@ -56,8 +72,8 @@ def _active(what: str) -> Any:
     return run
 
 
-def log(data: dict[str, Any], step: int | None = None, commit: bool | None = None) -> None:
-    """``log()`` on the current run; see :meth:`Run.log`."""
+def log(data: dict[str, Any] | None = None, step: int | None = None, commit: bool | None = None) -> None:
+    """``log()`` on the current run; see :meth:`Run.log` (``log()`` alone commits the step)."""
     run = current()
     if run is None:
         _active("log()")
@@ -71,14 +87,47 @@ def finish(exit_code: int = 0, quiet: bool | None = None) -> None:
         run.finish(exit_code=exit_code, quiet=quiet)
 
 
-def define_metric(name: str, step_metric: str | None = None, summary: str | None = None, hidden: bool = False) -> None:
-    """``define_metric()`` on the current run; see :meth:`Run.define_metric`."""
-    _active("define_metric()").define_metric(name, step_metric=step_metric, summary=summary, hidden=hidden)
+def define_metric(name: str, step_metric: str | None = None, summary: str | None = None, hidden: bool = False,
+                  **wandb_options: Any) -> None:
+    """``define_metric()`` on the current run; see :meth:`Run.define_metric` (``goal``, ``step_sync``,
+    ``overwrite`` as in wandb)."""
+    _active("define_metric()").define_metric(name, step_metric=step_metric, summary=summary, hidden=hidden,
+                                             **wandb_options)
 
 
-def save(glob_str: str, base_path: str | None = None, policy: str = "live") -> list[str]:
-    """``save()`` on the current run; see :meth:`Run.save`."""
+def save(glob_str: str | None = None, base_path: str | None = None, policy: str = "live") -> Any:
+    """``save()`` on the current run; see :meth:`Run.save` (``save()`` alone returns ``True``)."""
     return _active("save()").save(glob_str, base_path=base_path, policy=policy)
+
+
+def alert(title: str, text: str, level: Any = "INFO", wait_duration: Any = None) -> None:
+    """``alert()`` on the current run; see :meth:`Run.alert`."""
+    _active("alert()").alert(title, text, level=level, wait_duration=wait_duration)
+
+
+def watch(models: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 1000,
+          idx: int | None = None, log_graph: bool = False) -> None:
+    """Record histograms of a PyTorch model's gradients (``log="gradients"``), parameters
+    (``"parameters"``) or both (``"all"``) every ``log_freq`` passes into the current run,
+    as ``gradients/<name>`` and ``parameters/<name>``; see :func:`jupyter_tracker.kernel.watch.watch`."""
+    _active("watch()").watch(models, criterion, log=log, log_freq=log_freq, idx=idx, log_graph=log_graph)
+
+
+def unwatch(models: Any = None) -> None:
+    """Remove the hooks of :func:`watch` (from every watched model without an argument)."""
+    from .kernel.watch import unwatch as remove
+
+    remove(models)
+
+
+def mark_preempting() -> None:
+    """``mark_preempting()`` on the current run; see :meth:`Run.mark_preempting`."""
+    _active("mark_preempting()").mark_preempting()
+
+
+def log_code(root: str = ".", name: str | None = None, include_fn: Any = None, exclude_fn: Any = None) -> Any:
+    """``log_code()`` on the current run; see :meth:`Run.log_code`."""
+    return _active("log_code()").log_code(root, name=name, include_fn=include_fn, exclude_fn=exclude_fn)
 
 
 def log_artifact(artifact: Any, name: str | None = None, type: str | None = None,  # noqa: A002
@@ -202,6 +251,8 @@ class _Unbound:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "run":
+        return current()
     if name in ("config", "summary"):
         run = current()
         return getattr(run, name) if run is not None else _Unbound(name)
@@ -221,8 +272,14 @@ def __getattr__(name: str) -> Any:
         from .kernel import magic
 
         return getattr(magic, name)
+    from .kernel.unsupported import not_supported
+
+    error = not_supported(name)
+    if error is not None:
+        raise error
     raise AttributeError(f"module 'tracker' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    """The public API only (what tab completion on ``tracker.`` shows)."""
+    return sorted(__all__)

@@ -305,8 +305,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     except Retryable as exc:
         print(f"tracker login: {exc}", file=sys.stderr)
         return 1
-    path = settings.user_settings_path()
-    settings.write_file(path, {"host": host, "api_key": key}, private=True)
+    path = settings.save_login(host, key)
     print(f"tracker: logged in to {host}; token stored in {path} (mode 0600)")
     return 0
 

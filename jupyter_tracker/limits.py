@@ -39,6 +39,8 @@ __all__ = [
     "STATES",
     "LIVE_STATES",
     "TERMINAL_STATES",
+    "ALERT_LEVELS",
+    "MAX_ALERTS_KEPT",
     "key_problem",
     "text_problem",
     "json_depth",
@@ -110,6 +112,10 @@ STATES = ("running", "service-stopped", "finished", "failed", "crashed")
 LIVE_STATES = ("running", "service-stopped")
 #: States after which nothing more is logged.
 TERMINAL_STATES = ("finished", "failed", "crashed")
+#: Levels of ``run.alert()`` (wandb's ``AlertLevel``).
+ALERT_LEVELS = ("INFO", "WARN", "ERROR")
+#: Alerts a run's summary on the server keeps (the newest); the run's log keeps every one.
+MAX_ALERTS_KEPT = 100
 
 
 def key_problem(key: object) -> str | None:

@@ -30,6 +30,10 @@ def tracker_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("TRACKER_SILENT", "TRACKER_MODE", "TRACKER_HOST", "TRACKER_API_KEY", "TRACKER_PROJECT",
                  "TRACKER_DISABLE_CODE", "TRACKER_IGNORE_GLOBS", "TRACKER_SYNC_TIMEOUT"):
         monkeypatch.delenv(name, raising=False)
+    from jupyter_tracker.settings import WANDB_FALLBACKS
+
+    for name in (*WANDB_FALLBACKS, *WANDB_FALLBACKS.values(), "WANDB_DIR"):  # tracker reads WANDB_* too
+        monkeypatch.delenv(name, raising=False)
     yield home
     import jupyter_tracker
 

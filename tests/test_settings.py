@@ -81,3 +81,22 @@ def test_tracker_dir_and_globs(monkeypatch, tmp_path):
     assert str(settings.tracker_dir()) == "tracker"
     monkeypatch.setenv("TRACKER_IGNORE_GLOBS", "*.ckpt, secrets/*,")
     assert settings.ignore_globs() == ["*.ckpt", "secrets/*"]
+
+
+def test_wandb_variables_are_read_when_tracker_ones_are_unset(monkeypatch, tmp_path):
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    assert settings.silent()
+    monkeypatch.setenv("TRACKER_SILENT", "false")  # set: the WANDB_ twin is not read
+    assert not settings.silent()
+    monkeypatch.setenv("WANDB_MODE", "dryrun")
+    assert settings.mode() == "offline"
+    monkeypatch.setenv("WANDB_MODE", "sideways")
+    with pytest.raises(ValueError, match="WANDB_MODE='sideways'"):
+        settings.mode()
+    monkeypatch.setenv("WANDB_IGNORE_GLOBS", "*.ckpt,*.pt")
+    assert settings.ignore_globs() == ["*.ckpt", "*.pt"]
+    monkeypatch.delenv("TRACKER_DIR")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    assert settings.tracker_dir() == tmp_path / "tracker"
+    monkeypatch.setenv("WANDB_API_KEY", "a wandb.ai key")  # not ours: never read
+    assert settings.api_key() is None

@@ -174,7 +174,10 @@ class Api:
             offset += page
 
     def run(self, run_id: str) -> ApiRun:
-        """The run with this id, or wandb's ``"entity/project/run_id"`` (``KeyError`` when there is none)."""
+        """The run with this id, or wandb's ``"entity/project/run_id"``, or a run directory as a
+        ``Path`` (a live run's ``run.path``) (``KeyError`` when there is none)."""
+        if isinstance(run_id, os.PathLike):
+            run_id = (rundir.read_info(Path(run_id)) or {}).get("id") or Path(run_id).name
         if isinstance(run_id, str) and "/" in run_id:
             run_id = run_id.rstrip("/").rsplit("/", 1)[-1]
         if self._client is not None:

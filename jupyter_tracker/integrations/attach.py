@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -155,7 +154,7 @@ class Attachment:
     def _new(self, project: str | None, name: str | None, group: str | None) -> Any:
         kwargs = dict(self.init_kwargs)
         if kwargs.get("project") is None:
-            kwargs["project"] = project or os.environ.get("TRACKER_PROJECT") or self.default_project
+            kwargs["project"] = project or settings.env("TRACKER_PROJECT") or self.default_project
         for key, value in (("name", name), ("group", group)):
             if kwargs.get(key) is None and value is not None:
                 kwargs[key] = value

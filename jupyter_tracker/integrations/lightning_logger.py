@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from .. import settings
 from .artifacts import log_checkpoint, require_artifacts
 from .attach import Attachment
 
@@ -78,7 +79,7 @@ class LoggerBody:
         run = self._attach.run
         if run is not None:
             return run.project
-        return self._attach.init_kwargs.get("project") or os.environ.get("TRACKER_PROJECT") or "lightning_logs"
+        return self._attach.init_kwargs.get("project") or settings.env("TRACKER_PROJECT") or "lightning_logs"
 
     @property
     def version(self) -> str | None:

@@ -85,9 +85,12 @@ def _save_cells(run: Run, state: str) -> None:
         (code / "cells.py").write_text(text, encoding="utf-8")
 
 
-def start(run: Run) -> None:
-    """Capture code in the background (git can be slow) and the cells at finish."""
-    if settings.code_disabled():
+def start(run: Run, enabled: bool | None = None) -> None:
+    """Capture code in the background (git can be slow) and the cells at finish.
+
+    ``enabled`` (``init(save_code=...)``) overrides ``TRACKER_DISABLE_CODE``.
+    """
+    if enabled is False or (enabled is None and settings.code_disabled()):
         return
     path = notebook_path()
     if path:

@@ -87,11 +87,16 @@ class Config(MutableMapping):
     value again is a no-op, so re-running a notebook cell does not fail.
     """
 
-    __slots__ = ("_data", "_emit")
+    __slots__ = ("_data", "_emit", "_allow_changes")
 
     def __init__(self, emit: Callable[[dict], None] | None = None) -> None:
         object.__setattr__(self, "_data", {})
         object.__setattr__(self, "_emit", emit)
+        object.__setattr__(self, "_allow_changes", False)
+
+    def set_allow_val_change(self, allow: bool) -> None:
+        """Let every later update change values (``init(allow_val_change=True)``)."""
+        object.__setattr__(self, "_allow_changes", bool(allow))
 
     # -- mapping --------------------------------------------------------------
     def __getitem__(self, key: str) -> Any:
@@ -134,7 +139,7 @@ class Config(MutableMapping):
         for key, value in items.items():
             clean = clean_value("config", key, value)
             if key in self._data and self._data[key] != clean:
-                if not allow_val_change:
+                if not (allow_val_change or self._allow_changes):
                     raise ValueError(
                         f"config key {key!r} already holds {self._data[key]!r}; use "
                         f"config.update({{{key!r}: {value!r}}}, allow_val_change=True) to change it"

@@ -18,8 +18,11 @@ class DisabledRun:
     dir = None
     path = None
 
-    def __init__(self, project: str | None = None, name: str | None = None, config: Any = None) -> None:
+    def __init__(
+        self, project: str | None = None, name: str | None = None, config: Any = None, entity: str | None = None
+    ) -> None:
         self.id = new_id()
+        self.entity = entity  # type: ignore[misc]
         self.name = name or random_name()
         self.project = project
         self.tags: list[str] = []
@@ -36,7 +39,31 @@ class DisabledRun:
     def define_metric(self, *args: Any, **kwargs: Any) -> None:
         return None
 
-    def save(self, *args: Any, **kwargs: Any) -> list[str]:
+    def save(self, glob_str: Any = None, *args: Any, **kwargs: Any) -> Any:
+        return True if glob_str is None else []
+
+    entity = None
+    url = None
+    resumed = False
+
+    def alert(self, title: str, text: str, level: Any = "INFO", wait_duration: Any = None) -> None:
+        from .surface import check_alert
+
+        check_alert(title, text, level)
+
+    def mark_preempting(self) -> None:
+        return None
+
+    def get_url(self) -> None:
+        return None
+
+    def watch(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def unwatch(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def log_code(self, *args: Any, **kwargs: Any) -> list[str]:
         return []
 
     def log_artifact(self, artifact: Any, *args: Any, **kwargs: Any) -> Any:

@@ -1,4 +1,4 @@
-"""``run.save()``: copying files into the run's ``files/`` folder."""
+"""``run.save()`` and ``run.log_code()``: copying files into the run's ``files/`` folder."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import glob
 import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import records
 
 if TYPE_CHECKING:
     from .run import Run
 
-__all__ = ["save", "POLICIES"]
+__all__ = ["save", "save_code", "POLICIES"]
 
 POLICIES = ("live", "now", "end")
 
@@ -117,4 +117,44 @@ def save(run: Run, glob_str: str, base_path: str | None, policy: str) -> list[st
                 pass
         run.record(records.FILE, {"path": name, "policy": policy})
         saved.append(name)
+    return saved
+
+
+#: Folders ``log_code()`` never walks into (besides hidden ones and the runs' own folder).
+_SKIPPED_DIRS = {"__pycache__", "node_modules", "site-packages", "venv", "wandb"}
+
+
+def _is_python(path: str, root: str) -> bool:
+    return path.endswith(".py")
+
+
+def save_code(run: Run, root: str, include_fn: Any = None, exclude_fn: Any = None) -> list[str]:
+    """``run.log_code()``: copy the source files under ``root`` to ``files/code/`` now.
+
+    ``include_fn(path, root)`` picks files (default: ``*.py``); ``exclude_fn(path, root)``
+    leaves some out. Hidden folders, virtual environments and the runs' own folder
+    are never walked. Returns the saved names (relative to ``files/``).
+    """
+    include = include_fn or _is_python
+    root_path = Path(root).resolve()
+    if not root_path.is_dir():
+        raise ValueError(f"log_code(root={root!r}): not a folder")
+    runs_dir = run.path.resolve().parent
+    saved = []
+    for folder, dirs, names in os.walk(root_path):
+        here = Path(folder)
+        dirs[:] = sorted(
+            d for d in dirs
+            if not d.startswith(".") and d not in _SKIPPED_DIRS and (here / d).resolve() != runs_dir
+            and not (here / d / "pyvenv.cfg").exists()
+        )
+        for file_name in sorted(names):
+            source = here / file_name
+            text = str(source)
+            if not include(text, str(root_path)) or (exclude_fn is not None and exclude_fn(text, str(root_path))):
+                continue
+            name = "code/" + source.relative_to(root_path).as_posix()
+            if _copy(run, source, name):
+                run.record(records.FILE, {"path": name, "policy": "now"})
+                saved.append(name)
     return saved

@@ -26,6 +26,7 @@ from ..summaries import SummaryState
 from .checks import TEXT_LIMITS, check_tags, check_text, exit_status, metric_spec
 from .companions import CompanionInterface, Companions
 from .configs import Config
+from .surface import RunSurface
 from .notices import Notices
 from .summary import Summary
 from .mediawriter import MediaWriter
@@ -53,7 +54,7 @@ _HISTORY = records.HISTORY
 _NEW_HISTORY = records.NEW_HISTORY
 
 
-class Run(CompanionInterface):
+class Run(CompanionInterface, RunSurface):
     """A run recording into its own directory. Create it with :func:`tracker.init`.
 
     Attributes
@@ -166,13 +167,14 @@ class Run(CompanionInterface):
         return f"<Run {self.name!r} id={self.id} project={self.project!r} state={self.state} dir={self.dir!r}>"
 
     # -- the hot path ---------------------------------------------------------
-    def log(self, data: dict[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+    def log(self, data: dict[str, Any] | None = None, step: int | None = None, commit: bool | None = None) -> None:
         """Record one row of metrics.
 
         Parameters
         ----------
         data
-            ``{name: number}``; nested dicts flatten to ``"a/b"``. Numbers are
+            ``{name: number}``; nested dicts flatten to ``"a/b"``. ``None`` (``log()``)
+            logs nothing and commits the current step, as in wandb. Numbers are
             int, float, bool, numpy scalars and 0-d arrays/tensors; NaN and inf
             are kept. A key whose value is not a number is dropped with a message
             and the other keys are logged. ``tracker.Image``, ``Histogram``, ``Table``
@@ -225,6 +227,8 @@ class Run(CompanionInterface):
     def _check_keys(self, data: Any) -> dict:
         if self._finished:
             raise ValueError(f"log() called after run {self.id} finished; call tracker.init() for a new run")
+        if data is None:
+            return {}
         if not isinstance(data, dict):
             if hasattr(data, "keys") and hasattr(data, "__getitem__"):
                 data = {k: data[k] for k in data.keys()}
@@ -303,8 +307,9 @@ class Run(CompanionInterface):
             else:
                 number = records.to_float(value)
                 if number is None:
-                    from ..media.values import is_media
+                    from ..media.values import figure_image, is_media
 
+                    value = figure_image(value) or value  # log({"chart": plt}), as in wandb
                     if is_media(value):
                         out[full] = value
                         self._media_found.append(full)
@@ -380,22 +385,34 @@ class Run(CompanionInterface):
         step_metric: str | None = None,
         summary: str | None = None,
         hidden: bool = False,
+        goal: str | None = None,
+        step_sync: bool | None = None,
+        overwrite: bool | None = None,
     ) -> None:
         """Say how a metric (or a ``"prefix/*"`` glob) is plotted and summarised.
 
         ``step_metric`` names the metric used as its x axis (e.g. ``"epoch"``);
-        ``summary`` is one of min, max, mean, last, first, none.
+        ``summary`` is one of min, max, mean, last, first, none. wandb's ``goal``
+        (``"minimize"``/``"maximize"``), ``step_sync`` and ``overwrite`` are
+        accepted and unused.
         """
+        if goal is not None and goal not in ("minimize", "maximize"):
+            raise ValueError(f"define_metric({name!r}, goal={goal!r}): use 'minimize' or 'maximize'")
         self.record(records.METRIC, metric_spec(name, step_metric, summary, hidden))
 
-    def save(self, glob_str: str, base_path: str | None = None, policy: str = "live") -> list[str]:
+    def save(self, glob_str: str | None = None, base_path: str | None = None, policy: str = "live") -> Any:
         """Copy files matching ``glob_str`` into the run's ``files/`` folder.
 
         ``policy``: ``"now"`` copies once now, ``"end"`` at finish, ``"live"``
         now and again whenever the file changes while the run lives.
-        Returns the paths saved now (relative to ``files/``).
+        Returns the paths saved now (relative to ``files/``). Without
+        ``glob_str`` (wandb's ``run.save()``, meaning "sync now"), does nothing
+        and returns ``True``: records are written and synced continuously.
         """
         from .files import save
+
+        if glob_str is None:
+            return True
 
         if self._finished:
             raise ValueError(f"run {self.id} is finished; save() needs a live run")

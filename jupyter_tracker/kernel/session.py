@@ -18,15 +18,16 @@ from typing import Any
 
 from .. import records, rundir, settings
 from .._version import __version__
-from ..limits import MAX_NOTES_LENGTH, MAX_PROJECT_LENGTH, MAX_TEXT_LENGTH
 from . import exits
 from .capture import as_text
-from .configs import as_mapping, clean_value
+from .configs import clean_value
 from .disabled import DisabledRun
 from ..names import check_id, new_id, random_name
 from .notices import Notices, in_kernel, ipython
+from ..limits import LIVE_STATES
 from ..replay import replay
-from .run import Run, check_tags, check_text
+from .initargs import InitArgs, resolve
+from .run import Run
 
 __all__ = ["init", "current", "open_panel", "RESUME_CHOICES", "RunLocked"]
 
@@ -35,6 +36,8 @@ RunLocked = rundir.RunLocked
 RESUME_CHOICES = ("allow", "must", "never")
 
 _current: Run | DisabledRun | None = None
+#: Runs left running by ``init(reinit="create_new")``: finished at exit if still live.
+_others: list = []
 _atexit_registered = False
 
 
@@ -50,7 +53,9 @@ def _normalize_resume(resume: Any) -> str | None:
         return "allow"
     if isinstance(resume, str) and resume.lower() in RESUME_CHOICES:
         return resume.lower()
-    raise ValueError(f"resume={resume!r}: use 'allow', 'must', 'never' or True (meaning 'allow')")
+    if isinstance(resume, str) and resume.lower() == "auto":  # wandb's; here it means "allow"
+        return "allow"
+    raise ValueError(f"resume={resume!r}: use 'allow', 'must', 'never' or True (meaning 'allow'; so does 'auto')")
 
 
 def _owned(run: Any) -> bool:
@@ -70,6 +75,22 @@ def init(
     dir: str | os.PathLike | None = None,  # noqa: A002 - the wandb name
     id: str | None = None,  # noqa: A002 - the wandb name
     resume: Any = None,
+    *,
+    entity: str | None = None,
+    reinit: Any = None,
+    settings: Any = None,
+    save_code: bool | None = None,
+    config_exclude_keys: Any = None,
+    config_include_keys: Any = None,
+    allow_val_change: bool | None = None,
+    sync_tensorboard: bool | None = None,
+    tensorboard: bool | None = None,
+    anonymous: Any = None,
+    magic: Any = None,
+    monitor_gym: Any = None,
+    force: Any = None,
+    fork_from: Any = None,
+    resume_from: Any = None,
 ) -> Run | DisabledRun:
     """Start a run (finishing the current one, if any) and return it.
 
@@ -97,6 +118,34 @@ def init(
         go when the process ends, even killed), and an ``init`` of the same id
         in another process meanwhile fails with :class:`RunLocked` naming the
         process that records it. A crashed run can be resumed.
+    entity
+        Kept with the run (``run.entity``); runs are not grouped by it here.
+    reinit
+        What happens to a run this process records already: ``None``, ``True``,
+        ``False``, ``"default"`` or ``"finish_previous"`` finish it first (a
+        notebook's re-run init cell); ``"return_previous"`` returns it unchanged
+        (the other arguments are ignored); ``"create_new"`` leaves it running
+        and the new run becomes ``tracker.run`` (each is finished by its own
+        ``finish()``, or at exit).
+    settings
+        A :class:`tracker.Settings` (or a dict of its fields): wandb's settings.
+    save_code
+        ``True``/``False`` captures (or not) the code, whatever
+        ``TRACKER_DISABLE_CODE`` says.
+    config_exclude_keys, config_include_keys
+        Keys of ``config`` to leave out, or the only ones to keep.
+    allow_val_change
+        Config values may change later without ``allow_val_change=True``.
+    sync_tensorboard, tensorboard, anonymous, magic, monitor_gym, force
+        Accepted for wandb's scripts; without effect here (noted in debug.log;
+        ``sync_tensorboard`` says how to import TensorBoard files instead).
+    fork_from, resume_from
+        Not supported: ``NotImplementedError``.
+
+    Arguments not given come from the environment: ``TRACKER_PROJECT``,
+    ``TRACKER_ENTITY``, ``TRACKER_RUN_ID``, ``TRACKER_RESUME``, ``TRACKER_NAME``,
+    ``TRACKER_RUN_GROUP``, ``TRACKER_JOB_TYPE``, ``TRACKER_TAGS`` (comma-separated),
+    ``TRACKER_NOTES``, each falling back to its ``WANDB_*`` twin.
 
     Raises
     ------
@@ -108,20 +157,38 @@ def init(
     OSError
         When the run directory cannot be written (before any training starts).
     """
-    global _current
     started = time.monotonic()
-    env_project = os.environ.get("TRACKER_PROJECT") or None
-    project = check_text("init(project=...)", project, MAX_PROJECT_LENGTH)
-    if project is None and env_project is not None:
-        project = check_text("TRACKER_PROJECT", env_project, MAX_PROJECT_LENGTH)
-    project = project or "uncategorized"
-    name = check_text("init(name=...)", name, MAX_TEXT_LENGTH)
-    group = check_text("init(group=...)", group, MAX_TEXT_LENGTH)
-    job_type = check_text("init(job_type=...)", job_type, MAX_TEXT_LENGTH)
-    notes = check_text("init(notes=...)", notes, MAX_NOTES_LENGTH)
-    if tags is not None:
-        tags = check_tags("init(tags=...)", tags)
-    config = dict(as_mapping(config, "init(config=...)"))
+    given = dict(
+        project=project, name=name, config=config, group=group, job_type=job_type, tags=tags, notes=notes,
+        mode=mode, dir=dir, id=id, resume=resume, entity=entity, reinit=reinit, settings=settings,
+        save_code=save_code, config_exclude_keys=config_exclude_keys, config_include_keys=config_include_keys,
+        allow_val_change=allow_val_change, sync_tensorboard=sync_tensorboard, tensorboard=tensorboard,
+        anonymous=anonymous, magic=magic, monitor_gym=monitor_gym, force=force, fork_from=fork_from,
+        resume_from=resume_from,
+    )
+    args = resolve(given)
+    previous = _current
+    if args.reinit == "return_previous" and previous is not None and _owned(previous):
+        if not getattr(previous, "finished", False):
+            return previous
+    run = _start(args, started)
+    notices = getattr(run, "notices", None)  # a disabled run has none: nothing to note
+    if notices is not None:
+        for note in args.notes:
+            notices.debug(note)
+        for message, key in args.warnings:
+            notices.warn(message, key)
+    return run
+
+
+def _start(args: InitArgs, started: float) -> Run | DisabledRun:
+    global _current
+    values = args.values
+    project, name, group, job_type, tags, notes = (
+        values[k] for k in ("project", "name", "group", "job_type", "tags", "notes")
+    )
+    mode, dir, id, resume, entity = (values[k] for k in ("mode", "dir", "id", "resume", "entity"))  # noqa: A001
+    config = values["config"]
     for key, value in config.items():
         clean_value("config", key, value)  # refused here, before a run exists
     mode = settings.mode(mode)
@@ -132,13 +199,17 @@ def init(
         raise ValueError("init(resume='must') needs the id= of the run to resume")
 
     if _current is not None:
-        if _owned(_current):
-            _current.finish()
-        else:  # the parent's run, inherited through fork: not ours to finish
+        if not _owned(_current):  # the parent's run, inherited through fork: not ours to finish
             _current = None
+        elif args.reinit == "create_new":
+            # left running; finished by its own finish() or at exit (finished ones are let go)
+            _others[:] = [r for r in (*_others, _current) if getattr(r, "state", None) in LIVE_STATES]
+            _current = None
+        else:
+            _current.finish()
 
     if mode == "disabled":
-        run: Run | DisabledRun = DisabledRun(project, name, config)
+        run: Run | DisabledRun = DisabledRun(project, name, config, entity=entity)
         _current = run
         return run
 
@@ -157,12 +228,14 @@ def init(
     now = time.time()
     try:
         if existing is not None:
-            run = _resume(existing, project, name, config, group, job_type, tags, notes, mode, now, lock)
+            run = _resume(existing, project, name, config, group, job_type, tags, notes, mode, now, lock, entity)
         else:
             path = lock.path
             if name is None:
                 name = random_name(len(rundir.list_run_dirs(base)))
             info = _new_info(run_id, name, project, group, job_type, tags, notes, mode, now)
+            if entity is not None:
+                info["entity"] = entity
             rundir.write_info(path, info)
             notices = Notices(path, run_id)
             run = Run(run_id=run_id, path=path, info=info, notices=notices, dir_lock=lock)
@@ -174,7 +247,9 @@ def init(
         raise
     if lock.problem:
         run.notices.debug(f"the run directory is not locked: {lock.problem}")
-    _start_companions(run)
+    if args.allow_val_change:
+        run.config.set_allow_val_change(True)
+    _start_companions(run, args.capture_code)
     _current = run
     _register_atexit()
     if ipython() is None:
@@ -278,12 +353,13 @@ def _claim(
         return None, rundir.lock_run(path, run_id)
 
 
-def _resume(path, project, name, config, group, job_type, tags, notes, mode, now, lock) -> Run:
+def _resume(path, project, name, config, group, job_type, tags, notes, mode, now, lock, entity=None) -> Run:
     log = replay(path / rundir.EVENTS, keep_rows=False)
     info = rundir.read_info(path) or {}
     run_id = info.get("id") or path.name.rsplit("-", 1)[-1]
     info.update({k: v for k, v in log.meta.items() if k in ("name", "tags", "notes", "group", "job_type")})
-    for key, value in (("name", name), ("group", group), ("job_type", job_type), ("tags", tags), ("notes", notes)):
+    for key, value in (("name", name), ("group", group), ("job_type", job_type), ("tags", tags), ("notes", notes),
+                       ("entity", entity)):
         if value is not None:
             info[key] = value
     info.setdefault("project", project)
@@ -314,7 +390,7 @@ def _resume(path, project, name, config, group, job_type, tags, notes, mode, now
     return run
 
 
-def _start_companions(run: Run) -> None:
+def _start_companions(run: Run, capture_code: bool | None = None) -> None:
     """The service process and code capture; neither delays ``init``."""
     from . import capture, sync_watch
     from .service_handle import ServiceHandle
@@ -341,7 +417,7 @@ def _start_companions(run: Run) -> None:
 
         run.on_tick(watch_service)
     sync_watch.SyncWatch.attach(run)  # a script is told when the upload is refused or failing
-    capture.start(run)
+    capture.start(run, capture_code)
 
 
 def _banner(run: Run) -> str:
@@ -386,13 +462,15 @@ def _register_atexit() -> None:
 
 
 def _finish_at_exit() -> None:
-    run = _current
-    if run is None or not _owned(run):
+    runs = [run for run in (*_others, _current) if run is not None and _owned(run)]
+    _others.clear()
+    if not runs:
         return  # a forked child ending: the run is its parent's
     code = exits.exit_code()
     if code is None:
         code = 1 if not in_kernel() and getattr(sys, "last_type", None) is not None else 0
-    try:
-        run.finish(exit_code=code)
-    except Exception:  # noqa: BLE001 - at exit there is no one left to tell
-        pass
+    for run in runs:
+        try:
+            run.finish(exit_code=code)
+        except Exception:  # noqa: BLE001 - at exit there is no one left to tell
+            pass

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import types
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +30,7 @@ from ..limits import (
     text_problem,
 )
 
-__all__ = ["Image", "Histogram", "Table", "Pending", "MediaError", "prepare", "is_media"]
+__all__ = ["Image", "Histogram", "Table", "Pending", "MediaError", "prepare", "is_media", "figure_image"]
 
 
 class MediaError(ValueError):
@@ -113,6 +114,18 @@ class Table:
 
     def __repr__(self) -> str:
         return "Table(dataframe)" if self.dataframe is not None else f"Table(columns={self.columns!r})"
+
+
+def figure_image(value: Any) -> Image | None:
+    """``log({"fig": plt})``: the pyplot module (its current figure) or a matplotlib figure
+    as an :class:`Image`, as wandb logs them; ``None`` for anything else."""
+    if isinstance(value, types.ModuleType):
+        if value.__name__ == "matplotlib.pyplot":
+            return Image(value.gcf())
+        return None
+    if hasattr(value, "savefig") and hasattr(value, "canvas") and hasattr(value, "get_axes"):
+        return Image(value)
+    return None
 
 
 def is_media(value: Any) -> bool:

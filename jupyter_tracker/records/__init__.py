@@ -19,6 +19,7 @@ kind          array
 ``f``         ``[seq, "f", ts, {"path", "policy"}]`` a file saved into ``files/``
 ``start``     ``[seq, "start", ts, {...}]`` a process started (or resumed) the run
 ``state``     ``[seq, "state", ts, {"state", "exit_code", "reason"}]``
+``alert``     ``[seq, "alert", ts, {"title", "text", "level"}]`` ``run.alert()``
 ``art``       ``[seq, "art", ts, {"name", "type", "digest", "aliases", ...}]``
               ``log_artifact()`` (as ``artifacts/logged/<n>.json``)
 ``use``       ``[seq, "use", ts, {"project", "name", "version", "digest"}]``
@@ -62,6 +63,7 @@ __all__ = [
     "USE_ARTIFACT",
     "START",
     "STATE",
+    "ALERT",
     "SYSTEM",
     "FRAME_RECORDS",
     "FRAME_BYTES",
@@ -99,6 +101,7 @@ META = "meta"
 FILE = "f"
 START = "start"
 STATE = "state"
+ALERT = "alert"
 SYSTEM = "sys"
 MEDIA = "media"
 ARTIFACT = "art"
@@ -112,8 +115,8 @@ NEW_HISTORY = "H"
 MEDIA_ROW = "M"
 
 #: The kinds each log holds: ``events.log`` and ``system.log``.
-EVENT_KINDS = frozenset({HISTORY, CONFIG, SUMMARY, METRIC, META, FILE, START, STATE, ARTIFACT, USE_ARTIFACT,
-                         MEDIA})
+EVENT_KINDS = frozenset({HISTORY, CONFIG, SUMMARY, METRIC, META, FILE, START, STATE, ALERT, ARTIFACT,
+                         USE_ARTIFACT, MEDIA})
 SYSTEM_KINDS = frozenset({SYSTEM})
 
 #: The :class:`Visitor` method that takes each kind other than history.
@@ -125,6 +128,7 @@ HANDLERS = {
     FILE: "on_file",
     START: "on_start",
     STATE: "on_state",
+    ALERT: "on_alert",
     ARTIFACT: "on_artifact",
     USE_ARTIFACT: "on_use_artifact",
     SYSTEM: "on_system",
@@ -195,6 +199,9 @@ class Visitor:
 
     def on_state(self, seq: int, ts: Any, payload: Any) -> None:
         """``{"state", "exit_code", "reason"}``: the run's state changed."""
+
+    def on_alert(self, seq: int, ts: Any, payload: Any) -> None:
+        """``{"title", "text", "level"}``: ``run.alert()``."""
 
     def on_media(self, seq: int, ts: Any, payload: Any) -> None:
         """``{"step", "values": {key: reference}}``: the media of one row (see docs/format.md, Media)."""

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from ..records import HISTORY, MEDIA, METRIC, SUMMARY, SYSTEM, Visitor
-from ..limits import TERMINAL_STATES
+from ..limits import MAX_ALERTS_KEPT, TERMINAL_STATES
 from . import schema
 from .batches import Batch, Planner
 from .database import dialect_insert, writing
@@ -206,6 +206,11 @@ class _Events(Visitor):
 
     def on_file(self, seq: int, ts: Any, payload: Any) -> None:
         self.files[payload["path"]] = {"policy": _short(payload.get("policy")), "logged_at": float(ts)}
+
+    def on_alert(self, seq: int, ts: Any, payload: Any) -> None:
+        alerts = list(self.info.get("alerts") or [])
+        alerts.append({**payload, "ts": float(ts)})
+        self.info["alerts"] = alerts[-MAX_ALERTS_KEPT:]
 
     def on_start(self, seq: int, ts: Any, payload: Any) -> None:
         info = self.info

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..limits import MAX_EXIT_CODE, STATES, depth_problem, key_problem
+from ..limits import (
+    ALERT_LEVELS, MAX_EXIT_CODE, MAX_NOTES_LENGTH, MAX_TEXT_LENGTH, STATES, depth_problem, key_problem, text_problem,
+)
 from ..records import START, Visitor
 from ..summaries import SUMMARY_KINDS
 from .errors import BadRequest
@@ -92,6 +94,15 @@ class _PayloadChecks(Visitor):
         problem = identity_problem(payload)
         if problem is not None:
             raise BadBatch(f"record {seq}: {problem}")
+
+    def on_alert(self, seq: int, ts: Any, payload: dict) -> None:
+        for field, limit in (("title", MAX_TEXT_LENGTH), ("text", MAX_NOTES_LENGTH)):
+            value = payload.get(field)
+            problem = text_problem(value, limit) if isinstance(value, str) else "must be a string"
+            if problem is not None:
+                raise BadBatch(f"record {seq}: the alert's {field} {problem}")
+        if payload.get("level") not in ALERT_LEVELS:
+            raise BadBatch(f"record {seq}: an alert's level must be one of {', '.join(ALERT_LEVELS)}")
 
     def on_state(self, seq: int, ts: Any, payload: dict) -> None:
         if payload.get("state") not in STATES:

@@ -43,6 +43,10 @@ def test_quickstart_records_what_it_shows(tmp_path, tracker_env):
     assert run.summary["notes"] == "toy run"
     listing = "".join(text_of(o) for o in outputs(nb)[-1])
     assert "baseline" in listing and "finished" in listing
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    system = next(i for i, c in enumerate(code) if "wait_for_system(run)" in c.source)
+    shown = "".join(text_of(o) for o in outputs(nb)[system])
+    assert "proc/cpu_percent" in shown and "Empty DataFrame" not in shown  # rows, not a race lost
 
 
 BUSY_CELLS = (

@@ -39,9 +39,17 @@ ENV = {**NO_NETWORK, **QUIET}
 TIMEOUT = 240
 
 
+def env_for(extra: dict[str, str] | None) -> dict[str, str]:
+    """ENV and ``extra``; tracker reads WANDB_SILENT and WANDB_MODE when its own are unset,
+    so those stay as this process has them (set here only for the frameworks' wandb)."""
+    own = {name: os.environ.get(name) or default for name, default in (("TRACKER_SILENT", "false"),
+                                                                        ("TRACKER_MODE", "offline"))}
+    return {**ENV, **own, **(extra or {})}
+
+
 def run_script(name: str, cwd: Path, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
     """``python scripts/<name>`` in ``cwd`` (the test's TRACKER_DIR is in the environment)."""
-    proc = subprocess.run([sys.executable, str(SCRIPTS / name)], cwd=cwd, env={**os.environ, **ENV, **(env or {})},
+    proc = subprocess.run([sys.executable, str(SCRIPTS / name)], cwd=cwd, env={**os.environ, **env_for(env)},
                           capture_output=True, text=True, timeout=TIMEOUT)
     if check:
         assert proc.returncode == 0, proc.stderr[-4000:]
@@ -51,7 +59,7 @@ def run_script(name: str, cwd: Path, env: dict[str, str] | None = None, check: b
 def run_in_kernel(name: str, cwd: Path, env: dict[str, str] | None = None) -> nbformat.NotebookNode:
     """The script as one cell of a notebook executed by a real kernel (widget state saved)."""
     nb = new_notebook((SCRIPTS / name).read_text())
-    return execute(nb, cwd=cwd, env={**ENV, **(env or {})}, timeout=TIMEOUT)
+    return execute(nb, cwd=cwd, env=env_for(env), timeout=TIMEOUT)
 
 
 def run(mode: str, name: str, cwd: Path, env: dict[str, str] | None = None) -> Any:

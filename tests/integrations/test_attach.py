@@ -128,3 +128,8 @@ def test_copies_carry_the_settings_not_the_run(tracker_env):
     attach.finish()
     second = clone.start()
     assert second.id != run.id and Path(second.dir).is_dir()
+
+
+def test_the_project_falls_back_to_wandb_project(tracker_env, monkeypatch):
+    monkeypatch.setenv("WANDB_PROJECT", "from-wandb")
+    assert Attachment("cb", {}, "fw").start().project == "from-wandb"

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from .frameworks import ENV, SCRIPTS, TIMEOUT, framework_log, tracker_lines
+from .frameworks import SCRIPTS, TIMEOUT, env_for, framework_log, tracker_lines
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +25,7 @@ EVERY_SCRIPT = "import runpy, sys\nfor path in sys.argv[1:]:\n    runpy.run_path
 def test_no_framework_stops_when_the_tracker_cannot_write(tmp_path, tracker_env):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the run folders should go")
-    env = {**os.environ, **ENV, "TRACKER_DIR": str(blocker)}
+    env = {**os.environ, **env_for({"TRACKER_DIR": str(blocker)})}
     paths = [str(SCRIPTS / name) for name in SCRIPTS_AND_OWNERS]
     proc = subprocess.run([sys.executable, "-c", EVERY_SCRIPT, *paths], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=TIMEOUT * 2)

@@ -447,3 +447,11 @@ def test_the_static_image_keeps_a_notebook_small(panel):
     svg = panel.svg()
     assert "the first 30 of 40" in svg and svg.count(">m") >= 30 and ">m35" not in svg
     assert len(svg) < 30 * 15_000
+
+
+def test_an_alert_is_on_the_status_line(panel):
+    panel.run._notices.sink = panel.set_status
+    panel.run.alert("loss diverged", "nan at step 3", level="ERROR")
+    sync(panel)
+    head = panel.status.value.split("</summary>")[0]
+    assert "alert (ERROR): loss diverged: nan at step 3" in head
