@@ -43,6 +43,8 @@ def machine_info() -> dict:
         "os_pretty": None,
         "kernel": platform.release(),
         "python_suite": sys.version.split()[0],
+        # the machine is often shared: how busy it was (when the section is written)
+        "loadavg": tuple(round(v, 2) for v in os.getloadavg()) if hasattr(os, "getloadavg") else None,
     }
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -73,6 +75,7 @@ def machine_markdown(m: dict) -> str:
         f"({m.get('usable_cpus')} usable by the benchmark)\n"
         f"- RAM: {m.get('ram_gib')} GiB\n"
         f"- OS: {m.get('os_pretty') or ''} ({m.get('os')}), kernel {m.get('kernel')}\n"
+        + (f"- Load average (1, 5, 15 min) when the results were written: {m['loadavg']}\n" if m.get("loadavg") else "")
     )
 
 

@@ -9,6 +9,7 @@ TARGETS = {
     "vs_wandb": 50.0,
     "import_ms": 150.0,
     "init_ms": 300.0,
+    "rss_growth_mb": 10.0,
 }
 FIELDS = [
     # key in run result, label, scale
@@ -184,6 +185,14 @@ def _targets(rows, ratios, ns, status):
             out.append({"target": f"≥ 50x cheaper than wandb offline, N={n:,} (wandb ÷ ours, same rep{capnote})", "figure": d, "unit": "x", "met": d["median"] >= TARGETS["vs_wandb"], "worst_ok": d["min"] >= TARGETS["vs_wandb"]})
         else:
             out.append({"target": f"≥ 50x cheaper than wandb offline, N={n:,}", "figure": None, "met": None, "text": "no valid pair of runs" + (f" (wandb-offline {status.get('wandb-offline')})" if status.get("wandb-offline") != "ok" else (f": {_group_reasons(rw['excluded'])}" if rw else ""))})
+    by_n = {r["n_run"]: r["stats"]["peak_rss_mb"] for r in ours_rows if r.get("ok_runs") and r["stats"].get("peak_rss_mb")}
+    if 20_000 in by_n and 200_000 in by_n:
+        lo, hi = by_n[20_000], by_n[200_000]
+        growth = {"median": hi["median"] - lo["median"], "min": hi["min"] - lo["max"], "max": hi["max"] - lo["min"],
+                  "n": min(hi["n"], lo["n"])}
+        out.append({"target": "peak RSS growth from N=20,000 to N=200,000 ≤ 10 MB (medians; range: extremes)",
+                    "figure": growth, "unit": "MB", "met": growth["median"] <= TARGETS["rss_growth_mb"],
+                    "worst_ok": growth["max"] <= TARGETS["rss_growth_mb"]})
     all_imp = [x for r in ours_rows for x in r["raw"]["import_s"]]
     all_init = [x for r in ours_rows for x in r["raw"]["init_s"]]
     d_imp = describe([x * 1000 for x in all_imp])

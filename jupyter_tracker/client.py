@@ -20,6 +20,7 @@ from urllib.parse import quote
 import orjson
 
 from . import records
+from .limits import MAX_HISTORY_KEYS
 
 __all__ = ["ServerClient", "ServerError", "Retryable", "Refused", "Gap", "encode_json"]
 
@@ -243,13 +244,36 @@ class ServerClient:
 
     def history(self, run_id: str, keys: list[str] | None = None, samples: int | None = None,
                 min_step: int | None = None, max_step: int | None = None) -> dict:
+        """``{key: {"step", "timestamp", "value"}}`` of the metrics named (all without ``keys``).
+
+        One request reads at most :data:`~jupyter_tracker.limits.MAX_HISTORY_KEYS`
+        metrics: more are read a page of keys at a time, and the pages joined.
+        """
+        steps = (samples, min_step, max_step)
+        if keys is not None:
+            keys = list(keys)
+            out: dict = {}
+            for start in range(0, max(len(keys), 1), MAX_HISTORY_KEYS):
+                out.update(self._history(run_id, keys[start:start + MAX_HISTORY_KEYS], *steps))
+            return out
+        out, offset = {}, 0
+        while True:  # every metric, by name, a page at a time
+            page = self._history(run_id, None, *steps, offset=offset, limit=MAX_HISTORY_KEYS)
+            out.update(page)
+            if len(page) < MAX_HISTORY_KEYS:
+                return out
+            offset += MAX_HISTORY_KEYS
+
+    def _history(self, run_id: str, keys: list[str] | None, samples: int | None, min_step: int | None,
+                 max_step: int | None, offset: int | None = None, limit: int | None = None) -> dict:
         params: dict[str, Any] = {}
         if keys is not None:
             if any("," in key for key in keys):
                 params["key"] = list(keys)  # names holding a comma: one parameter each
             else:
                 params["keys"] = ",".join(keys)
-        for name, value in (("samples", samples), ("min_step", min_step), ("max_step", max_step)):
+        for name, value in (("samples", samples), ("min_step", min_step), ("max_step", max_step),
+                            ("offset", offset), ("limit", limit)):
             if value is not None:
                 params[name] = str(value)
         return self.request("GET", f"runs/{quote(run_id, safe='')}/history", params=params)

@@ -91,3 +91,31 @@ def test_top_level_stays_small() -> None:
 @pytest.mark.parametrize("name", ["utils.py", "helpers.py", "misc.py", "common.py"])
 def test_no_catch_all_modules(name: str) -> None:
     assert not list(PACKAGE.rglob(name))
+
+
+def _private_uses_of_a_run(path: Path) -> list[tuple[int, str]]:
+    """``run._x`` / ``self.run._x`` / ``self._run._x`` (not dunders) in ``path``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if not isinstance(node, ast.Attribute) or not node.attr.startswith("_") or node.attr.startswith("__"):
+            continue
+        owner = node.value
+        name = owner.id if isinstance(owner, ast.Name) else owner.attr if isinstance(owner, ast.Attribute) else None
+        if name in ("run", "_run"):
+            found.append((node.lineno, node.attr))
+    return found
+
+
+def test_a_run_s_companions_use_its_public_interface() -> None:
+    """The code that works alongside a kernel Run (session, files, capture, the panel, the
+    integrations) uses record/on_tick/on_finish/info/notices/companions, never its privates."""
+    holders = [p for folder in ("kernel", "integrations") for p in (PACKAGE / folder).rglob("*.py")]
+    # the live panel's modules that take a kernel Run (the compare view's runs are api/ runs)
+    holders += [p for p in (PACKAGE / "livepanel").rglob("*.py")
+                if any(name.startswith("jupyter_tracker.kernel.run") for _, name in _imports(p))]
+    problems = []
+    for path in sorted(holders):
+        if path.name in ("run.py", "companions.py"):
+            continue  # Run itself
+        problems += [f"{path.relative_to(PACKAGE)}:{line}: run.{attr}" for line, attr in _private_uses_of_a_run(path)]
+    assert not problems, "\n".join(problems)

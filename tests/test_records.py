@@ -266,3 +266,38 @@ def test_a_frame_of_large_records_is_cut_to_fit_one_upload():
         frames, _, _ = read_frames(path, 0)
     assert [(f.first, f.last) for f in frames][0][0] == 1 and frames[-1].last == 13
     assert sum(f.count for f in frames) == 13
+
+
+def test_the_visitor_batches_consecutive_history_and_gives_each_other_kind_its_method():
+    seen = []
+
+    class Reader(records.Visitor):
+        def on_history(self, batch):
+            seen.append(("h", [r[0] for r in batch]))
+
+        def on_config(self, seq, ts, payload):
+            seen.append(("c", seq, payload))
+
+        def on_state(self, seq, ts, payload):
+            seen.append(("state", seq, payload["state"]))
+
+        def on_unknown(self, kind, seq, ts, payload):
+            seen.append(("?", kind, seq))
+
+    Reader().visit([
+        [1, records.HISTORY, 0, 1.0, {"a": 1.0}],
+        [2, records.HISTORY, 1, 1.0, {"a": 2.0}],
+        [3, records.CONFIG, 1.0, {"lr": 0.1}],
+        [4, records.META, 1.0, {"name": "x"}],  # not handled by this reader: skipped
+        [5, records.HISTORY, 2, 1.0, {"a": 3.0}],
+        [6, "a-newer-kind", 1.0, {}],
+        [7, records.STATE, 1.0, {"state": "finished"}],
+    ])
+    assert seen == [("h", [1, 2]), ("c", 3, {"lr": 0.1}), ("h", [5]), ("?", "a-newer-kind", 6),
+                    ("state", 7, "finished")]
+
+
+def test_every_kind_a_log_holds_has_a_visitor_method():
+    kinds = (records.EVENT_KINDS | records.SYSTEM_KINDS) - {records.HISTORY}
+    assert set(records.HANDLERS) == kinds
+    assert all(callable(getattr(records.Visitor, name)) for name in records.HANDLERS.values())

@@ -2,11 +2,11 @@
 
 ``Run.log`` calls :attr:`Writer.append` with a record (a list whose first
 element is a placeholder for the sequence number) and returns: ``append`` is
-the ``append`` of the writer's current queue, a builtin, so the call costs no
-Python frame. The writer thread wakes
-every :data:`FLUSH_INTERVAL` seconds (or when woken), swaps in a fresh queue,
-numbers and encodes what it took, and writes it with one ``os.write``: a kill
-of the process loses at most the records of the last interval. The records
+the ``append`` of the writer's current queue, a builtin (no Python frame).
+Every :data:`FLUSH_INTERVAL` seconds (:data:`BUSY_INTERVAL` while ``log()`` is
+busy) the writer thread swaps in a fresh queue, numbers and encodes what it
+took, and writes it with one ``os.write``: a kill loses at most the records
+of the last interval. The records
 are also handed to the run's :class:`~jupyter_tracker.summaries.SummaryState`
 and to any subscriber (:meth:`Writer.subscribe`), on the writer thread, so the
 training thread never does that work (the live panel reads the file instead).
@@ -19,11 +19,11 @@ repeated: the whole frames that reached the file stay, the piece of a frame
 after them is cut off again (the run's lock makes that safe), and the retry
 starts right after them.
 
-Backpressure costs the hot path nothing in the usual case: while the writer
-is inside a write, or while writes fail, its ``append`` is one that also
-counts what is not on disk yet (queued and held records), and makes
-``log()`` wait on a condition, woken by the writer, while that is more than
-:data:`QUEUE_LIMIT` records (or :data:`HELD_BYTES_LIMIT` bytes are held).
+Backpressure costs the hot path nothing in the usual case: inside a write,
+while writes fail, or while the writer falls behind a busy ``log()``, its
+``append`` also counts what is not on disk yet, and makes ``log()`` wait on a
+condition woken by the writer while that is more than :data:`QUEUE_LIMIT`
+records (:data:`BUSY_LIMIT` when busy) or :data:`HELD_BYTES_LIMIT` bytes.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from contextlib import suppress
 from itertools import repeat, starmap
 from pathlib import Path
 
@@ -46,6 +47,10 @@ __all__ = ["Writer", "FLUSH_INTERVAL", "QUEUE_LIMIT", "HELD_BYTES_LIMIT"]
 FLUSH_INTERVAL = 0.1
 #: Records not yet on disk (queued or held) above which ``log()`` waits for the writer.
 QUEUE_LIMIT = 200_000
+#: A busy log(): a drain of BUSY_BATCH records or more is followed by the next BUSY_INTERVAL s
+#: after its start; once the writer falls behind (a drain of BUSY_LIMIT // 2), log() waits on
+#: a condition (silently) while more than BUSY_LIMIT are queued: little waits in memory.
+BUSY_BATCH, BUSY_INTERVAL, BUSY_LIMIT = 2048, 0.02, 10_000
 #: Encoded bytes held in memory while the log cannot be written, above which ``log()`` waits.
 HELD_BYTES_LIMIT = 64 << 20
 
@@ -96,20 +101,21 @@ class Writer:
         self._append_lock = threading.Lock()
         self._sealed = False
         self._older: deque = deque()  # the last queue swapped out: may get a late append
+        self._last_batch = 0  # records taken by the last drain
         self._wake = threading.Event()
         self._lock = threading.Lock()  # one drain at a time (thread or caller)
-        self._stop = False
-        self._closed = False
+        self._stop = self._closed = False
         self._finishing = False  # the run is finishing: nothing waits for room any more
         # Encoded records not on disk yet, oldest first: [frames, first seq, record count].
         # Each chunk starts at a frame boundary (unless the file could not be cut back).
         self._pending: deque[list] = deque()
-        self._held = 0  # records in _pending
-        self._held_bytes = 0
+        self._held = self._held_bytes = 0  # records and bytes in _pending
         self._behind = 0  # what backpressure counts: _held, or more when too many bytes are held
         self._room = threading.Condition(threading.Lock())
         self._waiters = 0
-        self._stalled = False  # the checking append is installed
+        self._stalled = False  # inside a write, or writes fail: the checking append is installed
+        self._busy = False  # the writer falls behind a busy log(): the checking append too
+        self._limit = QUEUE_LIMIT  # what the checking append allows to wait
         self._fd: int | None = None
         self._size = 0  # bytes of the file known to hold whole frames
         self._failure: str | None = None  # why writes fail, while they do
@@ -185,7 +191,7 @@ class Writer:
         except OSError:  # cannot cut it: the rest of that frame must follow it exactly
             rest = data[done:]
         if whole:
-            next_first = _first_seq(data, whole) if whole < len(data) else first + count
+            next_first = records.first_seq(data, whole) if whole < len(data) else first + count
             chunk[1], chunk[2] = next_first, count - (next_first - first)
             self._held -= next_first - first
             self._size += whole
@@ -225,10 +231,8 @@ class Writer:
 
     def _close_fd(self) -> None:
         if self._fd is not None:
-            try:
+            with suppress(OSError):
                 os.close(self._fd)
-            except OSError:
-                pass
             self._fd = None
 
     # -- the producers' side ----------------------------------------------------
@@ -257,9 +261,7 @@ class Writer:
         self._subscribers += (listener,)
         return lambda: setattr(self, "_subscribers", tuple(s for s in self._subscribers if s is not listener))
 
-    @property
-    def subscribers(self) -> tuple[Callable[[list], None], ...]:
-        return self._subscribers
+    subscribers = property(lambda self: self._subscribers, doc="The listeners subscribed, in order.")
 
     # -- backpressure ---------------------------------------------------------
     def _stall(self, stalled: bool) -> None:
@@ -269,7 +271,7 @@ class Writer:
         if not stalled and (self._pending or self._failure is not None):
             return
         self._stalled = stalled
-        self._install(self._checked_append if stalled else self.queue.append)
+        self._install(self._checked_append if stalled or self._busy else self.queue.append)
         if not stalled:
             self._wake_waiters()
 
@@ -290,15 +292,18 @@ class Writer:
     def _checked_append(self, item: list) -> None:
         queue = self.queue
         queue.append(item)
-        if len(queue) + self._behind > QUEUE_LIMIT:
+        if len(queue) + self._behind > self._limit:
             self._wait_for_room()
 
     def _wait_for_room(self) -> None:
-        """Block the producer until the writer is at most ``QUEUE_LIMIT // 2`` records behind."""
+        """Block the producer until the writer is at most half the limit behind."""
         if self._closed or self._finishing or threading.current_thread() is self._thread:
             return  # finish() and the writer's own housekeeping must not wait
         self._wake.set()
-        if self._failure is not None:
+        limit = self._limit
+        if limit < QUEUE_LIMIT:
+            pass  # a busy log() waiting for the writer to catch up: usual, nothing to say
+        elif self._failure is not None:
             self._notify(
                 f"training is paused: {self.path} cannot be written ({self._failure}) and "
                 f"{len(self.queue) + self._held:,} records wait in memory. Free space there (or make "
@@ -314,7 +319,7 @@ class Writer:
         with self._room:
             self._waiters += 1
             try:
-                while len(self.queue) + self._behind > QUEUE_LIMIT // 2 and not (self._closed or self._finishing):
+                while len(self.queue) + self._behind > limit // 2 and not (self._closed or self._finishing):
                     if not self._room.wait(1.0) and not self._thread.is_alive():
                         break  # no writer left to wait for
             finally:
@@ -327,14 +332,17 @@ class Writer:
         late = list(starmap(older.popleft, repeat((), len(older)))) if older else None
         current = self.queue
         self.queue = deque()
+        self._busy = len(current) >= BUSY_LIMIT // 2
+        self._limit = min(BUSY_LIMIT, QUEUE_LIMIT) if self._busy and self._failure is None else QUEUE_LIMIT
         if not self._closed:
-            self._install(self._checked_append if self._stalled else self.queue.append)
+            self._install(self._checked_append if self._stalled or self._busy else self.queue.append)
         # Take exactly the records there now, one C call popping each (a late append lands
         # after them, whole, and is taken next time); the old queue keeps no reference to them.
         items = list(starmap(current.popleft, repeat((), len(current))))
         self._older = current
         if late:
             items[:0] = late
+        self._last_batch = len(items)
         return items
 
     def drain(self) -> None:
@@ -403,10 +411,14 @@ class Writer:
 
     def _run(self) -> None:
         try:
+            took, interval = 0.0, self._interval
             while True:
-                self._wake.wait(self._interval)
+                # every interval from the start of the last drain: a drain as long as the
+                # interval (a busy producer) is followed by the next at once, not by a pause
+                self._wake.wait(interval - took)
                 self._wake.clear()
                 stopping = self._stop
+                started = time.monotonic()
                 try:
                     self.drain()
                     now = time.monotonic()
@@ -417,28 +429,23 @@ class Writer:
                     self._notify(f"writer error: {exc!r}", "writer-error")
                 if stopping:
                     return
+                interval = self._interval if self._last_batch < BUSY_BATCH else min(self._interval, BUSY_INTERVAL)
+                took = min(time.monotonic() - started, interval)
         finally:
             self._wake_waiters()  # a producer waiting for room must not wait for a gone writer
 
     def wake(self) -> None:
         self._wake.set()
 
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
-    @property
-    def unwritten(self) -> int:
-        """Bytes encoded but not yet on disk (non-zero only while writes fail)."""
-        return sum(len(chunk[0]) for chunk in self._pending)
+    alive = property(lambda self: self._thread.is_alive(), doc="Whether the writer thread runs.")
 
     def unwritten_report(self) -> str:
         """What is not on disk, exactly: the records (by sequence number) and why."""
         if not self._pending:
             return f"everything is written to {self.path.name}"
-        first, last = self._pending[0][1], self.seq
+        first, last, size = self._pending[0][1], self.seq, sum(len(chunk[0]) for chunk in self._pending)
         return (
-            f"{self._held:,} records (sequence numbers {first} to {last}, {self.unwritten:,} bytes) "
+            f"{self._held:,} records (sequence numbers {first} to {last}, {size:,} bytes) "
             f"could not be written to {self.path.name} ({self._failure or 'write failed'})"
         )
 
@@ -484,11 +491,6 @@ class Writer:
             return ok
         finally:
             self._lock.release()
-
-
-def _first_seq(data: bytes, start: int) -> int:
-    """The sequence number of the frame that starts at ``data[start:]`` (``[[seq,...``)."""
-    return int(data[start + 2 : data.index(b",", start)])
 
 
 def _keys(data: object) -> str:

@@ -47,7 +47,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from .appending import append_records, cut_torn_tail, write_all
-from .lines import FRAME_BYTES, FRAME_RECORDS, decode_line, encode, encode_items, jsonable, restore_floats, to_float
+from .lines import (
+    FRAME_BYTES, FRAME_RECORDS, decode_line, encode, encode_items, first_seq, jsonable, restore_floats, to_float,
+)
 from .reading import Frame, LogPosition, ReadReport, last_seq, read_frames, read_log, read_new_frames
 
 __all__ = [
@@ -75,6 +77,7 @@ __all__ = [
     "encode",
     "encode_items",
     "decode_line",
+    "first_seq",
     "read_log",
     "read_new_frames",
     "LogPosition",

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["FRAME_RECORDS", "FRAME_BYTES", "encode", "encode_items", "decode_line", "jsonable", "to_float", "restore_floats"]
+__all__ = ["FRAME_RECORDS", "FRAME_BYTES", "encode", "encode_items", "decode_line", "first_seq", "jsonable", "to_float", "restore_floats"]
 
 #: The most records one line (frame) holds: what a corrupt line can cost.
 FRAME_RECORDS = 256
@@ -208,6 +208,11 @@ def _drop_unencodable(items: list[list], start: int, count: int, rejected: list)
             rejected.append((items[index], exc))
     for index in reversed(bad):
         del items[index]
+
+
+def first_seq(data: bytes, start: int = 0) -> int:
+    """The sequence number of the frame that starts at ``data[start:]`` (``[[seq,...``)."""
+    return int(data[start + 2 : data.index(b",", start)])
 
 
 def decode_line(line: bytes) -> list | None:

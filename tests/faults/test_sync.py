@@ -88,11 +88,13 @@ def lines_of(path: Path) -> list[bytes]:
 
 
 def damage(run_dir: Path, line: int) -> None:
-    """Flip one digit in the JSON of one line of events.log (its checksum no longer holds)."""
+    """Flip one digit in the JSON of one line of events.log (its checksum no longer holds):
+    the first digit of its first record's sequence number, which every frame has (the first
+    frame may hold the start record alone, when the writer's first write comes before a row)."""
     path = run_dir / rundir.EVENTS
     lines = lines_of(path)
     text = bytearray(lines[line])
-    at = text.index(b'"x":') + 4
+    at = 2  # [[<seq>,
     text[at] = ord("7") if text[at] != ord("7") else ord("8")
     lines[line] = bytes(text)
     path.write_bytes(b"".join(lines))

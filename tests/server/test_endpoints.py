@@ -319,3 +319,31 @@ def test_history_pages_and_its_key_cap(client: Client) -> None:
     response = client.get(f"/runs/{run_id}/history", params={"keys": many})
     assert response.status_code == 400
     assert response.json()["error"] == f"{MAX_HISTORY_KEYS + 1} keys asked for; one request reads at most {MAX_HISTORY_KEYS}"
+
+
+def test_the_client_pages_over_the_keys_of_a_run_with_more_than_one_request_reads(
+    server: TrackerServer, client: Client
+) -> None:
+    """More metrics than MAX_HISTORY_KEYS: the server refuses to read them in one request
+    (it says to page), and Api(host=...) pages over them without being asked to."""
+    from jupyter_tracker.limits import MAX_HISTORY_KEYS
+
+    import jupyter_tracker as tracker
+
+    run_id = client.new_run()
+    names = [f"m{i:05d}" for i in range(MAX_HISTORY_KEYS + 3)]
+    half = len(names) // 2
+    records = [[1, "h", 0, 1.8e9, {name: float(i) for i, name in enumerate(names[:half])}],
+               [2, "h", 1, 1.8e9 + 1, {name: float(i) for i, name in enumerate(names[half:], half)}]]
+    assert client.send(run_id, records).status_code == 200
+    refused = client.get(f"/runs/{run_id}/history")
+    assert refused.status_code == 400 and "page through them" in refused.json()["error"]
+
+    remote = tracker.Api(host=f"http://127.0.0.1:{server.port}", api_key=server.token).run(run_id)
+    columns = remote.columns()
+    assert sorted(columns) == names
+    assert columns[names[-1]]["step"].tolist() == [1] and columns[names[-1]]["value"].tolist() == [len(names) - 1.0]
+    named = remote.columns(keys=names)  # named: more names than one request takes, in pieces
+    assert sorted(named) == names and named[names[0]]["value"].tolist() == [0.0]
+    rows = remote.history(pandas=False)
+    assert [len(row) for row in rows] == [half + 2, len(names) - half + 2]  # + _step, _timestamp
