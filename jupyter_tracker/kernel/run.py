@@ -418,20 +418,6 @@ class Run(CompanionInterface, RunSurface):
             raise ValueError(f"run {self.id} is finished; save() needs a live run")
         return save(self, glob_str, base_path, policy)
 
-    def log_artifact(self, artifact: Any, name: str | None = None, type: str | None = None,  # noqa: A002
-                     aliases: Any = None) -> Any:
-        """Store a :class:`tracker.Artifact` (or a file or folder, with ``name`` and ``type``)
-        as the next version of its name; ``latest`` and ``aliases`` name it. Returns the artifact."""
-        from .artifacts import log_artifact
-
-        return log_artifact(self, artifact, name, type, aliases)
-
-    def use_artifact(self, artifact: Any, type: str | None = None, aliases: Any = None) -> Any:  # noqa: A002
-        """The artifact ``"name:latest"`` (``"name:v1"``, ``"project/name:alias"``), recorded as an input."""
-        from .artifacts import use_artifact
-
-        return use_artifact(self, artifact, type, aliases)
-
     # -- finishing ------------------------------------------------------------
     def finish(self, exit_code: int = 0, quiet: bool | None = None) -> None:
         """End the run: write everything, mark it finished (or failed) and stop its service.

@@ -106,6 +106,20 @@ class RunSurface:
 
         unwatch(models)
 
+    def log_artifact(self, artifact: Any, name: str | None = None, type: str | None = None,  # noqa: A002
+                     aliases: Any = None) -> Any:
+        """Store a :class:`tracker.Artifact` (or a file or folder, with ``name`` and ``type``)
+        as the next version of its name; ``latest`` and ``aliases`` name it. Returns the artifact."""
+        from .artifacts import log_artifact
+
+        return log_artifact(self, artifact, name, type, aliases)
+
+    def use_artifact(self, artifact: Any, type: str | None = None, aliases: Any = None) -> Any:  # noqa: A002
+        """The artifact ``"name:latest"`` (``"name:v1"``, ``"project/name:alias"``), recorded as an input."""
+        from .artifacts import use_artifact
+
+        return use_artifact(self, artifact, type, aliases)
+
     def mark_preempting(self) -> None:
         """Say the job is about to be preempted (a cluster's signal): recorded in
         run.json (``"preempting": true``), so that a crash that follows reads as a
