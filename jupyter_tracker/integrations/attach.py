@@ -254,10 +254,10 @@ class Attachment:
             if key in self._reported:
                 return
             self._reported.add(key)
-        # The run's message channel; a public run.alert() (the wandb-compat issue) will replace it.
-        # Not after the run ended: its channel is closed then.
+        # The run's message channel (its public notices); not after the run ended: it is closed then.
         run = self.run
-        warn = getattr(run, "_warn", None) if run is not None and run.state not in TERMINAL_STATES else None
+        notices = getattr(run, "notices", None) if run is not None and run.state not in TERMINAL_STATES else None
+        warn = getattr(notices, "warn", None)
         if callable(warn):
             try:
                 warn(message, None)
