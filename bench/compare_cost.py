@@ -250,6 +250,20 @@ def main() -> int:
 
     section = new_section("compare view cost", args.quick, vars(args), 0.0, [live, render])
     section["verdicts"] = verdicts
+    figures = [
+        f"live: {live['runs']} runs, {live['rate_rows_s']:g} rows/s each, {live['metrics']} metrics, {live['seconds']} s: "
+        f"view thread {live['cpu_percent_of_one_core']:.2f} % of one core, {live['redraws_per_s']:.2f} redraws/s, "
+        f"longest gap {live['longest_gap_s']:.2f} s, {live['kB_sent_per_s']:.1f} kB/s sent",
+    ]
+    if render is not None:
+        figures.append(f"first render of {render['runs']} runs x {render['rows']:,} rows x 4 metrics: cold "
+                       f"{render['cold_s']:.2f} s, warm {render['warm_s']:.2f} s, again {render['warm_again_s']:.2f} s")
+    section["markdown"] = (
+        f"_Generated {section['generated']} by `bench/compare_cost.py` — mode **{section['mode']}**._\n\n"
+        + "".join(f"- {line}\n" for line in figures) + "\n"
+        + "".join(f"- {line}\n" for line in verdicts)
+        + "\nCPU % = CPU seconds of the view's thread / wall seconds x 100 (100 % = one core).\n"
+    )
     print(f"written {write_section('compare_cost', section)}")
     return 0
 
