@@ -34,6 +34,8 @@ log = logging.getLogger("jupyter_tracker.service")
 
 #: Seconds the main thread waits for an upload told to stop (a request may be in flight).
 STOP_GRACE = 2.0
+#: Seconds a kernel that looks dead may still hold the run's lock (its last threads exiting).
+LOCK_GRACE = 10.0
 
 
 class Service:
@@ -165,10 +167,9 @@ class Service:
                 if self.finished_by_kernel():
                     break
                 self.write_window()
-                if mark_crashed(self.run_dir, "the kernel process ended without finishing the run"):
-                    log.warning("kernel %s is gone: run marked crashed", self.kernel.pid)
-                self._fsync_logs()
-                return 0
+                if self._kernel_gone():
+                    self._fsync_logs()
+                    return 0
             if now >= next_state_check:
                 next_state_check = now + self.tick
                 if self.finished_by_kernel():
@@ -179,6 +180,35 @@ class Service:
         self._fsync_logs()
         log.info("service for %s: run ended, exiting", self.run_dir.name)
         return 0
+
+    def _kernel_gone(self) -> bool:
+        """The kernel looks dead without having finished: mark the run crashed.
+
+        The run's lock says whether it really is gone: the OS releases it when the
+        kernel's last thread has exited, which can be a moment after its main thread
+        shows as a zombie. While the kernel still holds it, wait (at most
+        :data:`LOCK_GRACE` s), then go on watching (``False``). Held by another
+        process: the run was resumed there, and is its business now (``True``).
+        """
+        deadline = time.monotonic() + LOCK_GRACE
+        while True:
+            try:
+                if mark_crashed(self.run_dir, "the kernel process ended without finishing the run"):
+                    log.warning("kernel %s is gone: run marked crashed", self.kernel.pid)
+                    return True
+            except Exception:  # noqa: BLE001 - a full disk, a file being replaced: try again
+                log.exception("marking the run crashed failed")
+            if self.finished_by_kernel():
+                return True
+            holder = rundir.lock_holder(self.run_dir) or {}
+            if holder.get("pid") not in (None, self.kernel.pid):
+                log.info("kernel %s is gone; the run was resumed by process %s", self.kernel.pid, holder.get("pid"))
+                return True
+            if time.monotonic() > deadline:
+                log.warning("kernel %s looks gone but still holds the run's lock: watching on", self.kernel.pid)
+                return False
+            if self.stop.wait(0.1):
+                return True
 
     def _fsync_logs(self) -> None:
         """Make the logs durable against a machine crash (finish() does not wait for it)."""
