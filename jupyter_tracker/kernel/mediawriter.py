@@ -16,6 +16,7 @@ from operator import itemgetter
 from typing import Any
 
 from .. import records
+from ..records import queued
 from .writer import Writer
 
 __all__ = ["MediaWriter"]
@@ -36,13 +37,15 @@ class MediaWriter(Writer):
             items[:0] = budget.retry(self.path.parent, self._notify)
         return items
 
-    def _encode(self, items: list[list]) -> None:
-        if records.MEDIA_ROW in set(map(_KIND, items)):
-            from ..media.rows import write_rows
+    def _encode(self, items: list) -> list[list]:
+        if not queued.all_rows(items):
+            queued.unqueue(items)
+            if records.MEDIA_ROW in set(map(_KIND, items)):
+                from ..media.rows import write_rows
 
-            write_rows(self, items)  # back here a piece at a time, without media rows
-            return
-        super()._encode(items)
+                write_rows(self, items)  # back here a piece at a time, without media rows
+                return items
+        return super()._encode(items)
 
     def close(self, timeout: float = 5.0, fsync: bool = True) -> bool:
         complete = super().close(timeout, fsync)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import records
+from ..records import queued
 from ..limits import MAX_EXIT_CODE, MAX_KEYS_PER_RECORD, MAX_STEP, key_problem
 from ..summaries import SummaryState
 from .checks import TEXT_LIMITS, check_tags, check_text, exit_status, metric_spec
@@ -51,6 +52,7 @@ if hasattr(os, "register_at_fork"):
 
 _time = time.time
 _HISTORY = records.HISTORY
+_ROW_STEP, _ROW_TIME = queued.ROW_STEP, queued.ROW_TIME
 _NEW_HISTORY = records.NEW_HISTORY
 
 
@@ -222,7 +224,12 @@ class Run(CompanionInterface, RunSurface):
                     release_row(row, self._writer)
                 return
         if row:
-            self._writer.append([0, kind, current, _time(), row])
+            if kind == _HISTORY:  # queued as the row itself: no container for the cyclic GC (records.queued)
+                row[_ROW_STEP] = current
+                row[_ROW_TIME] = _time()
+                self._writer.append(row)
+            else:
+                self._writer.append([0, kind, current, _time(), row])
 
     def _check_keys(self, data: Any) -> dict:
         if self._finished:

@@ -1,13 +1,12 @@
 """The append-only events log: the writer thread of the kernel process.
 
-``Run.log`` calls :attr:`Writer.append` with a record (a list whose first
-element is a placeholder for the sequence number) and returns: ``append`` is
-the ``append`` of the writer's current queue, a builtin (no Python frame).
-Every :data:`FLUSH_INTERVAL` seconds (:data:`BUSY_INTERVAL` while ``log()`` is
-busy) the writer thread swaps in a fresh queue, numbers and encodes what it
-took, and writes it with one ``os.write``: a kill loses at most the records
-of the last interval. The records
-are also handed to the run's :class:`~jupyter_tracker.summaries.SummaryState`
+``Run.log`` calls :attr:`Writer.append` with a row (see :mod:`~jupyter_tracker.records.queued`)
+or a record (a list whose first element is a placeholder for the sequence number) and
+returns: ``append`` is the ``append`` of the writer's current queue, a builtin (no Python
+frame). Every :data:`FLUSH_INTERVAL` seconds (:data:`BUSY_INTERVAL` while ``log()`` is
+busy) the writer thread swaps in a fresh queue, numbers and encodes what it took, and
+writes it with one ``os.write``: a kill loses at most the records of the last interval.
+The records are also handed to the run's :class:`~jupyter_tracker.summaries.SummaryState`
 and to any subscriber (:meth:`Writer.subscribe`), on the writer thread, so the
 training thread never does that work (the live panel reads the file instead).
 
@@ -39,6 +38,7 @@ from itertools import repeat, starmap
 from pathlib import Path
 
 from .. import records
+from ..records import queued
 from ..summaries import SummaryState
 
 __all__ = ["Writer", "FLUSH_INTERVAL", "QUEUE_LIMIT", "HELD_BYTES_LIMIT"]
@@ -55,8 +55,7 @@ BUSY_BATCH, BUSY_INTERVAL, BUSY_LIMIT = 2048, 0.02, 10_000
 HELD_BYTES_LIMIT = 64 << 20
 
 _ONLY_HISTORY = {records.HISTORY}
-_KIND = operator.itemgetter(1)
-_ROW = operator.itemgetter(4)
+_KIND, _ROW = operator.itemgetter(1), operator.itemgetter(4)
 
 
 class Writer:
@@ -353,7 +352,7 @@ class Writer:
     def _drain_locked(self) -> None:
         items = self._take()
         if items:
-            self._encode(items)
+            items = self._encode(items)
         if self._pending:
             self._write()
         if items:
@@ -363,51 +362,51 @@ class Writer:
                 except Exception as exc:  # noqa: BLE001 - a listener must not stop the log
                     self._notify(f"live view failed: {exc!r}", "listener")
 
-    def _encode(self, items: list[list]) -> None:
+    def _encode(self, items: list) -> list[list]:
         """Number and encode ``items`` into a pending chunk, and feed the summary.
 
         A record that cannot be encoded is dropped alone (and said so); its
-        neighbours are numbered without a gap and written.
+        neighbours are numbered without a gap and written. Returns the records
+        written, for the subscribers (built only when there are any).
         """
-        kinds = set(map(_KIND, items))
-        only_history = kinds == _ONLY_HISTORY
-        if records.NEW_HISTORY in kinds:
-            for item in items:
-                if item[1] == records.NEW_HISTORY:
-                    item[1] = records.HISTORY
         first = self.seq + 1
         frames: list[bytes] = []
         rejected: list = []
-        self.seq = records.encode_items(items, self.seq, frames, rejected)
+        if queued.all_rows(items):  # a busy loop's batch: rows queued by Run.log
+            self.seq, rows, steps, times = queued.encode_rows(items, self.seq, frames, rejected)
+            if rows:
+                self.summary.add_rows(rows, steps[-1], check_new=False)
+            items = queued.records_of(first, rows, steps, times) if self._subscribers else rows
+        else:
+            queued.unqueue(items)
+            kinds = set(map(_KIND, items))
+            if records.NEW_HISTORY in kinds:
+                for item in items:
+                    if item[1] == records.NEW_HISTORY:
+                        item[1] = records.HISTORY
+            self.seq = records.encode_items(items, self.seq, frames, rejected)
+            if items:
+                if kinds == _ONLY_HISTORY:
+                    self.summary.add_rows(list(map(_ROW, items)), items[-1][2], check_new=False)
+                else:  # rows with new keys, metric and summary records, in order
+                    self.summary.visit(items)
         if rejected:
             self._report_rejected(rejected)
-            if not items:
-                return
-        if only_history:
-            self.summary.add_rows(list(map(_ROW, items)), items[-1][2], check_new=False)
-        else:  # rows with new keys, metric and summary records, in order
-            self.summary.visit(items)
+        count = self.seq - first + 1
+        if not count:
+            return []
         data = b"".join(frames)
-        self._pending.append([data, first, len(items)])
-        self._held += len(items)
+        self._pending.append([data, first, count])
+        self._held += count
         self._held_bytes += len(data)
         if self._failure is not None:
-            self._outage_records += len(items)
+            self._outage_records += count
         self._set_behind()
+        return items
 
     def _report_rejected(self, rejected: list) -> None:
         for record, error in rejected:
-            kind = record[1]
-            if kind in (records.HISTORY, records.NEW_HISTORY):
-                what = f"the row logged at step {record[2]} with keys {_keys(record[4])}"
-            else:
-                payload = record[3] if len(record) > 3 else None
-                what = f"a {kind!r} record" + (f" with keys {_keys(payload)}" if isinstance(payload, dict) else "")
-            self._notify(
-                f"{self.path.name}: {what} cannot be encoded ({error}); that record alone was "
-                "dropped, the records around it are written",
-                None,
-            )
+            self._notify(f"{self.path.name}: {records.describe_rejected(record, error)}", None)
 
     def _run(self) -> None:
         try:
@@ -415,7 +414,7 @@ class Writer:
             while True:
                 # every interval from the start of the last drain: a drain as long as the
                 # interval (a busy producer) is followed by the next at once, not by a pause
-                self._wake.wait(interval - took)
+                self._sleep(interval - took)
                 self._wake.clear()
                 stopping = self._stop
                 started = time.monotonic()
@@ -433,6 +432,13 @@ class Writer:
                 took = min(time.monotonic() - started, interval)
         finally:
             self._wake_waiters()  # a producer waiting for room must not wait for a gone writer
+
+    def _sleep(self, seconds: float) -> None:
+        """Until woken or ``seconds`` passed, looking every BUSY_INTERVAL: a loop turning busy is drained at once."""
+        deadline = time.monotonic() + seconds
+        while not self._wake.wait(min(BUSY_INTERVAL, max(0.0, deadline - time.monotonic()))):
+            if len(self.queue) >= BUSY_BATCH or time.monotonic() >= deadline:
+                return
 
     def wake(self) -> None:
         self._wake.set()
@@ -492,9 +498,3 @@ class Writer:
         finally:
             self._lock.release()
 
-
-def _keys(data: object) -> str:
-    if not isinstance(data, dict):
-        return "?"
-    keys = [ascii(k) for k in list(data)[:5]]
-    return ", ".join(keys) + (f" (+{len(data) - 5} more)" if len(data) > 5 else "")

@@ -48,7 +48,8 @@ from typing import Any
 
 from .appending import append_records, cut_torn_tail, write_all
 from .lines import (
-    FRAME_BYTES, FRAME_RECORDS, decode_line, encode, encode_items, first_seq, jsonable, restore_floats, to_float,
+    FRAME_BYTES, FRAME_RECORDS, decode_line, describe_rejected, encode, encode_items, first_seq, jsonable,
+    restore_floats, to_float,
 )
 from .reading import Frame, LogPosition, ReadReport, last_seq, read_frames, read_log, read_new_frames
 
@@ -76,6 +77,7 @@ __all__ = [
     "Visitor",
     "encode",
     "encode_items",
+    "describe_rejected",
     "decode_line",
     "first_seq",
     "read_log",

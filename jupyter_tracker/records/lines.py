@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["FRAME_RECORDS", "FRAME_BYTES", "encode", "encode_items", "decode_line", "first_seq", "jsonable", "to_float", "restore_floats"]
+__all__ = ["FRAME_RECORDS", "FRAME_BYTES", "encode", "encode_items", "describe_rejected", "decode_line", "first_seq", "jsonable", "to_float", "restore_floats"]
 
 #: The most records one line (frame) holds: what a corrupt line can cost.
 FRAME_RECORDS = 256
@@ -208,6 +208,24 @@ def _drop_unencodable(items: list[list], start: int, count: int, rejected: list)
             rejected.append((items[index], exc))
     for index in reversed(bad):
         del items[index]
+
+
+def describe_rejected(record: list, error: BaseException) -> str:
+    """What a user reads about a record :func:`encode_items` had to drop."""
+    kind = record[1]
+    if kind in ("h", "H"):  # history rows (records.HISTORY, NEW_HISTORY)
+        what = f"the row logged at step {record[2]} with keys {_keys(record[4])}"
+    else:
+        payload = record[3] if len(record) > 3 else None
+        what = f"a {kind!r} record" + (f" with keys {_keys(payload)}" if isinstance(payload, dict) else "")
+    return f"{what} cannot be encoded ({error}); that record alone was dropped, the records around it are written"
+
+
+def _keys(data: object) -> str:
+    if not isinstance(data, dict):
+        return "?"
+    keys = [ascii(k) for k in list(data)[:5]]
+    return ", ".join(keys) + (f" (+{len(data) - 5} more)" if len(data) > 5 else "")
 
 
 def first_seq(data: bytes, start: int = 0) -> int:
