@@ -66,6 +66,7 @@ BENCHES = [
         "name": "lab_extension",
         "script": "lab_extension.py",
         "what": "the JupyterLab extension: sidebar over 1,000 local runs (first list, refresh CPU), compare view of 20 runs x 10^5 points (data, drawn in Chromium)",
+        "title": "JupyterLab extension: sidebar and compare view",  # its section does not name its script
     },
     {
         "name": "compare_cost",
@@ -91,7 +92,8 @@ def published_sections() -> dict[str, dict]:
     for chunk in text.split("\n## ")[1:]:
         title, _, body = chunk.partition("\n")
         for b in BENCHES:
-            if f"`bench/{b['script']}`" in body and not body.lstrip().startswith("_Not run yet"):
+            named = f"`bench/{b['script']}`" in body or title.strip() == b.get("title")
+            if named and not body.lstrip().startswith("_Not run yet"):
                 out.setdefault(b["script"], {"title": title.strip(), "markdown": body.lstrip("\n")})
     return out
 
