@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["FRAME_RECORDS", "FRAME_BYTES", "encode", "encode_items", "describe_rejected", "decode_line", "first_seq", "jsonable", "to_float", "restore_floats"]
+__all__ = ["FRAME_RECORDS", "FRAME_BYTES", "encode", "encode_items", "quick_frame", "describe_rejected", "decode_line", "first_seq", "jsonable", "to_float", "restore_floats"]
 
 #: The most records one line (frame) holds: what a corrupt line can cost.
 FRAME_RECORDS = 256
@@ -146,6 +146,19 @@ def _jsonable_record(record: list) -> list:
 def encode(records_: list[list]) -> bytes:
     """Records as one frame line (slow path: any kind, any value)."""
     return _frame(_dumps([_jsonable_record(r) for r in records_]))
+
+
+def quick_frame(records_: list) -> bytes | None:
+    """Numbered records as one frame in one orjson call (tuples will do), or ``None`` when
+    they need the slow path of :func:`encode_items` (NaN/inf, a value orjson cannot hold,
+    a frame over :data:`FRAME_BYTES`)."""
+    try:
+        payload = _dumps(records_)
+    except _ENCODE_ERRORS:
+        return None
+    if b"null" in payload or len(payload) > FRAME_BYTES:
+        return None
+    return payload + b"\t%08x\n" % _crc(payload)
 
 
 def encode_items(items: list[list], seq: int, out: list[bytes], rejected: list | None = None) -> int:

@@ -20,7 +20,7 @@ from operator import itemgetter
 from typing import Any
 
 from . import HISTORY
-from .lines import FRAME_RECORDS, encode_items
+from .lines import FRAME_RECORDS, encode_items, quick_frame
 
 __all__ = ["ROW_STEP", "ROW_TIME", "all_rows", "unqueue", "encode_rows", "records_of"]
 
@@ -57,8 +57,13 @@ def encode_rows(
     dropped = len(rejected) if rejected is not None else 0
     for start in range(0, len(rows), FRAME_RECORDS):
         stop = start + FRAME_RECORDS
-        chunk = list(map(list, zip(repeat(0), repeat(HISTORY), steps[start:stop], times[start:stop], rows[start:stop])))
-        seq = encode_items(chunk, seq, out, rejected)
+        pieces = (steps[start:stop], times[start:stop], rows[start:stop])
+        frame = quick_frame(list(zip(range(seq + 1, seq + 1 + len(pieces[0])), repeat(HISTORY), *pieces)))
+        if frame is not None:  # numbers only: one orjson call, tuples never kept
+            out.append(frame)
+            seq += len(pieces[0])
+        else:
+            seq = encode_items(list(map(list, zip(repeat(0), repeat(HISTORY), *pieces))), seq, out, rejected)
     if rejected is not None and len(rejected) > dropped:
         bad = {id(_ROW(record)) for record, _error in rejected[dropped:]}
         kept = [index for index, row in enumerate(rows) if id(row) not in bad]

@@ -211,3 +211,20 @@ def test_a_loop_turning_busy_is_drained_before_the_interval_ends(tracker_env):
     wait_for(lambda: run._writer.seq > writer.BUSY_BATCH, timeout=5)
     assert time.monotonic() - started < 5
     run.finish()
+
+
+def test_a_batch_of_queued_rows_with_nan_and_inf_is_written_exactly(tracker_env):
+    import math
+
+    run = tracker.init()
+    run.log({"a": 0.0})
+    run._writer.drain()
+    values = [float(i) for i in range(1, 600)]
+    values[300], values[301], values[450] = math.nan, math.inf, -math.inf
+    with run._writer._lock:  # one batch: frames with and without NaN/inf
+        for i, value in enumerate(values, start=1):
+            run.log({"a": value}, step=i)
+    run.finish()
+    back = [r["a"] for r in tracker.Api().run(run.id).history(samples=None)][1:]
+    assert len(back) == len(values)
+    assert all((b == v) or (math.isnan(b) and math.isnan(v)) for b, v in zip(back, values))
