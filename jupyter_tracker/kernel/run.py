@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import records
-from ..records import queued
+from ..records.queued import ROW_STEP as _ROW_STEP, ROW_TIME as _ROW_TIME
 from ..limits import MAX_EXIT_CODE, MAX_KEYS_PER_RECORD, MAX_STEP, key_problem
 from ..summaries import SummaryState
 from .checks import TEXT_LIMITS, check_tags, check_text, exit_status, metric_spec
@@ -52,7 +52,6 @@ if hasattr(os, "register_at_fork"):
 
 _time = time.time
 _HISTORY = records.HISTORY
-_ROW_STEP, _ROW_TIME = queued.ROW_STEP, queued.ROW_TIME
 _NEW_HISTORY = records.NEW_HISTORY
 
 
