@@ -17,6 +17,9 @@ import psutil
 __all__ = ["Sampler", "Window", "Gpus"]
 
 _MB = 1024.0 * 1024.0
+#: Seconds below which a CPU share is not computed: CPU times come in 10 ms ticks, so a few
+#: milliseconds' interval gives figures like 500 % of one core for an idle kernel.
+MIN_CPU_INTERVAL = 0.1
 
 
 class Gpus:
@@ -94,12 +97,19 @@ class Sampler:
         self.disk_path = disk_path
         self.exclude = set(exclude or ()) | {os.getpid()}
         self._procs: dict[int, psutil.Process] = {}
+        self._cpu_seen: dict[int, tuple[float, float]] = {}  # pid: (CPU seconds, when)
+        self._cores = psutil.cpu_count() or 1
         self.gpus = Gpus()
         psutil.cpu_percent(interval=None)  # prime: the first call has no interval
         self._last_time = time.monotonic()
         self._disk = _counters(psutil.disk_io_counters)
         self._net = _counters(psutil.net_io_counters)
-        self._tree()
+        now = time.monotonic()
+        for proc in self._tree():  # the CPU readings the first interval is measured from
+            try:
+                self._cpu_percent(proc, now)
+            except psutil.Error:
+                pass
 
     def _tree(self) -> list[psutil.Process]:
         try:
@@ -111,16 +121,22 @@ class Sampler:
         for proc in members:
             if proc.pid in self.exclude:
                 continue
-            known = self._procs.get(proc.pid)
-            if known is None:
-                try:
-                    proc.cpu_percent(interval=None)  # prime
-                except psutil.Error:
-                    continue
-                known = proc
-            alive[proc.pid] = known
+            alive[proc.pid] = self._procs.get(proc.pid, proc)
         self._procs = alive
         return list(alive.values())
+
+    def _cpu_percent(self, proc: psutil.Process, now: float) -> float | None:
+        """CPU of ``proc`` since it was last seen, in % of one core; ``None`` the first time,
+        or when that was too short a time ago for the OS's tick-grained CPU times to mean much."""
+        times = proc.cpu_times()
+        used = times.user + times.system
+        last = self._cpu_seen.get(proc.pid)
+        if last is not None and now - last[1] < MIN_CPU_INTERVAL:
+            return None  # keep the older reading: the next interval is measured from it
+        self._cpu_seen[proc.pid] = (used, now)
+        if last is None:
+            return None
+        return max(used - last[0], 0.0) / (now - last[1]) * 100.0
 
     def sample(self) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -128,18 +144,26 @@ class Sampler:
         elapsed = max(now - self._last_time, 1e-6)
         self._last_time = now
         cpu = rss = threads = 0.0
+        measured = False
         for proc in self._tree():
             try:
                 with proc.oneshot():
-                    cpu += proc.cpu_percent(interval=None)
+                    share = self._cpu_percent(proc, now)
                     rss += proc.memory_info().rss
                     threads += proc.num_threads()
             except psutil.Error:
                 continue
-        out["proc/cpu_percent"] = cpu
+            if share is not None:
+                cpu += share
+                measured = True
+        self._cpu_seen = {pid: seen for pid, seen in self._cpu_seen.items() if pid in self._procs}
+        if measured:  # no figure rather than a wrong one (a first sample, or one right after another)
+            out["proc/cpu_percent"] = min(cpu, 100.0 * self._cores)
         out["proc/rss_mb"] = rss / _MB
         out["proc/threads"] = threads
-        out["host/cpu_percent"] = psutil.cpu_percent(interval=None)
+        host_cpu = psutil.cpu_percent(interval=None)
+        if elapsed >= MIN_CPU_INTERVAL:
+            out["host/cpu_percent"] = host_cpu
         memory = psutil.virtual_memory()
         out["host/memory_percent"] = memory.percent
         out["host/memory_used_mb"] = (memory.total - memory.available) / _MB

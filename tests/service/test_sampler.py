@@ -67,3 +67,30 @@ def test_window_means_skip_nan_and_count_samples():
     means = window.take()
     assert means["a"] == 2.0 and means["b"] == 4.0 and means["_samples"] == 2.0
     assert window.samples == 0
+
+
+def test_cpu_is_measured_over_a_real_interval_and_never_beyond_the_machine(tmp_path):
+    # CPU times come in 10 ms ticks: a share over a few milliseconds read 519 % of one core
+    # for an idle kernel on a 2-core machine (the quickstart's first system record).
+    import os
+
+    burn = "import threading\ndef spin():\n    while True: pass\nfor _ in range(2): threading.Thread(target=spin, daemon=True).start()\nspin()"
+    kernel = subprocess.Popen([sys.executable, "-c", burn])
+    try:
+        sampler = Sampler(kernel.pid, str(tmp_path))
+        first = sampler.sample()  # right after the start: no interval to measure over
+        assert "proc/cpu_percent" not in first and "host/cpu_percent" not in first
+        cores = os.cpu_count() or 1
+        shares = []
+        for _ in range(5):
+            time.sleep(0.25)
+            shares.append(sampler.sample()["proc/cpu_percent"])
+        assert all(0 < share <= 100.0 * cores for share in shares)
+        assert max(shares) > 50  # three spinning threads keep at least half a core busy
+        quick = sampler.sample()  # a sample right after another: no new figure
+        assert "proc/cpu_percent" not in quick
+        time.sleep(0.25)
+        assert 0 < sampler.sample()["proc/cpu_percent"] <= 100.0 * cores
+    finally:
+        kernel.kill()
+        kernel.wait()
