@@ -187,3 +187,19 @@ def _zombie_leader(pid: int) -> bool:
     except OSError:
         return False
     return stat[stat.rindex(")") + 2] == "Z"
+
+
+def test_a_run_shorter_than_the_sampling_interval_gets_its_cpu_share(tracker_env, monkeypatch):
+    # the first sample, at the service's start, has no interval to measure CPU over; the
+    # last one, as the run ends, measures it over the whole run
+    monkeypatch.setenv("TRACKER_STATS_INTERVAL", "30")
+    run = tracker.init()
+    wait_for(lambda: rundir.read_system_live(run.path), timeout=10)  # the first sample is taken
+    deadline = time.monotonic() + 0.5
+    while time.monotonic() < deadline:
+        run.log({"x": 1.0})
+    run.finish()
+    rows = wait_for(lambda: tracker.Api().run(run.id).system(), timeout=10)
+    assert len(rows) == 1 and rows[0]["_samples"] == 2
+    cores = os.cpu_count() or 1
+    assert 10 < rows[0]["proc/cpu_percent"] <= 100 * cores  # half a second of a busy loop
