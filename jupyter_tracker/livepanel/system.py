@@ -54,6 +54,11 @@ def chart_specs(keys: set[str]) -> list[tuple[str, str, list[tuple[str, str]]]]:
     return out
 
 
+def _last_finite(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite[-1]) if finite.size else math.nan
+
+
 def _fmt(value: float) -> str:
     return f"{value:.3g}" if math.isfinite(value) else "–"
 
@@ -91,7 +96,9 @@ class SystemChart:
         self.sent = []
         for (key, _), mark in zip(self.lines, self.marks):
             y = columns[key].view() if key in columns else np.full(len(times), np.nan)
-            x, y = (x_all, y) if len(y) <= POINTS else minmax(x_all, y, POINTS)
+            known = np.isfinite(y)  # a sample without this figure (the first CPU share) is no point
+            x, y = (x_all, y) if known.all() else (x_all[known], y[known])
+            x, y = (x, y) if len(y) <= POINTS else minmax(x, y, POINTS)
             x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
             marker = "circle" if len(x) < 20 else None
             with mark.hold_sync():
@@ -104,8 +111,7 @@ class SystemChart:
         self.x_range = (0.0, max(float(finite.max()) if finite.size else 0.0, 1.0))  # the run's time, from 0
         x_axis, y_axis = self._axes(frame.plot_width, frame.plot_height, frame.x_margins, frame.y_margins)
         frame.set_axes(x_axis, y_axis, x_label=f"time ({x_axis.unit})")
-        lasts = [float(columns[key].view()[-1]) if key in columns and columns[key].size else math.nan
-                 for key, _ in self.lines]
+        lasts = [_last_finite(columns[key].view()) if key in columns else math.nan for key, _ in self.lines]
         if len(self.lines) == 1:  # the last value in the title; with two lines, in the legend
             title = f"{self.title} ({self.unit})   {_fmt(lasts[0])}"
         else:

@@ -42,7 +42,13 @@ def test_charts_per_quantity_with_units_and_time_on_x(tmp_path, recording_comm):
     disk = charts.charts["disk"]
     assert [m.labels for m in disk.marks] == [["read 1"], ["write 2"]]
     gpu = charts.charts["GPU 0"]
-    np.testing.assert_array_equal(gpu.marks[0].y, [np.nan, np.nan, 77.0, 77.0])  # not sampled before
+    # not sampled before: no point there (a NaN point is a NaN transform in the browser: a console error)
+    np.testing.assert_array_equal(gpu.marks[0].y, [77.0, 77.0])
+    np.testing.assert_array_equal(gpu.marks[0].x, [90.0, 92.0])
+    # a sample without a CPU figure (taken too soon after the last): no point, the title keeps the last one
+    live(tmp_path, 3, start + 92.05, {k: v for k, v in sample.items() if k != "proc/cpu_percent"})
+    assert charts.refresh()
+    assert list(cpu.marks[0].y) == [50.0, 70.0, 10.0, 30.0] and cpu.figure.title == "kernel CPU (%)   30"
     assert cpu.static().lines and charts.note.value == ""
 
 

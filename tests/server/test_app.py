@@ -80,8 +80,12 @@ def test_workers_ingest_concurrently_without_losing_or_doubling_rows(spawn: Call
     errors: list[BaseException] = []
 
     def work(run_id: str, recs: list[list]) -> None:
+        client = server.client()
+        # a connection per batch: the workers share the listening socket, so kept-alive
+        # connections (7) could all land on one busy worker's accept
+        client.session.headers["Connection"] = "close"
         try:
-            stream(server.client(), run_id, recs, batch)
+            stream(client, run_id, recs, batch)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
