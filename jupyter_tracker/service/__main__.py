@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .. import records, rundir, settings
 from ..limits import TERMINAL_STATES
-from .sampler import Sampler, Window
+from .sampler import MIN_CPU_INTERVAL, Sampler, Window
 from .watchdog import KernelWatch, mark_crashed
 
 log = logging.getLogger("jupyter_tracker.service")
@@ -146,7 +146,8 @@ class Service:
     def watch(self) -> int:
         log.info("service for %s: kernel pid %s, sampling every %ss, window %ss",
                  self.run_dir.name, self.kernel.pid, self.interval, self.window.seconds)
-        next_sample = time.monotonic()
+        # the first sample once a CPU share can be measured (the sampler's readings are from its start)
+        next_sample = self.sampler.started + MIN_CPU_INTERVAL
         next_state_check = time.monotonic()
         while not self.stop.is_set():
             now = time.monotonic()

@@ -104,7 +104,7 @@ class Sampler:
         self._last_time = time.monotonic()
         self._disk = _counters(psutil.disk_io_counters)
         self._net = _counters(psutil.net_io_counters)
-        now = time.monotonic()
+        now = self.started = time.monotonic()
         for proc in self._tree():  # the CPU readings the first interval is measured from
             try:
                 self._cpu_percent(proc, now)

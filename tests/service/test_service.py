@@ -190,8 +190,8 @@ def _zombie_leader(pid: int) -> bool:
 
 
 def test_a_run_shorter_than_the_sampling_interval_gets_its_cpu_share(tracker_env, monkeypatch):
-    # the first sample, at the service's start, has no interval to measure CPU over; the
-    # last one, as the run ends, measures it over the whole run
+    # the first sample comes once a CPU share can be measured (0.1 s after the service's
+    # start), the next not before 30 s; the last one, as the run ends, covers the whole run
     monkeypatch.setenv("TRACKER_STATS_INTERVAL", "30")
     run = tracker.init()
     wait_for(lambda: rundir.read_system_live(run.path), timeout=10)  # the first sample is taken
