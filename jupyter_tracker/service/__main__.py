@@ -176,20 +176,11 @@ class Service:
                 if self.finished_by_kernel():
                     break
             self.stop.wait(max(0.0, min(self.tick, next_sample - time.monotonic())))
-        self._last_sample()
         self.write_window()
         self.sampler.gpus.close()
         self._fsync_logs()
         log.info("service for %s: run ended, exiting", self.run_dir.name)
         return 0
-
-    def _last_sample(self) -> None:
-        """One more sample as the run ends: a run shorter than the sampling interval gets its
-        CPU share over its whole length (the first sample, at the start, has none)."""
-        try:
-            self.window.add(self.sampler.sample())
-        except Exception:  # noqa: BLE001 - the kernel may be gone already
-            log.exception("the last sample failed")
 
     def _kernel_gone(self) -> bool:
         """The kernel looks dead without having finished: mark the run crashed.

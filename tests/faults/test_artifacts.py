@@ -20,7 +20,7 @@ from jupyter_tracker import rundir
 from jupyter_tracker.client import ServerClient
 from tests.server.conftest import backend, databases, spawn  # noqa: F401 - fixtures
 from tests.service.faultproxy import Fault, FaultProxy
-from tests.waiting import wait_for
+from tests.waiting import service_ended, wait_for
 
 pytestmark = pytest.mark.server
 
@@ -45,6 +45,7 @@ def logged_run(tmp_path: Path, files: int, size: int) -> tuple[Path, dict[str, s
         art = tracker.Artifact("model", "model")
         art.add_dir(src)
         run.log_artifact(art, aliases=["best"])
+    service_ended(run)  # its last system window is written: a sync now sends everything
     return run.path, shas
 
 

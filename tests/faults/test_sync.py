@@ -26,7 +26,7 @@ from jupyter_tracker import records, rundir
 from tests.server.conftest import backend, databases, server, spawn, spawn_module  # noqa: F401 - fixtures
 from tests.server.processes import TrackerServer
 from tests.service.faultproxy import Fault, FaultProxy
-from tests.waiting import wait_for
+from tests.waiting import service_ended, wait_for
 
 pytestmark = pytest.mark.server
 
@@ -80,6 +80,7 @@ def offline_run(rows: int = ROWS) -> Path:
     for i in range(rows):
         run.log({"x": float(i)})
     run.finish()
+    service_ended(run)  # its last system window is written: a sync now sends everything
     return run.path
 
 
@@ -398,6 +399,7 @@ def test_a_file_the_server_refuses_is_reported_and_the_rest_of_the_run_uploads(s
     for i in range(ROWS):
         run.log({"x": float(i)})
     run.finish()
+    service_ended(run)
     run_dir, run_id = run.path, run.id
     first = sync(run_dir, f"http://127.0.0.1:{server.port}", server.token)
     assert first.returncode == 0, first.stderr  # was: "stopped", and nothing after the file went

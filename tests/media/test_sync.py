@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import jupyter_tracker as tracker
-from tests.waiting import wait_for
+from tests.waiting import service_ended, wait_for
 
 pytestmark = pytest.mark.server
 
@@ -81,6 +81,7 @@ def test_tracker_sync_uploads_media_once(server, tracker_env):
     run = tracker.init(project="media-offline", mode="offline")
     logged = _log_media(run, steps=2)
     run.finish()
+    service_ended(run)
     env = dict(os.environ, TRACKER_HOST=f"http://127.0.0.1:{server.port}", TRACKER_API_KEY=server.token)
     command = [sys.executable, "-m", "jupyter_tracker", "sync", run.dir]
     first = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)

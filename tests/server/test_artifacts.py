@@ -13,6 +13,7 @@ import pytest
 
 import jupyter_tracker as tracker
 from jupyter_tracker.client import Refused, ServerClient
+from tests.waiting import service_ended
 
 pytestmark = pytest.mark.server
 
@@ -29,6 +30,7 @@ def _log(src: Path, text: str, project: str, aliases=()) -> Path:
         art.add_dir(src)
         art.add_reference("s3://bucket/extra.csv")
         run.log_artifact(art, aliases=list(aliases))
+    service_ended(run)  # its last system window is written: the third sync has nothing new
     return run.path
 
 

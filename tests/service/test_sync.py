@@ -22,7 +22,7 @@ from jupyter_tracker import rundir
 from jupyter_tracker.client import ServerClient
 from jupyter_tracker.rundir import read_sync as read_status
 from jupyter_tracker.service.uploader import Backoff
-from tests.waiting import wait_for
+from tests.waiting import service_ended, wait_for
 
 from .faultproxy import Fault, FaultProxy
 
@@ -208,6 +208,7 @@ def test_offline_run_then_tracker_sync_twice_uploads_once(server, tracker_env):
         run.log({"x": float(i)})
     run.save(__file__, policy="now")
     run.finish()
+    service_ended(run)
     assert os.path.basename(run.dir).startswith("offline-run-")
     env = dict(os.environ, TRACKER_HOST=f"http://127.0.0.1:{server.port}", TRACKER_API_KEY=server.token)
     command = [sys.executable, "-m", "jupyter_tracker", "sync", run.dir]
