@@ -24,6 +24,16 @@ _FLOAT = {
 
 _RANGE = {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 2, "maxItems": 2}
 
+#: What a run is called and where it stands: the same in a run.json sent and a run read back.
+_RUN_LABELS = {
+    "name": {"type": "string", "nullable": True},
+    "group": {"type": "string", "nullable": True},
+    "job_type": {"type": "string", "nullable": True},
+    "tags": {"type": "array", "items": {"type": "string"}},
+    "notes": {"type": "string", "nullable": True},
+    "state": {"type": "string", "enum": list(STATES)},
+}
+
 SCHEMAS: dict[str, Any] = {
     "Error": {
         "type": "object",
@@ -48,12 +58,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "id": {"type": "string"},
             "project": {"type": "string", "maxLength": 256},
-            "name": {"type": "string", "nullable": True},
-            "group": {"type": "string", "nullable": True},
-            "job_type": {"type": "string", "nullable": True},
-            "tags": {"type": "array", "items": {"type": "string"}},
-            "notes": {"type": "string", "nullable": True},
-            "state": {"type": "string", "enum": list(STATES)},
+            **_RUN_LABELS,
             "created_at": {"type": "number"},
         },
         "additionalProperties": True,
@@ -64,12 +69,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "id": {"type": "string"},
             "project": {"type": "string"},
-            "name": {"type": "string", "nullable": True},
-            "group": {"type": "string", "nullable": True},
-            "job_type": {"type": "string", "nullable": True},
-            "tags": {"type": "array", "items": {"type": "string"}},
-            "notes": {"type": "string", "nullable": True},
-            "state": {"type": "string", "enum": list(STATES)},
+            **_RUN_LABELS,
             "exit_code": {"type": "integer", "nullable": True},
             "created_at": {"type": "number"},
             "updated_at": {"type": "number"},
