@@ -48,7 +48,7 @@ from typing import Any
 
 from .appending import append_records, cut_torn_tail, write_all
 from .lines import (
-    FRAME_BYTES, FRAME_RECORDS, decode_line, describe_rejected, encode, encode_items, first_seq, jsonable,
+    FRAME_BYTES, FRAME_RECORDS, decode_line, encode, encode_items, first_seq, jsonable,
     restore_floats, to_float,
 )
 from .reading import Frame, LogPosition, ReadReport, last_seq, read_frames, read_log, read_new_frames
@@ -219,3 +219,21 @@ class Visitor:
 
     def on_unknown(self, kind: Any, seq: int, ts: Any, payload: Any) -> None:
         """A kind this version does not know (a newer writer's): skipped."""
+
+
+def describe_rejected(record: list, error: BaseException) -> str:
+    """What a user reads about a record :func:`encode_items` had to drop."""
+    kind = record[1]
+    if kind in (HISTORY, NEW_HISTORY):
+        what = f"the row logged at step {record[2]} with keys {_keys(record[4])}"
+    else:
+        payload = record[3] if len(record) > 3 else None
+        what = f"a {kind!r} record" + (f" with keys {_keys(payload)}" if isinstance(payload, dict) else "")
+    return f"{what} cannot be encoded ({error}); that record alone was dropped, the records around it are written"
+
+
+def _keys(data: object) -> str:
+    if not isinstance(data, dict):
+        return "?"
+    keys = [ascii(k) for k in list(data)[:5]]
+    return ", ".join(keys) + (f" (+{len(data) - 5} more)" if len(data) > 5 else "")

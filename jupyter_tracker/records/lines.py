@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["FRAME_RECORDS", "FRAME_BYTES", "encode", "encode_items", "quick_frame", "describe_rejected", "decode_line", "first_seq", "jsonable", "to_float", "restore_floats"]
+__all__ = ["FRAME_RECORDS", "FRAME_BYTES", "encode", "encode_items", "quick_frame", "decode_line", "first_seq", "jsonable", "to_float", "restore_floats"]
 
 #: The most records one line (frame) holds: what a corrupt line can cost.
 FRAME_RECORDS = 256
@@ -150,13 +150,12 @@ def encode(records_: list[list]) -> bytes:
 
 def quick_frame(records_: list) -> bytes | None:
     """Numbered records as one frame in one orjson call (tuples will do), or ``None`` when
-    they need the slow path of :func:`encode_items` (NaN/inf, a value orjson cannot hold,
-    a frame over :data:`FRAME_BYTES`)."""
+    they need the slow path, :func:`encode` (NaN/inf, a value orjson cannot hold)."""
     try:
         payload = _dumps(records_)
     except _ENCODE_ERRORS:
         return None
-    if b"null" in payload or len(payload) > FRAME_BYTES:
+    if b"null" in payload:  # "null": NaN/inf, or a key holding it
         return None
     return payload + b"\t%08x\n" % _crc(payload)
 
@@ -197,12 +196,9 @@ _ENCODE_ERRORS = (TypeError, ValueError, RecursionError)  # orjson.JSONEncodeErr
 
 
 def _encode_frame(chunk: list[list], strict: bool) -> bytes | None:
-    try:
-        payload = _dumps(chunk)
-    except _ENCODE_ERRORS:
-        payload = None
-    if payload is not None and b"null" not in payload:  # "null": NaN/inf, or a key holding it
-        return payload + b"\t%08x\n" % _crc(payload)
+    frame = quick_frame(chunk)
+    if frame is not None:
+        return frame
     try:
         return encode(chunk)
     except _ENCODE_ERRORS:
@@ -221,24 +217,6 @@ def _drop_unencodable(items: list[list], start: int, count: int, rejected: list)
             rejected.append((items[index], exc))
     for index in reversed(bad):
         del items[index]
-
-
-def describe_rejected(record: list, error: BaseException) -> str:
-    """What a user reads about a record :func:`encode_items` had to drop."""
-    kind = record[1]
-    if kind in ("h", "H"):  # history rows (records.HISTORY, NEW_HISTORY)
-        what = f"the row logged at step {record[2]} with keys {_keys(record[4])}"
-    else:
-        payload = record[3] if len(record) > 3 else None
-        what = f"a {kind!r} record" + (f" with keys {_keys(payload)}" if isinstance(payload, dict) else "")
-    return f"{what} cannot be encoded ({error}); that record alone was dropped, the records around it are written"
-
-
-def _keys(data: object) -> str:
-    if not isinstance(data, dict):
-        return "?"
-    keys = [ascii(k) for k in list(data)[:5]]
-    return ", ".join(keys) + (f" (+{len(data) - 5} more)" if len(data) > 5 else "")
 
 
 def first_seq(data: bytes, start: int = 0) -> int:

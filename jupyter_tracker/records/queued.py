@@ -20,7 +20,7 @@ from operator import itemgetter
 from typing import Any
 
 from . import HISTORY
-from .lines import FRAME_RECORDS, encode_items, quick_frame
+from .lines import FRAME_BYTES, FRAME_RECORDS, encode_items, quick_frame
 
 __all__ = ["ROW_STEP", "ROW_TIME", "all_rows", "unqueue", "encode_rows", "records_of"]
 
@@ -59,7 +59,7 @@ def encode_rows(
         stop = start + FRAME_RECORDS
         pieces = (steps[start:stop], times[start:stop], rows[start:stop])
         frame = quick_frame(list(zip(range(seq + 1, seq + 1 + len(pieces[0])), repeat(HISTORY), *pieces)))
-        if frame is not None:  # numbers only: one orjson call, tuples never kept
+        if frame is not None and len(frame) <= FRAME_BYTES:  # numbers only: one orjson call, tuples never kept
             out.append(frame)
             seq += len(pieces[0])
         else:
